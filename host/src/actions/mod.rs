@@ -1,0 +1,102 @@
+//! Actions a policy asks for: their host-side form, validation against the
+//! target's scope, and the pure transformations executors share.
+
+mod merge_patch;
+mod undo;
+mod validate;
+
+pub use merge_patch::{apply_merge_patch, json_depth};
+pub use undo::{UndoError, UndoOutcome, plan_undo};
+pub use validate::{ActionLimits, Scope, ValidationError, validate_actions};
+
+use crate::contract;
+use crate::objects::ObjectKey;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A validated action, as reported in `rewind eval --output json` and
+/// executed by an [`crate::executor::Executor`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Action {
+    RollbackDeployment {
+        revision: u64,
+    },
+    MergePatch {
+        object: ObjectKey,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subresource: Option<String>,
+        patch: Value,
+    },
+    DeleteObject {
+        object: ObjectKey,
+    },
+    SetAnnotation {
+        key: String,
+        value: String,
+    },
+    RemoveAnnotation {
+        key: String,
+    },
+    SetCondition {
+        condition: ConditionSpec,
+    },
+    EmitEvent {
+        event_type: EventType,
+        reason: String,
+        message: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConditionSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+impl Action {
+    /// The action's kebab-case name, as in the JSON `type` field.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Action::RollbackDeployment { .. } => "rollback-deployment",
+            Action::MergePatch { .. } => "merge-patch",
+            Action::DeleteObject { .. } => "delete-object",
+            Action::SetAnnotation { .. } => "set-annotation",
+            Action::RemoveAnnotation { .. } => "remove-annotation",
+            Action::SetCondition { .. } => "set-condition",
+            Action::EmitEvent { .. } => "emit-event",
+        }
+    }
+}
+
+pub fn condition_status_text(status: contract::ConditionStatus) -> &'static str {
+    match status {
+        contract::ConditionStatus::True => "True",
+        contract::ConditionStatus::False => "False",
+        contract::ConditionStatus::Unknown => "Unknown",
+    }
+}
+
+impl From<&contract::ObjectKey> for ObjectKey {
+    fn from(key: &contract::ObjectKey) -> Self {
+        ObjectKey {
+            api_version: key.api_version.clone(),
+            kind: key.kind.clone(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        }
+    }
+}

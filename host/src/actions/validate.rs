@@ -1,0 +1,314 @@
+//! Every action of an evaluation is checked before any is executed: one bad
+//! action rejects the whole list, so a policy never gets half its way.
+
+use super::{Action, ConditionSpec, EventType, condition_status_text, json_depth};
+use crate::contract;
+use crate::objects::ObjectKey;
+use serde_json::Value;
+
+/// What one evaluation may touch: the target and the objects of its
+/// ownership tree (which share its namespace).
+#[derive(Clone, Debug)]
+pub struct Scope {
+    pub target: ObjectKey,
+    /// Every object of the ownership tree except the target.
+    pub owned: Vec<ObjectKey>,
+}
+
+/// Bounds on what a policy may ask for in one evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionLimits {
+    pub max_actions: usize,
+    pub max_patch_bytes: usize,
+    pub max_json_depth: usize,
+    pub max_text_bytes: usize,
+}
+
+impl Default for ActionLimits {
+    fn default() -> Self {
+        ActionLimits {
+            max_actions: 64,
+            max_patch_bytes: 256 * 1024,
+            max_json_depth: 32,
+            max_text_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("the policy returned {count} actions; at most {max} are allowed per evaluation")]
+    TooMany { count: usize, max: usize },
+    #[error("action {index} ({action}): {problem}")]
+    Rejected {
+        index: usize,
+        action: &'static str,
+        problem: String,
+    },
+}
+
+/// Checks the actions of all stages of one evaluation, in order, and returns
+/// them in host form. Nothing is returned unless every action passes.
+pub fn validate_actions(
+    actions: &[contract::Action],
+    scope: &Scope,
+    limits: &ActionLimits,
+) -> Result<Vec<Action>, ValidationError> {
+    if actions.len() > limits.max_actions {
+        return Err(ValidationError::TooMany {
+            count: actions.len(),
+            max: limits.max_actions,
+        });
+    }
+    actions
+        .iter()
+        .enumerate()
+        .map(|(i, action)| {
+            validate_one(action, scope, limits).map_err(|(name, problem)| {
+                ValidationError::Rejected {
+                    index: i + 1,
+                    action: name,
+                    problem,
+                }
+            })
+        })
+        .collect()
+}
+
+type Problem = (&'static str, String);
+
+fn validate_one(
+    action: &contract::Action,
+    scope: &Scope,
+    limits: &ActionLimits,
+) -> Result<Action, Problem> {
+    use contract::Action as A;
+    match action {
+        A::RollbackDeployment(revision) => {
+            let name = "rollback-deployment";
+            if scope.target.kind != "Deployment" || scope.target.group() != "apps" {
+                return Err((
+                    name,
+                    format!("the target {} is not an apps Deployment", scope.target),
+                ));
+            }
+            Ok(Action::RollbackDeployment {
+                revision: *revision,
+            })
+        }
+        A::MergePatch(patch) => {
+            let name = "merge-patch";
+            let object = in_scope(&patch.object, scope, true).map_err(|p| (name, p))?;
+            let value = parse_patch(&patch.patch, limits).map_err(|p| (name, p))?;
+            let subresource = match patch.subresource {
+                contract::Subresource::Main => {
+                    check_identity_untouched(&value).map_err(|p| (name, p))?;
+                    None
+                }
+                contract::Subresource::Status => {
+                    if value
+                        .as_object()
+                        .is_some_and(|m| m.keys().any(|k| k != "status"))
+                    {
+                        return Err((name, "a status patch may only contain `status`".into()));
+                    }
+                    Some("status".to_string())
+                }
+            };
+            Ok(Action::MergePatch {
+                object,
+                subresource,
+                patch: value,
+            })
+        }
+        A::DeleteObject(key) => {
+            let name = "delete-object";
+            let object = in_scope(key, scope, false).map_err(|p| (name, p))?;
+            Ok(Action::DeleteObject { object })
+        }
+        A::SetAnnotation((key, value)) => {
+            let name = "set-annotation";
+            check_annotation_key(key).map_err(|p| (name, p))?;
+            check_text("value", value, limits).map_err(|p| (name, p))?;
+            Ok(Action::SetAnnotation {
+                key: key.clone(),
+                value: value.clone(),
+            })
+        }
+        A::RemoveAnnotation(key) => {
+            check_annotation_key(key).map_err(|p| ("remove-annotation", p))?;
+            Ok(Action::RemoveAnnotation { key: key.clone() })
+        }
+        A::SetCondition(c) => {
+            let name = "set-condition";
+            if c.kind.trim().is_empty() {
+                return Err((name, "the condition has an empty type".into()));
+            }
+            for (field, text) in [("reason", &c.reason), ("message", &c.message)] {
+                check_text(field, text, limits).map_err(|p| (name, p))?;
+            }
+            Ok(Action::SetCondition {
+                condition: ConditionSpec {
+                    kind: c.kind.clone(),
+                    status: condition_status_text(c.status).to_string(),
+                    reason: c.reason.clone(),
+                    message: c.message.clone(),
+                },
+            })
+        }
+        A::EmitEvent(e) => {
+            let name = "emit-event";
+            if e.reason.trim().is_empty() {
+                return Err((name, "the event has an empty reason".into()));
+            }
+            for (field, text) in [("reason", &e.reason), ("message", &e.message)] {
+                check_text(field, text, limits).map_err(|p| (name, p))?;
+            }
+            Ok(Action::EmitEvent {
+                event_type: match e.event_type {
+                    contract::EventType::Normal => EventType::Normal,
+                    contract::EventType::Warning => EventType::Warning,
+                },
+                reason: e.reason.clone(),
+                message: e.message.clone(),
+            })
+        }
+    }
+}
+
+/// The key, if it names the target (when allowed) or an object of its tree.
+fn in_scope(
+    key: &contract::ObjectKey,
+    scope: &Scope,
+    target_allowed: bool,
+) -> Result<ObjectKey, String> {
+    let key = ObjectKey::from(key);
+    if key.namespace.is_none() {
+        return Err(format!(
+            "{key}: cluster-scoped objects are outside any workload's scope"
+        ));
+    }
+    if key.namespace != scope.target.namespace {
+        return Err(format!("{key} is outside the target's namespace"));
+    }
+    if key.same_object(&scope.target) {
+        return if target_allowed {
+            Ok(key)
+        } else {
+            Err(format!(
+                "{key} is the target itself; a policy may only delete objects the target owns"
+            ))
+        };
+    }
+    if scope.owned.iter().any(|owned| owned.same_object(&key)) {
+        Ok(key)
+    } else {
+        Err(format!(
+            "{key} is not in the ownership tree of {}",
+            scope.target
+        ))
+    }
+}
+
+fn parse_patch(text: &str, limits: &ActionLimits) -> Result<Value, String> {
+    if text.len() > limits.max_patch_bytes {
+        return Err(format!(
+            "the patch is {} bytes; at most {} are allowed",
+            text.len(),
+            limits.max_patch_bytes
+        ));
+    }
+    // serde_json stops at a nesting depth of 128 on its own; the depth check
+    // below applies the (lower) host limit.
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("the patch is not valid JSON: {e}"))?;
+    if !value.is_object() {
+        return Err("a merge patch must be a JSON object".into());
+    }
+    let depth = json_depth(&value);
+    if depth > limits.max_json_depth {
+        return Err(format!(
+            "the patch nests {depth} levels deep; at most {} are allowed",
+            limits.max_json_depth
+        ));
+    }
+    Ok(value)
+}
+
+/// A patch must not rename, move or re-own an object.
+fn check_identity_untouched(patch: &Value) -> Result<(), String> {
+    for field in ["apiVersion", "kind"] {
+        if patch.get(field).is_some() {
+            return Err(format!("the patch changes `{field}`"));
+        }
+    }
+    if let Some(metadata) = patch.get("metadata") {
+        let Some(metadata) = metadata.as_object() else {
+            return Err("the patch replaces `metadata` with a non-object".into());
+        };
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "ownerReferences",
+            "generateName",
+        ] {
+            if metadata.contains_key(field) {
+                return Err(format!("the patch changes `metadata.{field}`"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, text: &str, limits: &ActionLimits) -> Result<(), String> {
+    if text.len() > limits.max_text_bytes {
+        return Err(format!(
+            "the {field} is {} bytes; at most {} are allowed",
+            text.len(),
+            limits.max_text_bytes
+        ));
+    }
+    Ok(())
+}
+
+/// Kubernetes' qualified-name rule for annotation keys: an optional DNS
+/// subdomain prefix and `/`, then a name of at most 63 characters.
+fn check_annotation_key(key: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("annotation key {key:?} is invalid: {why}"));
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        let ok = !prefix.is_empty()
+            && prefix.len() <= 253
+            && prefix.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if !ok {
+            return bad("the prefix must be a lowercase DNS subdomain");
+        }
+    }
+    let alnum = |b: u8| b.is_ascii_alphanumeric();
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| alnum(b) || b"-_.".contains(&b))
+        && name.bytes().next().is_some_and(alnum)
+        && name.bytes().last().is_some_and(alnum);
+    if !ok {
+        return bad(
+            "the name must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

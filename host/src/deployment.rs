@@ -1,0 +1,73 @@
+//! Deployment and ReplicaSet semantics shared by the snapshot builder and
+//! the rollback executor, so both agree on what "current" and "same
+//! template" mean.
+
+use serde_json::Value;
+
+pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// The revision a ReplicaSet carries, compared as a number (10 > 9).
+pub fn revision(replica_set: &Value) -> Result<Option<u64>, String> {
+    match crate::objects::annotation(replica_set, REVISION_ANNOTATION) {
+        None => Ok(None),
+        Some(text) => text.trim().parse::<u64>().map(Some).map_err(|_| {
+            format!("annotation {REVISION_ANNOTATION}={text:?} is not a revision number")
+        }),
+    }
+}
+
+/// A pod template without the `pod-template-hash` label the Deployment
+/// controller adds to its ReplicaSets' templates.
+pub fn template_without_hash(template: &Value) -> Value {
+    let mut template = template.clone();
+    if let Some(labels) = template
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(POD_TEMPLATE_HASH);
+    }
+    template
+}
+
+/// Whether a ReplicaSet's template is the Deployment's, ignoring the hash
+/// label (`kubectl rollout undo` compares the same way).
+pub fn same_template(replica_set: &Value, deployment: &Value) -> bool {
+    match (
+        replica_set.pointer("/spec/template"),
+        deployment.pointer("/spec/template"),
+    ) {
+        (Some(rs), Some(d)) => template_without_hash(rs) == template_without_hash(d),
+        _ => false,
+    }
+}
+
+pub fn is_paused(deployment: &Value) -> bool {
+    deployment
+        .pointer("/spec/paused")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn revisions_compare_as_numbers_and_garbage_is_named() {
+        let rs = |r: &str| json!({"metadata": {"annotations": {REVISION_ANNOTATION: r}}});
+        assert!(revision(&rs("10")).unwrap() > revision(&rs("9")).unwrap());
+        assert!(revision(&rs("ten")).unwrap_err().contains("\"ten\""));
+        assert_eq!(revision(&json!({"metadata": {}})).unwrap(), None);
+    }
+
+    #[test]
+    fn templates_match_ignoring_the_hash_label() {
+        let d = json!({"spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"image": "a"}]}}}});
+        let rs = json!({"spec": {"template": {"metadata": {"labels": {"app": "web", POD_TEMPLATE_HASH: "abc"}}, "spec": {"containers": [{"image": "a"}]}}}});
+        assert!(same_template(&rs, &d));
+        let other = json!({"spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"image": "b"}]}}}});
+        assert!(!same_template(&other, &d));
+    }
+}

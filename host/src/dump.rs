@@ -1,0 +1,171 @@
+//! Cluster dumps: the YAML or JSON that `kubectl get -o yaml` writes (a
+//! `List` of items), or several objects as YAML documents, read into an
+//! [`ObjectSet`].
+
+use crate::objects::{DuplicateObject, ObjectSet, Origin};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("cannot read cluster dump {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: not valid YAML/JSON: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{origin}: {problem}")]
+    BadObject { origin: String, problem: String },
+    #[error(transparent)]
+    Duplicate(#[from] DuplicateObject),
+    #[error("cluster dump directory {0} holds no .yaml, .yml or .json file")]
+    EmptyDirectory(PathBuf),
+}
+
+/// Reads every dump at `paths` (files, or directories whose `.yaml`, `.yml`
+/// and `.json` files are read in name order) into one set.
+pub fn load_paths(paths: &[PathBuf]) -> Result<ObjectSet, DumpError> {
+    let mut set = ObjectSet::new();
+    for path in paths {
+        for file in dump_files(path)? {
+            let text = std::fs::read_to_string(&file).map_err(|source| DumpError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            add_text(&mut set, &text, &file.display().to_string())?;
+        }
+    }
+    Ok(set)
+}
+
+fn dump_files(path: &Path) -> Result<Vec<PathBuf>, DumpError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let read_err = |source| DumpError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(read_err)? {
+        let file = entry.map_err(read_err)?.path();
+        let is_dump = matches!(
+            file.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        );
+        if is_dump && file.is_file() {
+            files.push(file);
+        }
+    }
+    if files.is_empty() {
+        return Err(DumpError::EmptyDirectory(path.to_path_buf()));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Adds the objects of one dump text. `source` names it in errors.
+pub fn add_text(set: &mut ObjectSet, text: &str, source: &str) -> Result<(), DumpError> {
+    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let origin = format!("{source} (document {})", index + 1);
+        let value = Value::deserialize(document).map_err(|e| DumpError::Parse {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+        add_value(set, value, &origin)?;
+    }
+    Ok(())
+}
+
+fn add_value(set: &mut ObjectSet, value: Value, origin: &str) -> Result<(), DumpError> {
+    let bad = |problem: String| DumpError::BadObject {
+        origin: origin.to_string(),
+        problem,
+    };
+    match value {
+        // An empty YAML document (e.g. a trailing `---`).
+        Value::Null => Ok(()),
+        Value::Object(ref map) if is_list(map) => {
+            let items = map
+                .get("items")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("a List without an `items` array".into()))?;
+            for (i, item) in items.iter().enumerate() {
+                add_value(set, item.clone(), &format!("{origin} item {}", i + 1))?;
+            }
+            Ok(())
+        }
+        Value::Object(ref map) => {
+            for field in ["apiVersion", "kind"] {
+                if !map.get(field).is_some_and(Value::is_string) {
+                    return Err(bad(format!("object without a string `{field}`")));
+                }
+            }
+            if crate::objects::name(&value).is_none() {
+                return Err(bad(format!(
+                    "{} without `metadata.name`",
+                    map["kind"].as_str().unwrap_or_default()
+                )));
+            }
+            let origin = Origin(origin.to_string());
+            set.insert(value, origin)?;
+            Ok(())
+        }
+        other => Err(bad(format!(
+            "expected a Kubernetes object, found {}",
+            json_type(&other)
+        ))),
+    }
+}
+
+fn is_list(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k == "List" || (k.ends_with("List") && map.contains_key("items")))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kubectl_lists_and_multi_document_yaml() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, namespace: n}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: n}\n---\n";
+        let mut set = ObjectSet::new();
+        add_text(&mut set, text, "dump.yaml").unwrap();
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_document_and_item() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {namespace: n}\n";
+        let err = add_text(&mut ObjectSet::new(), text, "dump.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("dump.yaml (document 1) item 1") && err.contains("metadata.name"),
+            "{err}"
+        );
+        let err = add_text(&mut ObjectSet::new(), "a: [", "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.yaml (document 1): not valid"), "{err}");
+        let err = add_text(&mut ObjectSet::new(), "- 1\n", "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("found a list"), "{err}");
+    }
+}

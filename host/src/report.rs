@@ -1,0 +1,248 @@
+//! The result of one evaluation, as `rewind eval` prints it: the JSON
+//! contract (`--output json`) and the human view (`--output text`).
+
+use crate::actions::{Action, ActionLimits};
+use crate::contract::{self, Health};
+use crate::executor::Outcome;
+use crate::runtime::{LogEntry, SandboxLimits};
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetOut {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyOut {
+    pub path: String,
+    pub sha256: String,
+    pub wit: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingOut {
+    pub reason: String,
+    pub message: String,
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    pub since: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureOut {
+    pub state: &'static str,
+    pub findings: Vec<FindingOut>,
+    #[serde(rename = "manualRequest")]
+    pub manual_request: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EligibilityOut {
+    pub eligible: bool,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SelectionOut {
+    pub release: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionOut {
+    #[serde(flatten)]
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// Host limits in force, shown in the text view.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsOut {
+    pub sandbox: SandboxLimits,
+    pub actions: ActionLimits,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    pub target: TargetOut,
+    pub now: String,
+    pub policy: PolicyOut,
+    pub failure: Option<FailureOut>,
+    pub eligibility: Option<EligibilityOut>,
+    pub selection: Option<SelectionOut>,
+    pub actions: Vec<ActionOut>,
+    pub errors: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<Vec<Value>>,
+    #[serde(skip)]
+    pub limits: Option<LimitsOut>,
+}
+
+pub fn health_text(health: Health) -> &'static str {
+    match health {
+        Health::Healthy => "healthy",
+        Health::Progressing => "progressing",
+        Health::Failed => "failed",
+    }
+}
+
+impl FailureOut {
+    pub fn from_report(report: &contract::FailureReport) -> Self {
+        FailureOut {
+            state: health_text(report.state),
+            manual_request: report.manual_request,
+            findings: report
+                .findings
+                .iter()
+                .map(|f| FindingOut {
+                    reason: f.reason.clone(),
+                    message: f.message.clone(),
+                    pod: f.pod.clone(),
+                    container: f.container.clone(),
+                    since: f.since.map(crate::time::format),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl EvalReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports serialize")
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let t = &self.target;
+        let _ = writeln!(
+            out,
+            "target:      {}/{} in namespace {} ({})",
+            t.kind, t.name, t.namespace, t.api_version
+        );
+        let _ = writeln!(out, "now:         {}", self.now);
+        let sha = self.policy.sha256.get(..12).unwrap_or(&self.policy.sha256);
+        let _ = writeln!(
+            out,
+            "policy:      {} (sha256 {sha}…, {})",
+            self.policy.path, self.policy.wit
+        );
+        match &self.failure {
+            Some(f) => {
+                let manual = if f.manual_request {
+                    ", manual rollback requested"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "failure:     {} ({} findings{manual})",
+                    f.state,
+                    f.findings.len()
+                );
+                for finding in &f.findings {
+                    let mut place = Vec::new();
+                    if let Some(pod) = &finding.pod {
+                        place.push(format!("pod {pod}"));
+                    }
+                    if let Some(container) = &finding.container {
+                        place.push(format!("container {container}"));
+                    }
+                    if let Some(since) = &finding.since {
+                        place.push(format!("since {since}"));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "  - {} [{}]: {}",
+                        finding.reason,
+                        place.join(", "),
+                        finding.message
+                    );
+                }
+            }
+            None => out.push_str("failure:     not evaluated\n"),
+        }
+        match &self.eligibility {
+            Some(e) => {
+                let verdict = if e.eligible {
+                    "eligible"
+                } else {
+                    "not eligible"
+                };
+                let _ = writeln!(out, "eligibility: {verdict}: {}", e.reason);
+            }
+            None => out.push_str("eligibility: not asked\n"),
+        }
+        match &self.selection {
+            Some(s) => {
+                let release = s
+                    .release
+                    .as_deref()
+                    .map_or("none".to_string(), |r| format!("release {r}"));
+                let _ = writeln!(out, "selection:   {release}: {}", s.reason);
+            }
+            None => out.push_str("selection:   not asked\n"),
+        }
+        if self.actions.is_empty() {
+            out.push_str("actions:     none\n");
+        } else {
+            out.push_str("actions:\n");
+            for (i, a) in self.actions.iter().enumerate() {
+                let mut fields = serde_json::to_value(&a.action).expect("actions serialize");
+                let name = fields
+                    .as_object_mut()
+                    .and_then(|m| m.remove("type"))
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let outcome = match &a.outcome {
+                    Some(Outcome::Applied(d)) => format!("  => applied: {d}"),
+                    Some(Outcome::Skipped(d)) => format!("  => skipped: {d}"),
+                    None => String::new(),
+                };
+                let _ = writeln!(out, "  {}. {name} {fields}{outcome}", i + 1);
+            }
+        }
+        for warning in &self.warnings {
+            let _ = writeln!(out, "warning:     {warning}");
+        }
+        for log in &self.logs {
+            let _ = writeln!(out, "log {:5}:   {}", log.level, log.message);
+        }
+        for error in &self.errors {
+            let _ = writeln!(out, "error:       {error}");
+        }
+        if let Some(limits) = &self.limits {
+            let s = &limits.sandbox;
+            let a = &limits.actions;
+            let _ = writeln!(
+                out,
+                "limits:      {} ms, {} MiB memory, {} log messages / {} KiB, {} actions, {} KiB per patch",
+                s.timeout_ms,
+                s.memory_bytes >> 20,
+                s.max_log_entries,
+                s.max_log_bytes >> 10,
+                a.max_actions,
+                a.max_patch_bytes >> 10
+            );
+        }
+        if let Some(objects) = &self.objects {
+            let _ = writeln!(
+                out,
+                "objects:     {} after apply (see --output json)",
+                objects.len()
+            );
+        }
+        out
+    }
+}

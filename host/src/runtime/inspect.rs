@@ -1,0 +1,166 @@
+//! Checks made on a policy file before anything of it runs: is it a
+//! component at all, which version of the contract it was built against,
+//! and whether it imports anything rewind will never provide.
+
+use crate::contract::{SUPPORTED_WIT_VERSIONS, WIT_PACKAGE};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadProblem {
+    Empty,
+    NotWasm,
+    CoreModule,
+    WrongVersion { found: String },
+    NotAPolicy { exports: Vec<String> },
+    ForbiddenImport { import: String },
+}
+
+impl std::fmt::Display for LoadProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let supported = SUPPORTED_WIT_VERSIONS
+            .iter()
+            .map(|v| format!("{WIT_PACKAGE}@{v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self {
+            LoadProblem::Empty => write!(f, "the file is empty"),
+            LoadProblem::NotWasm => write!(f, "the file is not WebAssembly (no `\\0asm` header)"),
+            LoadProblem::CoreModule => write!(
+                f,
+                "this is a core WebAssembly module, not a component; build the policy for wasm32-wasip2 \
+                 (or wrap it with `wasm-tools component new`)"
+            ),
+            LoadProblem::WrongVersion { found } => write!(
+                f,
+                "the policy was built against {WIT_PACKAGE}@{found}, but this host speaks {supported}; \
+                 rebuild the policy against a supported version"
+            ),
+            LoadProblem::NotAPolicy { exports } => write!(
+                f,
+                "the component does not export {WIT_PACKAGE}/policy (it exports: {})",
+                if exports.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    exports.join(", ")
+                }
+            ),
+            LoadProblem::ForbiddenImport { import } => write!(
+                f,
+                "the policy imports `{import}`, which rewind never provides to policies \
+                 (only {WIT_PACKAGE}/host and the WASI output streams)"
+            ),
+        }
+    }
+}
+
+/// Looks at the header: components have layer 1, core modules layer 0.
+pub fn check_header(bytes: &[u8]) -> Result<(), LoadProblem> {
+    if bytes.is_empty() {
+        return Err(LoadProblem::Empty);
+    }
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadProblem::NotWasm);
+    }
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(LoadProblem::CoreModule);
+    }
+    Ok(())
+}
+
+/// Splits `ns:pkg/interface@version` into its package, interface and version.
+fn split_name(name: &str) -> (&str, &str, Option<&str>) {
+    let (base, version) = match name.split_once('@') {
+        Some((b, v)) => (b, Some(v)),
+        None => (name, None),
+    };
+    let (package, interface) = base.split_once('/').unwrap_or((base, ""));
+    (package, interface, version)
+}
+
+/// Returns the contract version the component was built against, or why it
+/// cannot be run. Imports of sockets, HTTP or anything outside WASI and
+/// the contract are refused here, before instantiation.
+pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<String, LoadProblem> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let policy_export = exports.iter().find_map(|name| {
+        let (package, interface, version) = split_name(name);
+        (package == WIT_PACKAGE && interface == "policy").then_some(version)
+    });
+    let Some(version) = policy_export else {
+        return Err(LoadProblem::NotAPolicy { exports });
+    };
+    let version = version.unwrap_or("(unversioned)").to_string();
+    if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
+        return Err(LoadProblem::WrongVersion { found: version });
+    }
+    for (name, _) in ty.imports(engine) {
+        let (package, _, import_version) = split_name(name);
+        let allowed = match package {
+            p if p == WIT_PACKAGE => {
+                if import_version != Some(version.as_str()) {
+                    return Err(LoadProblem::WrongVersion {
+                        found: import_version.unwrap_or("(unversioned)").to_string(),
+                    });
+                }
+                true
+            }
+            // Output streams are linked; the rest of these is linked as
+            // traps, because Rust's standard library may reference them
+            // without the policy ever calling them.
+            "wasi:io" | "wasi:cli" | "wasi:clocks" | "wasi:random" | "wasi:filesystem" => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(LoadProblem::ForbiddenImport {
+                import: name.to_string(),
+            });
+        }
+    }
+    Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_tell_components_from_modules_and_junk() {
+        assert_eq!(check_header(b""), Err(LoadProblem::Empty));
+        assert_eq!(check_header(b"apiVersion: v1"), Err(LoadProblem::NotWasm));
+        assert_eq!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(LoadProblem::CoreModule)
+        );
+        assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
+    }
+
+    #[test]
+    fn names_split_into_package_interface_and_version() {
+        assert_eq!(
+            split_name("rewind:policy/host@0.1.0"),
+            ("rewind:policy", "host", Some("0.1.0"))
+        );
+        assert_eq!(
+            split_name("wasi:io/streams@0.2.3"),
+            ("wasi:io", "streams", Some("0.2.3"))
+        );
+        assert_eq!(split_name("plain"), ("plain", "", None));
+    }
+
+    #[test]
+    fn version_messages_name_both_versions() {
+        let message = LoadProblem::WrongVersion {
+            found: "0.2.0".into(),
+        }
+        .to_string();
+        assert!(
+            message.contains("rewind:policy@0.2.0") && message.contains("rewind:policy@0.1.0"),
+            "{message}"
+        );
+    }
+}

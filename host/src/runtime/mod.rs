@@ -1,0 +1,366 @@
+//! Loading and running policy components under wasmtime.
+//!
+//! Invariants:
+//! - a module is compiled once per process (and once per machine, through
+//!   the on-disk [`ArtifactCache`]); its imports are resolved once into an
+//!   `InstancePre`;
+//! - every evaluation gets a fresh `Store` and instance, so nothing a policy
+//!   does in one evaluation can be seen by the next, and a trap (which
+//!   poisons a store) never outlives its evaluation;
+//! - every evaluation is bounded in wall-clock time (epoch interruption),
+//!   linear memory and log output; a policy has no clock, randomness,
+//!   files, environment or network.
+
+mod cache;
+mod inspect;
+mod sandbox;
+
+pub use cache::{ArtifactCache, CacheStatus};
+pub use inspect::LoadProblem;
+pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
+
+use crate::contract::{
+    self, Eligibility, FailureReport, RollbackPolicy, RollbackPolicyPre, Selection, Snapshot,
+};
+use crate::pipeline::{PolicyStages, Stage};
+use sandbox::Sandbox;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+/// How often the epoch advances; timeouts are rounded up to this.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("policy {path} cannot be loaded: {problem}")]
+    Refused { path: PathBuf, problem: LoadProblem },
+    #[error("policy {path} does not compile: {message}")]
+    Compile { path: PathBuf, message: String },
+    #[error("policy {policy} cannot be linked: {message}")]
+    Link { policy: String, message: String },
+    #[error("policy {policy} rejected its settings: {message}")]
+    Settings { policy: String, message: String },
+    #[error("policy {policy} stopped in {stage}: {cause}")]
+    Trapped {
+        policy: String,
+        stage: Stage,
+        cause: String,
+    },
+    #[error("policy {policy} reported an error in {stage}: {message}")]
+    Failed {
+        policy: String,
+        stage: Stage,
+        message: String,
+    },
+}
+
+/// Compiles, caches and instantiates policies. One per process; cheap to
+/// share behind an `Arc`.
+pub struct PolicyRuntime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    cache: Option<ArtifactCache>,
+    limits: SandboxLimits,
+    compiled: Mutex<HashMap<String, Component>>,
+}
+
+impl PolicyRuntime {
+    pub fn new(limits: SandboxLimits, cache: Option<ArtifactCache>) -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+        start_epoch_ticker(&engine);
+        let linker = sandbox::base_linker(&engine)?;
+        Ok(PolicyRuntime {
+            engine,
+            linker,
+            cache,
+            limits,
+            compiled: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn limits(&self) -> SandboxLimits {
+        self.limits
+    }
+
+    /// Loads the policy at `path` and validates `settings` (a JSON document)
+    /// with it. A policy that fails any check is refused here, before it
+    /// sees a snapshot.
+    pub fn load(&self, path: &Path, settings: &str) -> Result<LoadedPolicy, PolicyError> {
+        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let refused = |problem| PolicyError::Refused {
+            path: path.to_path_buf(),
+            problem,
+        };
+        inspect::check_header(&bytes).map_err(refused)?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (component, cache_status) =
+            self.component(&bytes, &sha256)
+                .map_err(|e| PolicyError::Compile {
+                    path: path.to_path_buf(),
+                    message: format!("{e:#}"),
+                })?;
+        let wit_version = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
+
+        let name = path.display().to_string();
+        let link_error = |e: wasmtime::Error| PolicyError::Link {
+            policy: name.clone(),
+            message: format!("{e:#}"),
+        };
+        let mut linker = self.linker.clone();
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(link_error)?;
+        let pre = RollbackPolicyPre::new(linker.instantiate_pre(&component).map_err(link_error)?)
+            .map_err(link_error)?;
+
+        let policy = LoadedPolicy {
+            name: name.clone(),
+            path: path.to_path_buf(),
+            sha256,
+            wit: format!("{}@{wit_version}", contract::WIT_PACKAGE),
+            cache_status,
+            engine: self.engine.clone(),
+            limits: self.limits,
+            pre,
+            settings: settings.to_string(),
+        };
+        let mut session = policy.session(Arc::new(NoObjects)).map_err(|e| match e {
+            PolicyError::Trapped { cause, .. } => PolicyError::Link {
+                policy: name.clone(),
+                message: cause,
+            },
+            other => other,
+        })?;
+        let verdict = session.call(Stage::ValidateSettings, |p, s| {
+            p.call_validate_settings(s, settings)
+        })?;
+        verdict.map_err(|message| PolicyError::Settings {
+            policy: name,
+            message,
+        })?;
+        Ok(policy)
+    }
+
+    fn component(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, CacheStatus)> {
+        if let Some(component) = self.compiled.lock().expect("cache lock").get(sha256) {
+            return Ok((component.clone(), CacheStatus::LoadedFromCache));
+        }
+        let (component, status) = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, bytes, sha256)?,
+            None => (Component::new(&self.engine, bytes)?, CacheStatus::Compiled),
+        };
+        self.compiled
+            .lock()
+            .expect("cache lock")
+            .insert(sha256.to_string(), component.clone());
+        Ok((component, status))
+    }
+}
+
+/// Advances the engine's epoch from a background thread for as long as the
+/// engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("rewind-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn the epoch thread");
+}
+
+/// A compiled, linked policy. Evaluations go through [`LoadedPolicy::session`].
+#[derive(Clone)]
+pub struct LoadedPolicy {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    /// `rewind:policy@<version>` the component was built against.
+    pub wit: String,
+    pub cache_status: CacheStatus,
+    engine: Engine,
+    limits: SandboxLimits,
+    pre: RollbackPolicyPre<Sandbox>,
+    settings: String,
+}
+
+impl LoadedPolicy {
+    /// The settings the policy accepted at load, as a JSON document.
+    pub fn settings(&self) -> &str {
+        &self.settings
+    }
+
+    pub fn limits(&self) -> SandboxLimits {
+        self.limits
+    }
+
+    /// A fresh, bounded instance for one evaluation.
+    pub fn session(&self, objects: Arc<dyn RawObjects>) -> Result<PolicySession, PolicyError> {
+        let mut store = Store::new(&self.engine, Sandbox::new(self.limits, objects));
+        store.limiter(|sandbox| sandbox);
+        let ticks = self
+            .limits
+            .timeout_ms
+            .div_ceil(EPOCH_TICK.as_millis() as u64)
+            .max(1);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        let bindings = self.pre.instantiate(&mut store);
+        let mut session = PolicySession {
+            policy: self.name.clone(),
+            store,
+            bindings: None,
+        };
+        match bindings {
+            Ok(b) => session.bindings = Some(b),
+            Err(e) => return Err(session.trapped(Stage::Instantiate, e)),
+        }
+        Ok(session)
+    }
+}
+
+/// One evaluation's instance. Dropped after the evaluation.
+pub struct PolicySession {
+    policy: String,
+    store: Store<Sandbox>,
+    bindings: Option<RollbackPolicy>,
+}
+
+impl PolicySession {
+    pub fn logs(&self) -> &[LogEntry] {
+        &self.store.data().logs
+    }
+
+    /// What the policy printed (panic messages land here).
+    pub fn output(&self) -> String {
+        self.store.data().output_text()
+    }
+
+    fn call<R>(
+        &mut self,
+        stage: Stage,
+        f: impl FnOnce(
+            &contract::exports::rewind::policy::policy::Guest,
+            &mut Store<Sandbox>,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<R, PolicyError> {
+        let bindings = self.bindings.as_ref().expect("set at creation");
+        let result = f(bindings.rewind_policy_policy(), &mut self.store);
+        result.map_err(|e| self.trapped(stage, e))
+    }
+
+    /// Turns a wasmtime error into a report that names the cause plainly.
+    fn trapped(&self, stage: Stage, error: wasmtime::Error) -> PolicyError {
+        let sandbox = self.store.data();
+        let mut cause = match (&sandbox.limit_hit, error.downcast_ref::<Trap>()) {
+            (Some(LimitHit::Memory { desired }), _) => format!(
+                "exceeded its memory limit of {} bytes (tried to grow to {desired})",
+                sandbox.limits.memory_bytes
+            ),
+            (Some(LimitHit::LogEntries), _) => {
+                format!(
+                    "exceeded its log limit of {} messages",
+                    sandbox.limits.max_log_entries
+                )
+            }
+            (Some(LimitHit::LogBytes), _) => format!(
+                "exceeded its log limit of {} bytes",
+                sandbox.limits.max_log_bytes
+            ),
+            (None, Some(Trap::Interrupt)) => format!(
+                "exceeded its time limit of {} ms",
+                sandbox.limits.timeout_ms
+            ),
+            (None, Some(Trap::StackOverflow)) => "overflowed its stack".to_string(),
+            (None, Some(Trap::UnreachableCodeReached)) => {
+                "trapped (panic or `unreachable`)".to_string()
+            }
+            (None, Some(trap)) => format!("trapped: {trap}"),
+            (None, None) => {
+                let message = format!("{error:#}");
+                match message.strip_prefix("unknown import: ") {
+                    Some(rest) => format!("called {rest}: the sandbox does not provide it"),
+                    None => message,
+                }
+            }
+        };
+        let output = sandbox.output_text();
+        if !output.is_empty() {
+            cause = format!("{cause}; it printed: {}", truncate(&output, 2000));
+        }
+        PolicyError::Trapped {
+            policy: self.policy.clone(),
+            stage,
+            cause,
+        }
+    }
+
+    fn failed(&self, stage: Stage, message: String) -> PolicyError {
+        PolicyError::Failed {
+            policy: self.policy.clone(),
+            stage,
+            message,
+        }
+    }
+}
+
+impl PolicyStages for PolicySession {
+    type Error = PolicyError;
+
+    fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
+        let stage = Stage::DetectFailure;
+        self.call(stage, |p, s| p.call_detect_failure(s, snapshot))?
+            .map_err(|m| self.failed(stage, m))
+    }
+
+    fn check_eligibility(
+        &mut self,
+        snapshot: &Snapshot,
+        report: &FailureReport,
+    ) -> Result<Eligibility, PolicyError> {
+        let stage = Stage::CheckEligibility;
+        self.call(stage, |p, s| p.call_check_eligibility(s, snapshot, report))?
+            .map_err(|m| self.failed(stage, m))
+    }
+
+    fn select_release(
+        &mut self,
+        snapshot: &Snapshot,
+        report: &FailureReport,
+    ) -> Result<Selection, PolicyError> {
+        let stage = Stage::SelectRelease;
+        self.call(stage, |p, s| p.call_select_release(s, snapshot, report))?
+            .map_err(|m| self.failed(stage, m))
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}

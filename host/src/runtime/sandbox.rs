@@ -1,0 +1,201 @@
+//! The state of one evaluation's Store: the bounds it runs under and the
+//! only capabilities a policy gets (its snapshot's objects, a bounded log,
+//! a captured stdout/stderr so a panic message can be reported).
+
+use crate::contract::LogLevel;
+use crate::contract::rewind::policy::{host, types};
+use serde::Serialize;
+use std::sync::Arc;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Bounds of one evaluation. Shown in `rewind eval --output text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxLimits {
+    /// Wall-clock budget for all stages of one evaluation together.
+    pub timeout_ms: u64,
+    /// Largest size any one linear memory may grow to.
+    pub memory_bytes: usize,
+    pub max_log_entries: usize,
+    pub max_log_bytes: usize,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            timeout_ms: 250,
+            memory_bytes: 64 << 20,
+            max_log_entries: 1000,
+            max_log_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Full JSON of the snapshot's objects, produced only when a policy asks.
+pub trait RawObjects: Send + Sync {
+    fn raw_json(&self, index: u32) -> Option<String>;
+}
+
+/// No objects: for calls made without a snapshot (settings validation).
+pub struct NoObjects;
+
+impl RawObjects for NoObjects {
+    fn raw_json(&self, _: u32) -> Option<String> {
+        None
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    pub level: &'static str,
+    pub message: String,
+}
+
+/// Why the sandbox stopped a policy, when it was the sandbox's doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitHit {
+    Memory { desired: usize },
+    LogEntries,
+    LogBytes,
+}
+
+pub struct Sandbox {
+    pub limits: SandboxLimits,
+    pub objects: Arc<dyn RawObjects>,
+    pub logs: Vec<LogEntry>,
+    log_bytes: usize,
+    pub limit_hit: Option<LimitHit>,
+    /// stdout and stderr of the guest, together, bounded.
+    pub output: MemoryOutputPipe,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl Sandbox {
+    pub fn new(limits: SandboxLimits, objects: Arc<dyn RawObjects>) -> Self {
+        let output = MemoryOutputPipe::new(limits.max_log_bytes);
+        // No preopens, no environment, no arguments, no network: only the
+        // output streams, so a panic message reaches the error report.
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .build();
+        Sandbox {
+            limits,
+            objects,
+            logs: Vec::new(),
+            log_bytes: 0,
+            limit_hit: None,
+            output,
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// What the guest wrote to stdout/stderr (a panic message, usually).
+    pub fn output_text(&self) -> String {
+        String::from_utf8_lossy(&self.output.contents())
+            .trim()
+            .to_string()
+    }
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ResourceLimiter for Sandbox {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limits.memory_bytes {
+            self.limit_hit = Some(LimitHit::Memory { desired });
+            wasmtime::bail!(
+                "memory limit of {} bytes exceeded",
+                self.limits.memory_bytes
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; a million is far beyond any
+        // policy and bounds the host memory they take.
+        Ok(desired <= 1_000_000)
+    }
+}
+
+impl types::Host for Sandbox {}
+
+impl host::Host for Sandbox {
+    fn get_object(&mut self, object: u32) -> Option<String> {
+        self.objects.raw_json(object)
+    }
+
+    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        if self.logs.len() >= self.limits.max_log_entries {
+            self.limit_hit = Some(LimitHit::LogEntries);
+            wasmtime::bail!(
+                "log limit of {} messages exceeded",
+                self.limits.max_log_entries
+            );
+        }
+        self.log_bytes += message.len();
+        if self.log_bytes > self.limits.max_log_bytes {
+            self.limit_hit = Some(LimitHit::LogBytes);
+            wasmtime::bail!("log limit of {} bytes exceeded", self.limits.max_log_bytes);
+        }
+        let level = match level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        self.logs.push(LogEntry { level, message });
+        Ok(())
+    }
+}
+
+struct HasIo;
+
+impl HasData for HasIo {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// The imports a policy may use. Everything else it imports from WASI
+/// (clocks, randomness, files, environment, exit) is linked per component
+/// as a function that traps, so touching it ends the evaluation.
+pub fn base_linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::p2::bindings::{cli, sync};
+    let mut linker = Linker::new(engine);
+    crate::contract::RollbackPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        &mut linker,
+        |s| s,
+    )?;
+    let l = &mut linker;
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<Sandbox, HasIo>(l, |s| {
+        &mut s.table
+    })?;
+    sync::io::poll::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
+    sync::io::streams::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
+    cli::stdout::add_to_linker::<Sandbox, WasiCli>(l, <Sandbox as WasiCliView>::cli)?;
+    cli::stderr::add_to_linker::<Sandbox, WasiCli>(l, <Sandbox as WasiCliView>::cli)?;
+    Ok(linker)
+}

@@ -1,0 +1,177 @@
+//! Builds the snapshot a policy sees from plain objects. Pure: no cluster
+//! access, no Wasm; the offline path and the controller share it.
+
+mod pods;
+mod releases;
+mod tree;
+
+pub use pods::{conditions, waiting_reason};
+pub use tree::{TreeNode, ownership_tree};
+
+use crate::contract::{ObjectInfo, Snapshot, Target};
+use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("target {0} has no metadata.uid, so its ownership tree cannot be followed")]
+    TargetWithoutUid(String),
+    #[error("target {0}: {1}")]
+    BadTarget(String, String),
+    #[error("{kind} {name} ({origin}): {problem}")]
+    BadObject {
+        kind: String,
+        name: String,
+        origin: String,
+        problem: String,
+    },
+}
+
+/// A snapshot and what the host needs to answer for it: which object of the
+/// set each `snapshot.objects` entry is, and problems worth reporting.
+#[derive(Clone, Debug)]
+pub struct BuiltSnapshot {
+    pub snapshot: Snapshot,
+    /// `tree[i].object` is the set's id of `snapshot.objects[i]`.
+    pub tree: Vec<TreeNode>,
+    pub warnings: Vec<String>,
+}
+
+impl BuiltSnapshot {
+    /// The keys of every object in the tree, target first.
+    pub fn tree_keys(&self, set: &ObjectSet) -> Vec<ObjectKey> {
+        self.tree
+            .iter()
+            .filter_map(|n| set.get(n.object).and_then(ObjectKey::of))
+            .collect()
+    }
+}
+
+/// Builds the snapshot of `target` at time `now` (epoch seconds), with the
+/// policy's settings as a JSON document.
+pub fn build(
+    set: &ObjectSet,
+    target: ObjectId,
+    now: i64,
+    settings: &str,
+) -> Result<BuiltSnapshot, SnapshotError> {
+    let target_value = set.get(target).expect("target id comes from this set");
+    let target_name =
+        ObjectKey::of(target_value).map_or_else(|| "?".to_string(), |k| k.to_string());
+    if objects::uid(target_value).is_none() {
+        return Err(SnapshotError::TargetWithoutUid(target_name));
+    }
+    let tree = ownership_tree(set, target);
+    let mut warnings = Vec::new();
+
+    let mut infos = Vec::with_capacity(tree.len());
+    let mut pods = Vec::new();
+    for (position, node) in tree.iter().enumerate() {
+        let value = set.get(node.object).expect("tree ids come from this set");
+        infos.push(object_info(value, node.owner));
+        if objects::kind(value) == Some("Pod") && position != 0 {
+            let pod = pods::pod_view(value, position as u32)
+                .map_err(|problem| bad_object(set, node.object, problem))?;
+            pods.push(pod);
+        }
+    }
+
+    let releases = if objects::kind(target_value) == Some("Deployment") {
+        let (releases, release_warnings) = releases::deployment_releases(set, &tree)
+            .map_err(|p| SnapshotError::BadTarget(target_name.clone(), p))?;
+        warnings.extend(release_warnings);
+        releases
+    } else {
+        Vec::new()
+    };
+
+    Ok(BuiltSnapshot {
+        snapshot: Snapshot {
+            now,
+            target: target_view(target_value)
+                .map_err(|p| SnapshotError::BadTarget(target_name, p))?,
+            releases,
+            objects: infos,
+            pods,
+            settings: settings.to_string(),
+        },
+        tree,
+        warnings,
+    })
+}
+
+fn bad_object(set: &ObjectSet, id: ObjectId, problem: String) -> SnapshotError {
+    let value = set.get(id);
+    SnapshotError::BadObject {
+        kind: value.and_then(objects::kind).unwrap_or("?").to_string(),
+        name: value.and_then(objects::name).unwrap_or("?").to_string(),
+        origin: set.origin(id).to_string(),
+        problem,
+    }
+}
+
+fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo {
+    let text = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    ObjectInfo {
+        api_version: text("apiVersion"),
+        kind: text("kind"),
+        name: objects::name(value).unwrap_or_default().to_string(),
+        uid: objects::uid(value).unwrap_or_default().to_string(),
+        labels: objects::string_map(value, "labels"),
+        annotations: objects::string_map(value, "annotations"),
+        owner: owner.map(|o| o as u32),
+    }
+}
+
+/// The target's typed view. Fields are read from JSON, not a typed struct,
+/// because the target may be any kind, custom resources included.
+fn target_view(value: &Value) -> Result<Target, String> {
+    let text = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let count = |pointer: &str| -> Result<Option<u32>, String> {
+        match value.pointer(pointer) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| format!("{pointer} is {v}, not a replica count")),
+        }
+    };
+    Ok(Target {
+        api_version: text("apiVersion"),
+        kind: text("kind"),
+        namespace: objects::namespace(value).unwrap_or_default().to_string(),
+        name: objects::name(value).unwrap_or_default().to_string(),
+        uid: objects::uid(value).unwrap_or_default().to_string(),
+        generation: value
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+        observed_generation: value
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64),
+        labels: objects::string_map(value, "labels"),
+        annotations: objects::string_map(value, "annotations"),
+        conditions: conditions(value.pointer("/status/conditions")),
+        paused: crate::deployment::is_paused(value),
+        desired_replicas: count("/spec/replicas")?,
+        ready_replicas: count("/status/readyReplicas")?,
+        updated_replicas: count("/status/updatedReplicas")?,
+        available_replicas: count("/status/availableReplicas")?,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+use super::*;
+use crate::fixtures::*;
+
+#[test]
+fn releases_are_ordered_by_revision_as_numbers_and_current_is_the_matching_template() {
+    let set = set_of([
+        deployment("web:10"),
+        replica_set("9", "web:9"),
+        replica_set("10", "web:10"),
+        replica_set("2", "web:2"),
+    ]);
+    let built = build(&set, 0, 0, "{}").unwrap();
+    let ids: Vec<_> = built
+        .snapshot
+        .releases
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(ids, ["2", "9", "10"]);
+    let current: Vec<_> = built
+        .snapshot
+        .releases
+        .iter()
+        .filter(|r| r.current)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(current, ["10"]);
+    assert_eq!(built.snapshot.releases[2].images, ["web:10"]);
+    assert_eq!(
+        built.snapshot.releases[2].pod_template_hash.as_deref(),
+        Some("h10")
+    );
+}
+
+#[test]
+fn pods_are_found_through_replica_sets_and_point_at_their_owner() {
+    let mut impostor = pod("3", "zzz", None);
+    impostor["metadata"]["ownerReferences"] = serde_json::json!([]);
+    let set = set_of([
+        deployment("web:3"),
+        replica_set("3", "web:3"),
+        pod("3", "aaa", Some("ImagePullBackOff")),
+        impostor,
+    ]);
+    let built = build(&set, 0, 0, "{}").unwrap();
+    let snapshot = &built.snapshot;
+    assert_eq!(snapshot.pods.len(), 1);
+    let pod_info = &snapshot.objects[snapshot.pods[0].object as usize];
+    assert_eq!(pod_info.name, "web-h3-aaa");
+    let owner = &snapshot.objects[pod_info.owner.unwrap() as usize];
+    assert_eq!(owner.kind, "ReplicaSet");
+    assert_eq!(snapshot.target.desired_replicas, Some(2));
+    assert_eq!(snapshot.target.kind, "Deployment");
+}
+
+#[test]
+fn a_non_numeric_revision_is_reported_not_offered() {
+    let set = set_of([
+        deployment("web:3"),
+        replica_set("3", "web:3"),
+        replica_set("two", "web:2"),
+    ]);
+    let built = build(&set, 0, 0, "{}").unwrap();
+    assert_eq!(built.snapshot.releases.len(), 1);
+    assert!(
+        built.warnings[0].contains("\"two\""),
+        "{:?}",
+        built.warnings
+    );
+}
+
+#[test]
+fn a_target_without_uid_is_an_error() {
+    let mut d = deployment("web:3");
+    d["metadata"].as_object_mut().unwrap().remove("uid");
+    let err = build(&set_of([d]), 0, 0, "{}").unwrap_err().to_string();
+    assert!(
+        err.contains("Deployment/web") && err.contains("uid"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_replica_count_names_the_field() {
+    let mut d = deployment("web:3");
+    d["spec"]["replicas"] = serde_json::json!("two");
+    let err = build(&set_of([d]), 0, 0, "{}").unwrap_err().to_string();
+    assert!(err.contains("/spec/replicas"), "{err}");
+}
