@@ -20,3 +20,4 @@ pub mod time;
 
 #[cfg(test)]
 mod fixtures;
+pub mod suite;

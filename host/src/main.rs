@@ -1,1 +1,176 @@
-fn main() {}
+//! The `rewind` command line.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use rewind::actions::ActionLimits;
+use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
+use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "rewind", version, about = "Kubernetes rollback policies as sandboxed WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+#[derive(clap::Args)]
+struct RuntimeArgs {
+    /// Wall-clock budget of one evaluation, in milliseconds.
+    #[arg(long, global = true, default_value_t = SandboxLimits::default().timeout_ms)]
+    timeout_ms: u64,
+    /// Largest linear memory a policy may use, in MiB.
+    #[arg(long, global = true, default_value_t = SandboxLimits::default().memory_bytes >> 20)]
+    memory_mib: usize,
+    /// Where precompiled policies are cached (default: $REWIND_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/rewind, else ~/.cache/rewind).
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    /// Compile policies every time instead of using the cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a policy against one workload of a cluster dump.
+    Eval(EvalArgs),
+    /// Run every suite file (*suite.yaml) found below the given paths.
+    Test {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// The policy component (.wasm).
+    #[arg(long)]
+    policy: PathBuf,
+    /// A cluster dump (`kubectl get -o yaml` output, or YAML documents), or a
+    /// directory of them. May be repeated.
+    #[arg(long, required = true)]
+    cluster: Vec<PathBuf>,
+    /// The workload, as Kind/name (e.g. Deployment/web).
+    #[arg(long)]
+    target: String,
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// Evaluation time, RFC 3339 (default: now). Policies have no clock.
+    #[arg(long)]
+    now: Option<String>,
+    /// Policy settings, a YAML or JSON file.
+    #[arg(long)]
+    settings: Option<PathBuf>,
+    /// Execute the actions on the loaded objects and print them.
+    #[arg(long)]
+    apply: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
+        Command::Eval(args) => eval(&runtime, args),
+        Command::Test { paths } => test(&runtime, paths),
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime(args: &RuntimeArgs) -> Result<PolicyRuntime> {
+    let limits = SandboxLimits {
+        timeout_ms: args.timeout_ms,
+        memory_bytes: args.memory_mib << 20,
+        ..SandboxLimits::default()
+    };
+    let cache = match (&args.cache_dir, args.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => ArtifactCache::default_dir(),
+    };
+    PolicyRuntime::new(limits, cache.map(ArtifactCache::new)).map_err(|e| anyhow::anyhow!("{e:#}"))
+}
+
+fn read_settings(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_yaml::from_str(&text).with_context(|| format!("settings {} are not YAML or JSON", path.display()))?;
+    if !value.is_object() {
+        bail!("settings {} must be a mapping, not {value}", path.display());
+    }
+    Ok(value.to_string())
+}
+
+fn eval(runtime: &PolicyRuntime, args: &EvalArgs) -> Result<ExitCode> {
+    let settings = match &args.settings {
+        Some(path) => read_settings(path)?,
+        None => "{}".to_string(),
+    };
+    let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
+    let now = match &args.now {
+        Some(text) => rewind::time::parse(text).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
+        None => jiff::Timestamp::now().as_second(),
+    };
+    let mut objects = rewind::dump::load_paths(&args.cluster)?;
+    let policy = runtime.load(&args.policy, &settings)?;
+    let options = EvalOptions {
+        now,
+        apply: args.apply,
+        action_limits: ActionLimits::default(),
+    };
+    let evaluation = evaluate(&policy, &mut objects, &target, &options)?;
+    match args.output {
+        Output::Json => println!("{}", evaluation.report.to_json()),
+        Output::Text => print!("{}", evaluation.report.to_text()),
+    }
+    Ok(if evaluation.fatal { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn test(runtime: &PolicyRuntime, paths: &[PathBuf]) -> Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(rewind::suite::discover(path)?);
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for file in files {
+        println!("{}", file.display());
+        match rewind::suite::run_suite_file(runtime, &file) {
+            Ok(result) => {
+                for case in result.cases {
+                    if case.problems.is_empty() {
+                        passed += 1;
+                        println!("  PASS {}", case.name);
+                    } else {
+                        failed += 1;
+                        println!("  FAIL {}", case.name);
+                        for problem in case.problems {
+                            println!("       - {problem}");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                println!("  FAIL (suite) {e}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,75 @@
+//! Running the cases of one suite file.
+
+use super::{Case, SuiteError, build::resolve_policy, parse_suite, settings_json};
+use crate::actions::ActionLimits;
+use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
+use crate::runtime::{LoadedPolicy, PolicyRuntime};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub struct CaseResult {
+    pub name: String,
+    /// Empty when the case passed.
+    pub problems: Vec<String>,
+}
+
+pub struct SuiteResult {
+    pub path: PathBuf,
+    pub cases: Vec<CaseResult>,
+}
+
+/// Runs every case of the suite at `path`. A suite that cannot be read or
+/// whose policy does not load is an error; a case that cannot be evaluated
+/// is a failed case.
+pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path) -> Result<SuiteResult, SuiteError> {
+    let suite = parse_suite(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let policy_path = resolve_policy(&base.join(&suite.policy))?;
+    // One load per distinct settings document: settings are validated at
+    // load, and the compiled component is shared by all of them.
+    let mut loaded: HashMap<String, Result<LoadedPolicy, String>> = HashMap::new();
+    let mut cases = Vec::new();
+    for case in &suite.cases {
+        let settings = settings_json(case.settings.as_ref().or(suite.settings.as_ref()));
+        let policy = loaded
+            .entry(settings.clone())
+            .or_insert_with(|| runtime.load(&policy_path, &settings).map_err(|e| e.to_string()));
+        let problems = match policy {
+            Ok(policy) => run_case(policy, case, base),
+            Err(e) => vec![e.clone()],
+        };
+        cases.push(CaseResult {
+            name: case.name.clone(),
+            problems,
+        });
+    }
+    Ok(SuiteResult {
+        path: path.to_path_buf(),
+        cases,
+    })
+}
+
+fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
+    let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
+    let mut objects = match crate::dump::load_paths(&paths) {
+        Ok(o) => o,
+        Err(e) => return vec![e.to_string()],
+    };
+    let target = match TargetSpec::parse(&case.target, &case.namespace) {
+        Ok(t) => t,
+        Err(e) => return vec![e],
+    };
+    let now = match crate::time::parse(&case.now) {
+        Ok(n) => n,
+        Err(e) => return vec![format!("now: {e}")],
+    };
+    let options = EvalOptions {
+        now,
+        apply: true,
+        action_limits: ActionLimits::default(),
+    };
+    match evaluate(policy, &mut objects, &target, &options) {
+        Ok(evaluation) => case.expect.check(&evaluation.report, &case.namespace),
+        Err(e) => vec![e.to_string()],
+    }
+}

@@ -1,0 +1,244 @@
+//! Rolls a failing Deployment back to its previous revision, the way
+//! `kubectl rollout undo` would, and answers manual requests made with an
+//! annotation (`rewind.dev/rollback-to: "<revision>"`).
+//!
+//! Settings (all optional):
+//! - `graceSeconds` (default 120): how long a pod problem may last before
+//!   the rollout counts as failed;
+//! - `rollbackAnnotation` (default `rewind.dev/rollback-to`).
+
+use rewind_sdk::{
+    ConditionStatus, Eligibility, FailureReport, Finding, Health, Policy, Selection, Snapshot, act, classify, settings,
+};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    pub grace_seconds: i64,
+    pub rollback_annotation: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            grace_seconds: 120,
+            rollback_annotation: "rewind.dev/rollback-to".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn parse(json: &str) -> Result<Settings, String> {
+        let settings: Settings = settings::parse(json)?;
+        if settings.grace_seconds < 0 {
+            return Err(format!("graceSeconds must not be negative (got {})", settings.grace_seconds));
+        }
+        if settings.rollback_annotation.trim().is_empty() {
+            return Err("rollbackAnnotation must not be empty".into());
+        }
+        Ok(settings)
+    }
+}
+
+pub struct DeploymentPolicy;
+
+rewind_sdk::export!(DeploymentPolicy);
+
+impl Policy for DeploymentPolicy {
+    fn validate_settings(settings: String) -> Result<(), String> {
+        Settings::parse(&settings).map(|_| ())
+    }
+
+    fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
+        detect_failure(&snapshot)
+    }
+
+    fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
+        check_eligibility(&snapshot, &report)
+    }
+
+    fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
+        select_release(&snapshot, &report)
+    }
+}
+
+fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a str> {
+    snapshot.target_annotation(&settings.rollback_annotation)
+}
+
+pub fn detect_failure(snapshot: &Snapshot) -> Result<FailureReport, String> {
+    let settings = Settings::parse(&snapshot.settings)?;
+    let target = &snapshot.target;
+    let mut failing: Vec<Finding> = Vec::new();
+
+    if let Some(c) = snapshot.target_condition("Progressing")
+        && c.status == ConditionStatus::False
+        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    {
+        failing.push(deployment_finding("ProgressDeadlineExceeded", c.message.as_deref(), c.last_transition));
+    }
+    if let Some(c) = snapshot.target_condition("ReplicaFailure")
+        && c.status == ConditionStatus::True
+    {
+        failing.push(deployment_finding("ReplicaFailure", c.message.as_deref(), c.last_transition));
+    }
+
+    let current = snapshot.current_release();
+    let mut settling = Vec::new();
+    if let Some(object) = current.and_then(|r| r.object) {
+        let verdict = classify::judge(snapshot, snapshot.pods_under(object), settings.grace_seconds);
+        failing.extend(verdict.failing);
+        settling = verdict.settling;
+    }
+
+    let desired = target.desired_replicas.unwrap_or(1);
+    let rolled_out = current.is_some()
+        && target.observed_generation.is_some_and(|g| g >= target.generation)
+        && target.updated_replicas.unwrap_or(0) >= desired
+        && target.available_replicas.unwrap_or(0) >= desired;
+    let state = if !failing.is_empty() {
+        Health::Failed
+    } else if !settling.is_empty() || !rolled_out {
+        Health::Progressing
+    } else {
+        Health::Healthy
+    };
+    let mut findings = failing;
+    findings.extend(settling);
+    Ok(FailureReport {
+        state,
+        findings,
+        manual_request: manual_request(snapshot, &settings).is_some(),
+        actions: Vec::new(),
+    })
+}
+
+fn deployment_finding(reason: &str, message: Option<&str>, since: Option<i64>) -> Finding {
+    Finding {
+        reason: reason.to_string(),
+        message: message.unwrap_or(reason).to_string(),
+        pod: None,
+        container: None,
+        since,
+    }
+}
+
+pub fn check_eligibility(snapshot: &Snapshot, report: &FailureReport) -> Result<Eligibility, String> {
+    let settings = Settings::parse(&snapshot.settings)?;
+    let name = &snapshot.target.name;
+    let refuse = |reason: String, actions| Ok(Eligibility { eligible: false, reason, actions });
+    if snapshot.target.paused {
+        let reason = format!("Deployment {name} is paused; rollback is refused until it is resumed");
+        // A manual request is answered (and cleared) rather than retried.
+        let actions = if report.manual_request {
+            vec![
+                act::remove_annotation(&settings.rollback_annotation),
+                act::warning("RollbackRefused", reason.clone()),
+            ]
+        } else {
+            Vec::new()
+        };
+        return refuse(reason, actions);
+    }
+    if report.manual_request {
+        return Ok(Eligibility {
+            eligible: true,
+            reason: "a rollback was requested by annotation".into(),
+            actions: Vec::new(),
+        });
+    }
+    let Some(current) = snapshot.current_release() else {
+        return refuse(format!("no ReplicaSet of {name} matches its pod template yet"), Vec::new());
+    };
+    match snapshot.previous_release() {
+        Some(previous) => Ok(Eligibility {
+            eligible: true,
+            reason: format!("revision {} is older than the current revision {}", previous.id, current.id),
+            actions: Vec::new(),
+        }),
+        None => refuse(
+            format!("revision {} is the first revision of {name}; there is nothing to roll back to", current.id),
+            Vec::new(),
+        ),
+    }
+}
+
+pub fn select_release(snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, String> {
+    let settings = Settings::parse(&snapshot.settings)?;
+    match manual_request(snapshot, &settings) {
+        Some(requested) => Ok(select_requested(snapshot, &settings, requested)),
+        None => Ok(select_previous(snapshot, report)),
+    }
+}
+
+fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -> Selection {
+    let name = &snapshot.target.name;
+    let annotation = &settings.rollback_annotation;
+    let clear = act::remove_annotation(annotation);
+    let refuse = |problem: String| Selection {
+        release: None,
+        reason: "the requested revision cannot be used".into(),
+        error: Some(problem.clone()),
+        actions: vec![clear.clone(), act::warning("RollbackRevisionNotFound", problem)],
+    };
+    let Ok(revision) = requested.trim().parse::<u64>() else {
+        let shown: String = requested.chars().take(64).collect();
+        return refuse(format!("{annotation}={shown:?} on Deployment {name} is not a revision number"));
+    };
+    let Some(release) = snapshot.release_by_revision(revision) else {
+        let known: Vec<String> = snapshot.releases.iter().map(|r| r.id.clone()).collect();
+        return refuse(format!(
+            "Deployment {name} has no revision {revision} (known revisions: {})",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        ));
+    };
+    if release.current {
+        return Selection {
+            release: Some(release.id.clone()),
+            reason: format!("revision {revision} is already current; nothing to do"),
+            error: None,
+            actions: vec![clear, act::normal("RollbackSkipped", format!("revision {revision} is already current"))],
+        };
+    }
+    Selection {
+        release: Some(release.id.clone()),
+        reason: format!("rollback to revision {revision} was requested by annotation {annotation}"),
+        error: None,
+        actions: vec![
+            act::rollback_deployment(revision),
+            clear,
+            act::normal("RollingBack", format!("rolling back to revision {revision} as requested")),
+        ],
+    }
+}
+
+fn select_previous(snapshot: &Snapshot, report: &FailureReport) -> Selection {
+    let (Some(current), Some(previous)) = (snapshot.current_release(), snapshot.previous_release()) else {
+        return Selection {
+            release: None,
+            reason: "there is no earlier revision".into(),
+            error: None,
+            actions: Vec::new(),
+        };
+    };
+    let revision = previous.revision.expect("previous_release only returns numbered releases");
+    let cause = report
+        .findings
+        .first()
+        .map(|f| match &f.pod {
+            Some(pod) => format!("{} on pod {pod}", f.reason),
+            None => f.reason.clone(),
+        })
+        .unwrap_or_else(|| "the rollout failed".into());
+    let reason = format!("revision {} failed ({cause}); revision {} is the previous one", current.id, previous.id);
+    Selection {
+        release: Some(previous.id.clone()),
+        reason: reason.clone(),
+        error: None,
+        actions: vec![
+            act::rollback_deployment(revision),
+            act::warning("RollingBack", format!("rolling back from revision {} to {}: {cause}", current.id, previous.id)),
+        ],
+    }
+}

@@ -1,0 +1,84 @@
+//! Building actions.
+
+use crate::{
+    Action, ConditionStatus, ConditionUpdate, Event, EventType, MergePatch, ObjectInfo, ObjectKey, Snapshot, Subresource,
+};
+use serde_json::Value;
+
+pub fn event(event_type: EventType, reason: &str, message: impl Into<String>) -> Action {
+    Action::EmitEvent(Event {
+        event_type,
+        reason: reason.to_string(),
+        message: message.into(),
+    })
+}
+
+pub fn warning(reason: &str, message: impl Into<String>) -> Action {
+    event(EventType::Warning, reason, message)
+}
+
+pub fn normal(reason: &str, message: impl Into<String>) -> Action {
+    event(EventType::Normal, reason, message)
+}
+
+pub fn remove_annotation(key: &str) -> Action {
+    Action::RemoveAnnotation(key.to_string())
+}
+
+pub fn set_annotation(key: &str, value: &str) -> Action {
+    Action::SetAnnotation((key.to_string(), value.to_string()))
+}
+
+pub fn rollback_deployment(revision: u64) -> Action {
+    Action::RollbackDeployment(revision)
+}
+
+pub fn set_condition(kind: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Action {
+    Action::SetCondition(ConditionUpdate {
+        kind: kind.to_string(),
+        status,
+        reason: reason.to_string(),
+        message: message.into(),
+    })
+}
+
+/// The key of the snapshot's target.
+pub fn target_key(snapshot: &Snapshot) -> ObjectKey {
+    let t = &snapshot.target;
+    ObjectKey {
+        api_version: t.api_version.clone(),
+        kind: t.kind.clone(),
+        namespace: Some(t.namespace.clone()),
+        name: t.name.clone(),
+    }
+}
+
+/// The key of a tree object (tree objects share the target's namespace).
+pub fn object_key(snapshot: &Snapshot, object: &ObjectInfo) -> ObjectKey {
+    ObjectKey {
+        api_version: object.api_version.clone(),
+        kind: object.kind.clone(),
+        namespace: Some(snapshot.target.namespace.clone()),
+        name: object.name.clone(),
+    }
+}
+
+pub fn merge_patch(object: ObjectKey, patch: &Value) -> Action {
+    Action::MergePatch(MergePatch {
+        object,
+        subresource: Subresource::Main,
+        patch: patch.to_string(),
+    })
+}
+
+pub fn status_patch(object: ObjectKey, status: &Value) -> Action {
+    Action::MergePatch(MergePatch {
+        object,
+        subresource: Subresource::Status,
+        patch: serde_json::json!({ "status": status }).to_string(),
+    })
+}
+
+pub fn delete(object: ObjectKey) -> Action {
+    Action::DeleteObject(object)
+}
