@@ -21,8 +21,5 @@ pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
 
 /// `rewind:policy@<version>` for the newest version this host speaks.
 pub fn current_wit() -> String {
-    format!(
-        "{WIT_PACKAGE}@{}",
-        SUPPORTED_WIT_VERSIONS[SUPPORTED_WIT_VERSIONS.len() - 1]
-    )
+    format!("{WIT_PACKAGE}@{}", SUPPORTED_WIT_VERSIONS[SUPPORTED_WIT_VERSIONS.len() - 1])
 }

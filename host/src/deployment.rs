@@ -11,9 +11,11 @@ pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 pub fn revision(replica_set: &Value) -> Result<Option<u64>, String> {
     match crate::objects::annotation(replica_set, REVISION_ANNOTATION) {
         None => Ok(None),
-        Some(text) => text.trim().parse::<u64>().map(Some).map_err(|_| {
-            format!("annotation {REVISION_ANNOTATION}={text:?} is not a revision number")
-        }),
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| format!("annotation {REVISION_ANNOTATION}={text:?} is not a revision number")),
     }
 }
 
@@ -21,10 +23,7 @@ pub fn revision(replica_set: &Value) -> Result<Option<u64>, String> {
 /// controller adds to its ReplicaSets' templates.
 pub fn template_without_hash(template: &Value) -> Value {
     let mut template = template.clone();
-    if let Some(labels) = template
-        .pointer_mut("/metadata/labels")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(labels) = template.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
         labels.remove(POD_TEMPLATE_HASH);
     }
     template
@@ -33,20 +32,14 @@ pub fn template_without_hash(template: &Value) -> Value {
 /// Whether a ReplicaSet's template is the Deployment's, ignoring the hash
 /// label (`kubectl rollout undo` compares the same way).
 pub fn same_template(replica_set: &Value, deployment: &Value) -> bool {
-    match (
-        replica_set.pointer("/spec/template"),
-        deployment.pointer("/spec/template"),
-    ) {
+    match (replica_set.pointer("/spec/template"), deployment.pointer("/spec/template")) {
         (Some(rs), Some(d)) => template_without_hash(rs) == template_without_hash(d),
         _ => false,
     }
 }
 
 pub fn is_paused(deployment: &Value) -> bool {
-    deployment
-        .pointer("/spec/paused")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    deployment.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false)
 }
 
 #[cfg(test)]

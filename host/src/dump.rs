@@ -10,10 +10,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     #[error("cannot read cluster dump {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{origin}: not valid YAML/JSON: {message}")]
     Parse { origin: String, message: String },
     #[error("{origin}: {problem}")]
@@ -30,10 +27,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<ObjectSet, DumpError> {
     let mut set = ObjectSet::new();
     for path in paths {
         for file in dump_files(path)? {
-            let text = std::fs::read_to_string(&file).map_err(|source| DumpError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|source| DumpError::Read { path: file.clone(), source })?;
             add_text(&mut set, &text, &file.display().to_string())?;
         }
     }
@@ -44,17 +39,11 @@ fn dump_files(path: &Path) -> Result<Vec<PathBuf>, DumpError> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let read_err = |source| DumpError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
+    let read_err = |source| DumpError::Read { path: path.to_path_buf(), source };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(path).map_err(read_err)? {
         let file = entry.map_err(read_err)?.path();
-        let is_dump = matches!(
-            file.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        );
+        let is_dump = matches!(file.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"));
         if is_dump && file.is_file() {
             files.push(file);
         }
@@ -70,20 +59,15 @@ fn dump_files(path: &Path) -> Result<Vec<PathBuf>, DumpError> {
 pub fn add_text(set: &mut ObjectSet, text: &str, source: &str) -> Result<(), DumpError> {
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let origin = format!("{source} (document {})", index + 1);
-        let value = Value::deserialize(document).map_err(|e| DumpError::Parse {
-            origin: origin.clone(),
-            message: e.to_string(),
-        })?;
+        let value = Value::deserialize(document)
+            .map_err(|e| DumpError::Parse { origin: origin.clone(), message: e.to_string() })?;
         add_value(set, value, &origin)?;
     }
     Ok(())
 }
 
 fn add_value(set: &mut ObjectSet, value: Value, origin: &str) -> Result<(), DumpError> {
-    let bad = |problem: String| DumpError::BadObject {
-        origin: origin.to_string(),
-        problem,
-    };
+    let bad = |problem: String| DumpError::BadObject { origin: origin.to_string(), problem };
     match value {
         // An empty YAML document (e.g. a trailing `---`).
         Value::Null => Ok(()),
@@ -104,19 +88,13 @@ fn add_value(set: &mut ObjectSet, value: Value, origin: &str) -> Result<(), Dump
                 }
             }
             if crate::objects::name(&value).is_none() {
-                return Err(bad(format!(
-                    "{} without `metadata.name`",
-                    map["kind"].as_str().unwrap_or_default()
-                )));
+                return Err(bad(format!("{} without `metadata.name`", map["kind"].as_str().unwrap_or_default())));
             }
             let origin = Origin(origin.to_string());
             set.insert(value, origin)?;
             Ok(())
         }
-        other => Err(bad(format!(
-            "expected a Kubernetes object, found {}",
-            json_type(&other)
-        ))),
+        other => Err(bad(format!("expected a Kubernetes object, found {}", json_type(&other)))),
     }
 }
 
@@ -152,20 +130,11 @@ mod tests {
     #[test]
     fn errors_name_the_document_and_item() {
         let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {namespace: n}\n";
-        let err = add_text(&mut ObjectSet::new(), text, "dump.yaml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("dump.yaml (document 1) item 1") && err.contains("metadata.name"),
-            "{err}"
-        );
-        let err = add_text(&mut ObjectSet::new(), "a: [", "x.yaml")
-            .unwrap_err()
-            .to_string();
+        let err = add_text(&mut ObjectSet::new(), text, "dump.yaml").unwrap_err().to_string();
+        assert!(err.contains("dump.yaml (document 1) item 1") && err.contains("metadata.name"), "{err}");
+        let err = add_text(&mut ObjectSet::new(), "a: [", "x.yaml").unwrap_err().to_string();
         assert!(err.starts_with("x.yaml (document 1): not valid"), "{err}");
-        let err = add_text(&mut ObjectSet::new(), "- 1\n", "x.yaml")
-            .unwrap_err()
-            .to_string();
+        let err = add_text(&mut ObjectSet::new(), "- 1\n", "x.yaml").unwrap_err().to_string();
         assert!(err.contains("found a list"), "{err}");
     }
 }

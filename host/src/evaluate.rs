@@ -7,10 +7,7 @@ use crate::actions::{ActionLimits, Scope, validate_actions};
 use crate::executor::{ExecutionContext, Executor, InMemoryExecutor};
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::pipeline::decide;
-use crate::report::{
-    ActionOut, EligibilityOut, EvalReport, FailureOut, LimitsOut, PolicyOut, SelectionOut,
-    TargetOut,
-};
+use crate::report::{ActionOut, EligibilityOut, EvalReport, FailureOut, LimitsOut, PolicyOut, SelectionOut, TargetOut};
 use crate::runtime::{LoadedPolicy, RawObjects};
 use crate::snapshot;
 use serde_json::Value;
@@ -28,26 +25,16 @@ impl TargetSpec {
     pub fn parse(text: &str, namespace: &str) -> Result<Self, String> {
         match text.split_once('/') {
             Some((kind, name)) if !kind.is_empty() && !name.is_empty() && !name.contains('/') => {
-                Ok(TargetSpec {
-                    kind: kind.to_string(),
-                    name: name.to_string(),
-                    namespace: namespace.to_string(),
-                })
+                Ok(TargetSpec { kind: kind.to_string(), name: name.to_string(), namespace: namespace.to_string() })
             }
-            _ => Err(format!(
-                "target {text:?} is not of the form Kind/name (e.g. Deployment/web)"
-            )),
+            _ => Err(format!("target {text:?} is not of the form Kind/name (e.g. Deployment/web)")),
         }
     }
 }
 
 impl std::fmt::Display for TargetSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}/{} in namespace {}",
-            self.kind, self.name, self.namespace
-        )
+        write!(f, "{}/{} in namespace {}", self.kind, self.name, self.namespace)
     }
 }
 
@@ -55,9 +42,7 @@ impl std::fmt::Display for TargetSpec {
 pub enum EvalError {
     #[error("{target} is not in the cluster dump")]
     TargetNotFound { target: TargetSpec },
-    #[error(
-        "{target} is ambiguous: it matches {count} objects of different API groups; write Kind.group/name"
-    )]
+    #[error("{target} is ambiguous: it matches {count} objects of different API groups; write Kind.group/name")]
     AmbiguousTarget { target: TargetSpec, count: usize },
     #[error(transparent)]
     Snapshot(#[from] snapshot::SnapshotError),
@@ -90,14 +75,9 @@ impl RawObjects for TreeObjects {
 pub fn find_target(objects: &ObjectSet, target: &TargetSpec) -> Result<usize, EvalError> {
     let matches = objects.find_by_kind_name(&target.kind, &target.namespace, &target.name);
     match matches.as_slice() {
-        [] => Err(EvalError::TargetNotFound {
-            target: target.clone(),
-        }),
+        [] => Err(EvalError::TargetNotFound { target: target.clone() }),
         [one] => Ok(*one),
-        many => Err(EvalError::AmbiguousTarget {
-            target: target.clone(),
-            count: many.len(),
-        }),
+        many => Err(EvalError::AmbiguousTarget { target: target.clone(), count: many.len() }),
     }
 }
 
@@ -133,19 +113,10 @@ pub fn evaluate(
         warnings: built.warnings.clone(),
         logs: Vec::new(),
         objects: None,
-        limits: Some(LimitsOut {
-            sandbox: policy.limits(),
-            actions: options.action_limits,
-        }),
+        limits: Some(LimitsOut { sandbox: policy.limits(), actions: options.action_limits }),
     };
 
-    let raw = TreeObjects(
-        built
-            .tree
-            .iter()
-            .filter_map(|n| objects.get(n.object).cloned())
-            .collect(),
-    );
+    let raw = TreeObjects(built.tree.iter().filter_map(|n| objects.get(n.object).cloned()).collect());
     let decision = policy.session(Arc::new(raw)).and_then(|mut session| {
         let decision = decide(&mut session, &built.snapshot);
         report.logs = session.logs().to_vec();
@@ -155,59 +126,32 @@ pub fn evaluate(
         Ok(d) => d,
         Err(e) => {
             report.errors.push(e.to_string());
-            return Ok(Evaluation {
-                report,
-                fatal: true,
-            });
+            return Ok(Evaluation { report, fatal: true });
         }
     };
     report.failure = Some(FailureOut::from_report(&decision.failure));
-    report.eligibility = decision.eligibility.as_ref().map(|e| EligibilityOut {
-        eligible: e.eligible,
-        reason: e.reason.clone(),
-    });
-    report.selection = decision.selection.as_ref().map(|s| SelectionOut {
-        release: s.release.clone(),
-        reason: s.reason.clone(),
-    });
+    report.eligibility =
+        decision.eligibility.as_ref().map(|e| EligibilityOut { eligible: e.eligible, reason: e.reason.clone() });
+    report.selection =
+        decision.selection.as_ref().map(|s| SelectionOut { release: s.release.clone(), reason: s.reason.clone() });
     if let Some(problem) = decision.selection.as_ref().and_then(|s| s.error.clone()) {
         report.errors.push(problem);
     }
 
-    let scope = Scope {
-        target: target_key.clone(),
-        owned: built.tree_keys(objects).into_iter().skip(1).collect(),
-    };
+    let scope = Scope { target: target_key.clone(), owned: built.tree_keys(objects).into_iter().skip(1).collect() };
     let actions = match validate_actions(&decision.actions(), &scope, &options.action_limits) {
         Ok(actions) => actions,
         Err(e) => {
-            report.errors.push(format!(
-                "{e}; none of this evaluation's actions is executed"
-            ));
-            return Ok(Evaluation {
-                report,
-                fatal: true,
-            });
+            report.errors.push(format!("{e}; none of this evaluation's actions is executed"));
+            return Ok(Evaluation { report, fatal: true });
         }
     };
-    report.actions = actions
-        .iter()
-        .map(|a| ActionOut {
-            action: a.clone(),
-            outcome: None,
-        })
-        .collect();
+    report.actions = actions.iter().map(|a| ActionOut { action: a.clone(), outcome: None }).collect();
     if !options.apply {
-        return Ok(Evaluation {
-            report,
-            fatal: false,
-        });
+        return Ok(Evaluation { report, fatal: false });
     }
 
-    let context = ExecutionContext {
-        target: target_key,
-        now: options.now,
-    };
+    let context = ExecutionContext { target: target_key, now: options.now };
     let fatal = match (InMemoryExecutor { objects }).execute(&context, &actions) {
         Ok(outcomes) => {
             for (out, outcome) in report.actions.iter_mut().zip(outcomes) {

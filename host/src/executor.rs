@@ -36,11 +36,7 @@ pub struct ExecutionContext {
 pub trait Executor {
     /// Executes a validated action list. On error, the in-memory executor
     /// has changed nothing; an API-server executor reports how far it got.
-    fn execute(
-        &mut self,
-        context: &ExecutionContext,
-        actions: &[Action],
-    ) -> Result<Vec<Outcome>, ExecutionError>;
+    fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Result<Vec<Outcome>, ExecutionError>;
 }
 
 /// Executes against an [`ObjectSet`], all or nothing: actions run on a copy
@@ -50,20 +46,15 @@ pub struct InMemoryExecutor<'a> {
 }
 
 impl Executor for InMemoryExecutor<'_> {
-    fn execute(
-        &mut self,
-        context: &ExecutionContext,
-        actions: &[Action],
-    ) -> Result<Vec<Outcome>, ExecutionError> {
+    fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Result<Vec<Outcome>, ExecutionError> {
         let mut working = self.objects.clone();
         let mut outcomes = Vec::with_capacity(actions.len());
         for (i, action) in actions.iter().enumerate() {
-            let outcome =
-                execute_one(&mut working, context, action).map_err(|message| ExecutionError {
-                    index: i + 1,
-                    action: action.type_name(),
-                    message,
-                })?;
+            let outcome = execute_one(&mut working, context, action).map_err(|message| ExecutionError {
+                index: i + 1,
+                action: action.type_name(),
+                message,
+            })?;
             outcomes.push(outcome);
         }
         *self.objects = working;
@@ -71,14 +62,8 @@ impl Executor for InMemoryExecutor<'_> {
     }
 }
 
-fn execute_one(
-    set: &mut ObjectSet,
-    context: &ExecutionContext,
-    action: &Action,
-) -> Result<Outcome, String> {
-    let target_id = set
-        .find_key(&context.target)
-        .ok_or_else(|| format!("{} no longer exists", context.target))?;
+fn execute_one(set: &mut ObjectSet, context: &ExecutionContext, action: &Action) -> Result<Outcome, String> {
+    let target_id = set.find_key(&context.target).ok_or_else(|| format!("{} no longer exists", context.target))?;
     match action {
         Action::RollbackDeployment { revision } => {
             let deployment = set.get(target_id).expect("found above").clone();
@@ -96,44 +81,31 @@ fn execute_one(
                 UndoOutcome::AlreadyCurrent { replica_set } => Ok(Outcome::Skipped(format!(
                     "revision {revision} ({replica_set}) is already the Deployment's template"
                 ))),
-                UndoOutcome::Restore {
-                    template,
-                    replica_set,
-                } => {
+                UndoOutcome::Restore { template, replica_set } => {
                     update(set, target_id, |d| d["spec"]["template"] = template);
-                    Ok(Outcome::Applied(format!(
-                        "rolled back to revision {revision} ({replica_set})"
-                    )))
+                    Ok(Outcome::Applied(format!("rolled back to revision {revision} ({replica_set})")))
                 }
             }
         }
         Action::MergePatch { object, patch, .. } => {
-            let id = set
-                .find_key(object)
-                .ok_or_else(|| format!("{object} does not exist"))?;
+            let id = set.find_key(object).ok_or_else(|| format!("{object} does not exist"))?;
             update(set, id, |v| apply_merge_patch(v, patch));
             Ok(Outcome::Applied(format!("patched {object}")))
         }
         Action::DeleteObject { object } => {
-            let id = set
-                .find_key(object)
-                .ok_or_else(|| format!("{object} does not exist"))?;
+            let id = set.find_key(object).ok_or_else(|| format!("{object} does not exist"))?;
             set.remove(id);
             Ok(Outcome::Applied(format!("deleted {object}")))
         }
         Action::SetAnnotation { key, value } => {
-            update(set, target_id, |v| {
-                apply_merge_patch(v, &annotation_patch(key, Some(value)))
-            });
+            update(set, target_id, |v| apply_merge_patch(v, &annotation_patch(key, Some(value))));
             Ok(Outcome::Applied(format!("set annotation {key}")))
         }
         Action::RemoveAnnotation { key } => {
             if objects::annotation(set.get(target_id).expect("found above"), key).is_none() {
                 return Ok(Outcome::Skipped(format!("annotation {key} was not set")));
             }
-            update(set, target_id, |v| {
-                apply_merge_patch(v, &annotation_patch(key, None))
-            });
+            update(set, target_id, |v| apply_merge_patch(v, &annotation_patch(key, None)));
             Ok(Outcome::Applied(format!("removed annotation {key}")))
         }
         Action::SetCondition { condition } => {
@@ -142,21 +114,11 @@ fn execute_one(
                 let conditions = upsert_condition(v.pointer("/status/conditions"), condition, now);
                 apply_merge_patch(v, &json!({"status": {"conditions": conditions}}));
             });
-            Ok(Outcome::Applied(format!(
-                "set condition {}={}",
-                condition.kind, condition.status
-            )))
+            Ok(Outcome::Applied(format!("set condition {}={}", condition.kind, condition.status)))
         }
-        Action::EmitEvent {
-            event_type,
-            reason,
-            message,
-        } => {
+        Action::EmitEvent { event_type, reason, message } => {
             let target = set.get(target_id).expect("found above");
-            let sequence = set
-                .iter()
-                .filter(|(_, v)| objects::kind(v) == Some("Event"))
-                .count();
+            let sequence = set.iter().filter(|(_, v)| objects::kind(v) == Some("Event")).count();
             let event = event_object(target, *event_type, reason, message, context.now, sequence);
             let origin = objects::Origin("emitted by the policy".into());
             set.insert(event, origin).map_err(|e| e.to_string())?;
@@ -188,14 +150,9 @@ pub fn annotation_patch(key: &str, value: Option<&str>) -> Value {
 /// the same type is updated, and its `lastTransitionTime` moves only when
 /// the status changes.
 pub fn upsert_condition(current: Option<&Value>, condition: &ConditionSpec, now: i64) -> Value {
-    let mut list: Vec<Value> = current
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut list: Vec<Value> = current.and_then(Value::as_array).cloned().unwrap_or_default();
     let now = crate::time::format(now);
-    let existing = list
-        .iter_mut()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(condition.kind.as_str()));
+    let existing = list.iter_mut().find(|c| c.get("type").and_then(Value::as_str) == Some(condition.kind.as_str()));
     match existing {
         Some(entry) => {
             if entry.get("status").and_then(Value::as_str) != Some(condition.status.as_str()) {
@@ -249,26 +206,16 @@ mod tests {
     use crate::fixtures::*;
 
     fn context() -> ExecutionContext {
-        ExecutionContext {
-            target: ObjectKey::of(&deployment("x")).unwrap(),
-            now: 1_730_903_640,
-        }
+        ExecutionContext { target: ObjectKey::of(&deployment("x")).unwrap(), now: 1_730_903_640 }
     }
 
     #[test]
     fn a_failing_action_leaves_the_set_untouched() {
         let mut set = set_of([deployment("web:3"), replica_set("3", "web:3")]);
         let before = format!("{:?}", set);
-        let actions = [
-            Action::SetAnnotation {
-                key: "a".into(),
-                value: "b".into(),
-            },
-            Action::RollbackDeployment { revision: 9 },
-        ];
-        let err = InMemoryExecutor { objects: &mut set }
-            .execute(&context(), &actions)
-            .unwrap_err();
+        let actions =
+            [Action::SetAnnotation { key: "a".into(), value: "b".into() }, Action::RollbackDeployment { revision: 9 }];
+        let err = InMemoryExecutor { objects: &mut set }.execute(&context(), &actions).unwrap_err();
         assert_eq!(err.index, 2);
         assert!(err.message.contains("revision 9"), "{err}");
         assert_eq!(format!("{:?}", set), before);
@@ -276,35 +223,19 @@ mod tests {
 
     #[test]
     fn rollback_restores_the_template_and_bumps_generation() {
-        let mut set = set_of([
-            deployment("web:3"),
-            replica_set("2", "web:2"),
-            replica_set("3", "web:3"),
-        ]);
+        let mut set = set_of([deployment("web:3"), replica_set("2", "web:2"), replica_set("3", "web:3")]);
         let outcomes = InMemoryExecutor { objects: &mut set }
             .execute(
                 &context(),
-                &[
-                    Action::RollbackDeployment { revision: 2 },
-                    Action::RollbackDeployment { revision: 2 },
-                ],
+                &[Action::RollbackDeployment { revision: 2 }, Action::RollbackDeployment { revision: 2 }],
             )
             .unwrap();
         assert!(matches!(outcomes[0], Outcome::Applied(_)));
-        assert!(
-            matches!(outcomes[1], Outcome::Skipped(_)),
-            "second undo is a no-op: {outcomes:?}"
-        );
+        assert!(matches!(outcomes[1], Outcome::Skipped(_)), "second undo is a no-op: {outcomes:?}");
         let d = set.get(0).unwrap();
-        assert_eq!(
-            d.pointer("/spec/template/spec/containers/0/image").unwrap(),
-            "web:2"
-        );
+        assert_eq!(d.pointer("/spec/template/spec/containers/0/image").unwrap(), "web:2");
         assert_eq!(d.pointer("/metadata/generation").unwrap(), 4);
-        assert_eq!(
-            objects::annotation(d, "deployment.kubernetes.io/revision"),
-            Some("3")
-        );
+        assert_eq!(objects::annotation(d, "deployment.kubernetes.io/revision"), Some("3"));
     }
 
     #[test]
@@ -317,10 +248,7 @@ mod tests {
         };
         let first = upsert_condition(None, &spec("False"), 100);
         let same = upsert_condition(Some(&first), &spec("False"), 200);
-        assert_eq!(
-            same[0]["lastTransitionTime"],
-            first[0]["lastTransitionTime"]
-        );
+        assert_eq!(same[0]["lastTransitionTime"], first[0]["lastTransitionTime"]);
         let flipped = upsert_condition(Some(&same), &spec("True"), 300);
         assert_eq!(flipped[0]["lastTransitionTime"], crate::time::format(300));
         assert_eq!(flipped.as_array().unwrap().len(), 1);
@@ -329,19 +257,10 @@ mod tests {
     #[test]
     fn events_become_event_objects_about_the_target() {
         let mut set = set_of([deployment("web:3")]);
-        let action = Action::EmitEvent {
-            event_type: EventType::Warning,
-            reason: "RollbackFailed".into(),
-            message: "m".into(),
-        };
-        InMemoryExecutor { objects: &mut set }
-            .execute(&context(), &[action])
-            .unwrap();
-        let event = set
-            .iter()
-            .map(|(_, v)| v)
-            .find(|v| objects::kind(v) == Some("Event"))
-            .unwrap();
+        let action =
+            Action::EmitEvent { event_type: EventType::Warning, reason: "RollbackFailed".into(), message: "m".into() };
+        InMemoryExecutor { objects: &mut set }.execute(&context(), &[action]).unwrap();
+        let event = set.iter().map(|(_, v)| v).find(|v| objects::kind(v) == Some("Event")).unwrap();
         assert_eq!(event["involvedObject"]["name"], "web");
         assert_eq!(event["type"], "Warning");
     }

@@ -58,8 +58,7 @@ pub fn pod(revision: &str, suffix: &str, waiting_reason: Option<&str>) -> Value 
 pub fn set_of(objects: impl IntoIterator<Item = Value>) -> ObjectSet {
     let mut set = ObjectSet::new();
     for object in objects {
-        set.insert(object, Origin("fixture".into()))
-            .expect("fixture objects are unique");
+        set.insert(object, Origin("fixture".into())).expect("fixture objects are unique");
     }
     set
 }

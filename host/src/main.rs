@@ -94,11 +94,8 @@ fn main() -> ExitCode {
 }
 
 fn runtime(args: &RuntimeArgs) -> Result<PolicyRuntime> {
-    let limits = SandboxLimits {
-        timeout_ms: args.timeout_ms,
-        memory_bytes: args.memory_mib << 20,
-        ..SandboxLimits::default()
-    };
+    let limits =
+        SandboxLimits { timeout_ms: args.timeout_ms, memory_bytes: args.memory_mib << 20, ..SandboxLimits::default() };
     let cache = match (&args.cache_dir, args.no_cache) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),
@@ -129,11 +126,7 @@ fn eval(runtime: &PolicyRuntime, args: &EvalArgs) -> Result<ExitCode> {
     };
     let mut objects = rewind::dump::load_paths(&args.cluster)?;
     let policy = runtime.load(&args.policy, &settings)?;
-    let options = EvalOptions {
-        now,
-        apply: args.apply,
-        action_limits: ActionLimits::default(),
-    };
+    let options = EvalOptions { now, apply: args.apply, action_limits: ActionLimits::default() };
     let evaluation = evaluate(&policy, &mut objects, &target, &options)?;
     match args.output {
         Output::Json => println!("{}", evaluation.report.to_json()),

@@ -86,14 +86,7 @@ pub fn string_map(object: &Value, field: &str) -> Vec<(String, String)> {
         .and_then(Value::as_object)
         .map(|map| {
             map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
                 .collect()
         })
         .unwrap_or_default()
@@ -121,20 +114,9 @@ pub fn owner_references(object: &Value) -> Vec<OwnerReference> {
                 .filter_map(|r| {
                     Some(OwnerReference {
                         uid: r.get("uid")?.as_str()?.to_string(),
-                        kind: r
-                            .get("kind")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        name: r
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        controller: r
-                            .get("controller")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false),
+                        kind: r.get("kind").and_then(Value::as_str).unwrap_or_default().to_string(),
+                        name: r.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                        controller: r.get("controller").and_then(Value::as_bool).unwrap_or(false),
                     })
                 })
                 .collect()
@@ -173,11 +155,7 @@ impl ObjectSet {
         if let Some(key) = ObjectKey::of(&object)
             && let Some(existing) = self.find_key(&key)
         {
-            return Err(DuplicateObject {
-                key,
-                first: self.origin(existing).clone(),
-                second: origin,
-            });
+            return Err(DuplicateObject { key, first: self.origin(existing).clone(), second: origin });
         }
         self.slots.push(Some((object, origin)));
         Ok(self.slots.len() - 1)
@@ -192,13 +170,8 @@ impl ObjectSet {
     }
 
     pub fn origin(&self, id: ObjectId) -> &Origin {
-        static UNKNOWN: std::sync::LazyLock<Origin> =
-            std::sync::LazyLock::new(|| Origin(String::from("(deleted)")));
-        self.slots
-            .get(id)
-            .and_then(|s| s.as_ref())
-            .map(|(_, o)| o)
-            .unwrap_or(&UNKNOWN)
+        static UNKNOWN: std::sync::LazyLock<Origin> = std::sync::LazyLock::new(|| Origin(String::from("(deleted)")));
+        self.slots.get(id).and_then(|s| s.as_ref()).map(|(_, o)| o).unwrap_or(&UNKNOWN)
     }
 
     pub fn remove(&mut self, id: ObjectId) -> Option<Value> {
@@ -213,10 +186,7 @@ impl ObjectSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ObjectId, &Value)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(id, s)| s.as_ref().map(|(v, _)| (id, v)))
+        self.slots.iter().enumerate().filter_map(|(id, s)| s.as_ref().map(|(v, _)| (id, v)))
     }
 
     pub fn len(&self) -> usize {
@@ -228,9 +198,7 @@ impl ObjectSet {
     }
 
     pub fn find_key(&self, key: &ObjectKey) -> Option<ObjectId> {
-        self.iter()
-            .find(|(_, v)| ObjectKey::of(v).is_some_and(|k| k.same_object(key)))
-            .map(|(id, _)| id)
+        self.iter().find(|(_, v)| ObjectKey::of(v).is_some_and(|k| k.same_object(key))).map(|(id, _)| id)
     }
 
     /// Objects whose kind matches `kind` case-insensitively (singular or
@@ -255,13 +223,9 @@ fn kind_matches(object: &Value, wanted: &str) -> bool {
         Some((k, g)) => (k, Some(g)),
         None => (wanted, None),
     };
-    let kind_ok = kind.eq_ignore_ascii_case(wanted_kind)
-        || format!("{kind}s").eq_ignore_ascii_case(wanted_kind);
+    let kind_ok = kind.eq_ignore_ascii_case(wanted_kind) || format!("{kind}s").eq_ignore_ascii_case(wanted_kind);
     let group_ok = wanted_group.is_none_or(|g| {
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         group_of(api_version).eq_ignore_ascii_case(g)
     });
     kind_ok && group_ok
@@ -287,48 +251,27 @@ mod tests {
     #[test]
     fn duplicate_objects_are_refused_naming_both_origins() {
         let mut set = ObjectSet::new();
-        set.insert(deployment("shop", "web"), Origin("a.yaml".into()))
-            .unwrap();
-        let err = set
-            .insert(deployment("shop", "web"), Origin("b.yaml".into()))
-            .unwrap_err();
+        set.insert(deployment("shop", "web"), Origin("a.yaml".into())).unwrap();
+        let err = set.insert(deployment("shop", "web"), Origin("b.yaml".into())).unwrap_err();
         let message = err.to_string();
-        assert!(
-            message.contains("a.yaml") && message.contains("b.yaml"),
-            "{message}"
-        );
+        assert!(message.contains("a.yaml") && message.contains("b.yaml"), "{message}");
     }
 
     #[test]
     fn kind_lookup_accepts_plural_lowercase_and_group() {
         let mut set = ObjectSet::new();
-        set.insert(deployment("shop", "web"), Origin("a".into()))
-            .unwrap();
+        set.insert(deployment("shop", "web"), Origin("a".into())).unwrap();
         assert_eq!(set.find_by_kind_name("deployments", "shop", "web").len(), 1);
-        assert_eq!(
-            set.find_by_kind_name("Deployment.apps", "shop", "web")
-                .len(),
-            1
-        );
-        assert!(
-            set.find_by_kind_name("Deployment.batch", "shop", "web")
-                .is_empty()
-        );
-        assert!(
-            set.find_by_kind_name("Deployment", "other", "web")
-                .is_empty()
-        );
+        assert_eq!(set.find_by_kind_name("Deployment.apps", "shop", "web").len(), 1);
+        assert!(set.find_by_kind_name("Deployment.batch", "shop", "web").is_empty());
+        assert!(set.find_by_kind_name("Deployment", "other", "web").is_empty());
     }
 
     #[test]
     fn removal_keeps_other_indices_stable() {
         let mut set = ObjectSet::new();
-        let a = set
-            .insert(deployment("shop", "a"), Origin("x".into()))
-            .unwrap();
-        let b = set
-            .insert(deployment("shop", "b"), Origin("x".into()))
-            .unwrap();
+        let a = set.insert(deployment("shop", "a"), Origin("x".into())).unwrap();
+        let b = set.insert(deployment("shop", "b"), Origin("x".into())).unwrap();
         set.remove(a);
         assert_eq!(name(set.get(b).unwrap()), Some("b"));
         assert_eq!(set.len(), 1);

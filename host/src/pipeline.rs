@@ -30,16 +30,8 @@ impl fmt::Display for Stage {
 pub trait PolicyStages {
     type Error;
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, Self::Error>;
-    fn check_eligibility(
-        &mut self,
-        snapshot: &Snapshot,
-        report: &FailureReport,
-    ) -> Result<Eligibility, Self::Error>;
-    fn select_release(
-        &mut self,
-        snapshot: &Snapshot,
-        report: &FailureReport,
-    ) -> Result<Selection, Self::Error>;
+    fn check_eligibility(&mut self, snapshot: &Snapshot, report: &FailureReport) -> Result<Eligibility, Self::Error>;
+    fn select_release(&mut self, snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, Self::Error>;
 }
 
 /// What the policy answered. Later stages are `None` when not asked.
@@ -70,11 +62,7 @@ impl Decision {
 /// no decision, so no action of it can run.
 pub fn decide<P: PolicyStages>(policy: &mut P, snapshot: &Snapshot) -> Result<Decision, P::Error> {
     let failure = policy.detect_failure(snapshot)?;
-    let mut decision = Decision {
-        failure,
-        eligibility: None,
-        selection: None,
-    };
+    let mut decision = Decision { failure, eligibility: None, selection: None };
     if !(matches!(decision.failure.state, Health::Failed) || decision.failure.manual_request) {
         return Ok(decision);
     }
@@ -103,21 +91,11 @@ mod tests {
 
     impl Scripted {
         fn new(state: Health) -> Self {
-            Scripted {
-                state,
-                manual: false,
-                eligible: true,
-                fail_at: None,
-                asked: vec![],
-            }
+            Scripted { state, manual: false, eligible: true, fail_at: None, asked: vec![] }
         }
         fn ask(&mut self, stage: Stage) -> Result<(), String> {
             self.asked.push(stage);
-            if self.fail_at == Some(stage) {
-                Err(format!("{stage} failed"))
-            } else {
-                Ok(())
-            }
+            if self.fail_at == Some(stage) { Err(format!("{stage} failed")) } else { Ok(()) }
         }
     }
 
@@ -132,17 +110,9 @@ mod tests {
                 actions: vec![A::RemoveAnnotation("a".into())],
             })
         }
-        fn check_eligibility(
-            &mut self,
-            _: &Snapshot,
-            _: &FailureReport,
-        ) -> Result<Eligibility, String> {
+        fn check_eligibility(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Eligibility, String> {
             self.ask(Stage::CheckEligibility)?;
-            Ok(Eligibility {
-                eligible: self.eligible,
-                reason: String::new(),
-                actions: vec![],
-            })
+            Ok(Eligibility { eligible: self.eligible, reason: String::new(), actions: vec![] })
         }
         fn select_release(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Selection, String> {
             self.ask(Stage::SelectRelease)?;
@@ -197,14 +167,7 @@ mod tests {
         let mut policy = Scripted::new(Health::Healthy);
         policy.manual = true;
         let decision = decide(&mut policy, &snapshot()).unwrap();
-        assert_eq!(
-            policy.asked,
-            [
-                Stage::DetectFailure,
-                Stage::CheckEligibility,
-                Stage::SelectRelease
-            ]
-        );
+        assert_eq!(policy.asked, [Stage::DetectFailure, Stage::CheckEligibility, Stage::SelectRelease]);
         assert_eq!(decision.actions().len(), 2);
     }
 
@@ -213,10 +176,7 @@ mod tests {
         let mut policy = Scripted::new(Health::Failed);
         policy.eligible = false;
         let decision = decide(&mut policy, &snapshot()).unwrap();
-        assert_eq!(
-            policy.asked,
-            [Stage::DetectFailure, Stage::CheckEligibility]
-        );
+        assert_eq!(policy.asked, [Stage::DetectFailure, Stage::CheckEligibility]);
         assert!(decision.selection.is_none());
     }
 
@@ -224,9 +184,6 @@ mod tests {
     fn a_stage_error_ends_the_evaluation_without_a_decision() {
         let mut policy = Scripted::new(Health::Failed);
         policy.fail_at = Some(Stage::SelectRelease);
-        assert_eq!(
-            decide(&mut policy, &snapshot()).unwrap_err(),
-            "select-release failed"
-        );
+        assert_eq!(decide(&mut policy, &snapshot()).unwrap_err(), "select-release failed");
     }
 }

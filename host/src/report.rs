@@ -126,31 +126,14 @@ impl EvalReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let t = &self.target;
-        let _ = writeln!(
-            out,
-            "target:      {}/{} in namespace {} ({})",
-            t.kind, t.name, t.namespace, t.api_version
-        );
+        let _ = writeln!(out, "target:      {}/{} in namespace {} ({})", t.kind, t.name, t.namespace, t.api_version);
         let _ = writeln!(out, "now:         {}", self.now);
         let sha = self.policy.sha256.get(..12).unwrap_or(&self.policy.sha256);
-        let _ = writeln!(
-            out,
-            "policy:      {} (sha256 {sha}…, {})",
-            self.policy.path, self.policy.wit
-        );
+        let _ = writeln!(out, "policy:      {} (sha256 {sha}…, {})", self.policy.path, self.policy.wit);
         match &self.failure {
             Some(f) => {
-                let manual = if f.manual_request {
-                    ", manual rollback requested"
-                } else {
-                    ""
-                };
-                let _ = writeln!(
-                    out,
-                    "failure:     {} ({} findings{manual})",
-                    f.state,
-                    f.findings.len()
-                );
+                let manual = if f.manual_request { ", manual rollback requested" } else { "" };
+                let _ = writeln!(out, "failure:     {} ({} findings{manual})", f.state, f.findings.len());
                 for finding in &f.findings {
                     let mut place = Vec::new();
                     if let Some(pod) = &finding.pod {
@@ -162,34 +145,21 @@ impl EvalReport {
                     if let Some(since) = &finding.since {
                         place.push(format!("since {since}"));
                     }
-                    let _ = writeln!(
-                        out,
-                        "  - {} [{}]: {}",
-                        finding.reason,
-                        place.join(", "),
-                        finding.message
-                    );
+                    let _ = writeln!(out, "  - {} [{}]: {}", finding.reason, place.join(", "), finding.message);
                 }
             }
             None => out.push_str("failure:     not evaluated\n"),
         }
         match &self.eligibility {
             Some(e) => {
-                let verdict = if e.eligible {
-                    "eligible"
-                } else {
-                    "not eligible"
-                };
+                let verdict = if e.eligible { "eligible" } else { "not eligible" };
                 let _ = writeln!(out, "eligibility: {verdict}: {}", e.reason);
             }
             None => out.push_str("eligibility: not asked\n"),
         }
         match &self.selection {
             Some(s) => {
-                let release = s
-                    .release
-                    .as_deref()
-                    .map_or("none".to_string(), |r| format!("release {r}"));
+                let release = s.release.as_deref().map_or("none".to_string(), |r| format!("release {r}"));
                 let _ = writeln!(out, "selection:   {release}: {}", s.reason);
             }
             None => out.push_str("selection:   not asked\n"),
@@ -237,11 +207,7 @@ impl EvalReport {
             );
         }
         if let Some(objects) = &self.objects {
-            let _ = writeln!(
-                out,
-                "objects:     {} after apply (see --output json)",
-                objects.len()
-            );
+            let _ = writeln!(out, "objects:     {} after apply (see --output json)", objects.len());
         }
         out
     }

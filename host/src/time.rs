@@ -14,9 +14,7 @@ pub fn parse(text: &str) -> Result<i64, String> {
 /// Formats epoch seconds as RFC 3339 in UTC; out-of-range values are shown
 /// as the raw number rather than failing.
 pub fn format(seconds: i64) -> String {
-    Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| format!("@{seconds}"))
+    Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_else(|_| format!("@{seconds}"))
 }
 
 pub fn from_jiff(t: &Timestamp) -> i64 {

@@ -17,11 +17,7 @@ use serde_json::Value;
 /// A validated action, as reported in `rewind eval --output json` and
 /// executed by an [`crate::executor::Executor`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "type",
-    rename_all = "kebab-case",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Action {
     RollbackDeployment {
         revision: u64,

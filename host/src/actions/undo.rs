@@ -10,10 +10,7 @@ pub enum UndoOutcome {
     /// Replace `spec.template` with this one. The Deployment keeps its own
     /// annotations (the revision ones included); the Deployment controller
     /// then renumbers the chosen ReplicaSet as the newest revision.
-    Restore {
-        template: Value,
-        replica_set: String,
-    },
+    Restore { template: Value, replica_set: String },
     /// The revision's template is already the Deployment's: nothing to do.
     AlreadyCurrent { replica_set: String },
 }
@@ -22,66 +19,35 @@ pub enum UndoOutcome {
 pub enum UndoError {
     #[error("Deployment {0} is paused; resume it before rolling back")]
     Paused(String),
-    #[error(
-        "Deployment {deployment} has no ReplicaSet with revision {revision} (known revisions: {known})"
-    )]
-    RevisionNotFound {
-        deployment: String,
-        revision: u64,
-        known: String,
-    },
+    #[error("Deployment {deployment} has no ReplicaSet with revision {revision} (known revisions: {known})")]
+    RevisionNotFound { deployment: String, revision: u64, known: String },
     #[error("ReplicaSet {0} has no spec.template")]
     NoTemplate(String),
 }
 
 /// Plans the rollback of `deployment` to `revision`, choosing among
 /// `replica_sets` (those the Deployment owns).
-pub fn plan_undo(
-    deployment_value: &Value,
-    replica_sets: &[&Value],
-    revision: u64,
-) -> Result<UndoOutcome, UndoError> {
-    let name = crate::objects::name(deployment_value)
-        .unwrap_or("?")
-        .to_string();
+pub fn plan_undo(deployment_value: &Value, replica_sets: &[&Value], revision: u64) -> Result<UndoOutcome, UndoError> {
+    let name = crate::objects::name(deployment_value).unwrap_or("?").to_string();
     if deployment::is_paused(deployment_value) {
         return Err(UndoError::Paused(name));
     }
-    let mut known: Vec<u64> = replica_sets
-        .iter()
-        .filter_map(|rs| deployment::revision(rs).ok().flatten())
-        .collect();
-    let Some(chosen) = replica_sets
-        .iter()
-        .find(|rs| deployment::revision(rs).ok().flatten() == Some(revision))
-    else {
+    let mut known: Vec<u64> = replica_sets.iter().filter_map(|rs| deployment::revision(rs).ok().flatten()).collect();
+    let Some(chosen) = replica_sets.iter().find(|rs| deployment::revision(rs).ok().flatten() == Some(revision)) else {
         known.sort_unstable();
-        let known = known
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let known = known.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
         return Err(UndoError::RevisionNotFound {
             deployment: name,
             revision,
-            known: if known.is_empty() {
-                "none".into()
-            } else {
-                known
-            },
+            known: if known.is_empty() { "none".into() } else { known },
         });
     };
     let replica_set = crate::objects::name(chosen).unwrap_or("?").to_string();
-    let template = chosen
-        .pointer("/spec/template")
-        .ok_or_else(|| UndoError::NoTemplate(replica_set.clone()))?;
+    let template = chosen.pointer("/spec/template").ok_or_else(|| UndoError::NoTemplate(replica_set.clone()))?;
     if deployment::same_template(chosen, deployment_value) {
         return Ok(UndoOutcome::AlreadyCurrent { replica_set });
     }
-    Ok(UndoOutcome::Restore {
-        template: template_without_hash(template),
-        replica_set,
-    })
+    Ok(UndoOutcome::Restore { template: template_without_hash(template), replica_set })
 }
 
 #[cfg(test)]
@@ -94,23 +60,12 @@ mod tests {
         let d = deployment("web:3");
         let (rs2, rs3) = (replica_set("2", "web:2"), replica_set("3", "web:3"));
         let outcome = plan_undo(&d, &[&rs2, &rs3], 2).unwrap();
-        let UndoOutcome::Restore {
-            template,
-            replica_set,
-        } = outcome
-        else {
+        let UndoOutcome::Restore { template, replica_set } = outcome else {
             panic!("expected a restore, got {outcome:?}");
         };
         assert_eq!(replica_set, "web-h2");
-        assert_eq!(
-            template.pointer("/spec/containers/0/image").unwrap(),
-            "web:2"
-        );
-        assert!(
-            template
-                .pointer("/metadata/labels/pod-template-hash")
-                .is_none()
-        );
+        assert_eq!(template.pointer("/spec/containers/0/image").unwrap(), "web:2");
+        assert!(template.pointer("/metadata/labels/pod-template-hash").is_none());
         assert_eq!(template.pointer("/metadata/labels/app").unwrap(), "web");
     }
 
@@ -118,12 +73,7 @@ mod tests {
     fn skips_when_the_template_already_matches() {
         let d = deployment("web:3");
         let rs3 = replica_set("3", "web:3");
-        assert_eq!(
-            plan_undo(&d, &[&rs3], 3).unwrap(),
-            UndoOutcome::AlreadyCurrent {
-                replica_set: "web-h3".into()
-            }
-        );
+        assert_eq!(plan_undo(&d, &[&rs3], 3).unwrap(), UndoOutcome::AlreadyCurrent { replica_set: "web-h3".into() });
     }
 
     #[test]
@@ -131,14 +81,8 @@ mod tests {
         let mut d = deployment("web:3");
         let rs3 = replica_set("3", "web:3");
         let err = plan_undo(&d, &[&rs3], 7).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Deployment web has no ReplicaSet with revision 7 (known revisions: 3)"
-        );
+        assert_eq!(err.to_string(), "Deployment web has no ReplicaSet with revision 7 (known revisions: 3)");
         d["spec"]["paused"] = serde_json::json!(true);
-        assert!(matches!(
-            plan_undo(&d, &[&rs3], 3),
-            Err(UndoError::Paused(_))
-        ));
+        assert!(matches!(plan_undo(&d, &[&rs3], 3), Err(UndoError::Paused(_))));
     }
 }

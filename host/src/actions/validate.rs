@@ -27,12 +27,7 @@ pub struct ActionLimits {
 
 impl Default for ActionLimits {
     fn default() -> Self {
-        ActionLimits {
-            max_actions: 64,
-            max_patch_bytes: 256 * 1024,
-            max_json_depth: 32,
-            max_text_bytes: 64 * 1024,
-        }
+        ActionLimits { max_actions: 64, max_patch_bytes: 256 * 1024, max_json_depth: 32, max_text_bytes: 64 * 1024 }
     }
 }
 
@@ -41,11 +36,7 @@ pub enum ValidationError {
     #[error("the policy returned {count} actions; at most {max} are allowed per evaluation")]
     TooMany { count: usize, max: usize },
     #[error("action {index} ({action}): {problem}")]
-    Rejected {
-        index: usize,
-        action: &'static str,
-        problem: String,
-    },
+    Rejected { index: usize, action: &'static str, problem: String },
 }
 
 /// Checks the actions of all stages of one evaluation, in order, and returns
@@ -56,21 +47,16 @@ pub fn validate_actions(
     limits: &ActionLimits,
 ) -> Result<Vec<Action>, ValidationError> {
     if actions.len() > limits.max_actions {
-        return Err(ValidationError::TooMany {
-            count: actions.len(),
-            max: limits.max_actions,
-        });
+        return Err(ValidationError::TooMany { count: actions.len(), max: limits.max_actions });
     }
     actions
         .iter()
         .enumerate()
         .map(|(i, action)| {
-            validate_one(action, scope, limits).map_err(|(name, problem)| {
-                ValidationError::Rejected {
-                    index: i + 1,
-                    action: name,
-                    problem,
-                }
+            validate_one(action, scope, limits).map_err(|(name, problem)| ValidationError::Rejected {
+                index: i + 1,
+                action: name,
+                problem,
             })
         })
         .collect()
@@ -78,24 +64,15 @@ pub fn validate_actions(
 
 type Problem = (&'static str, String);
 
-fn validate_one(
-    action: &contract::Action,
-    scope: &Scope,
-    limits: &ActionLimits,
-) -> Result<Action, Problem> {
+fn validate_one(action: &contract::Action, scope: &Scope, limits: &ActionLimits) -> Result<Action, Problem> {
     use contract::Action as A;
     match action {
         A::RollbackDeployment(revision) => {
             let name = "rollback-deployment";
             if scope.target.kind != "Deployment" || scope.target.group() != "apps" {
-                return Err((
-                    name,
-                    format!("the target {} is not an apps Deployment", scope.target),
-                ));
+                return Err((name, format!("the target {} is not an apps Deployment", scope.target)));
             }
-            Ok(Action::RollbackDeployment {
-                revision: *revision,
-            })
+            Ok(Action::RollbackDeployment { revision: *revision })
         }
         A::MergePatch(patch) => {
             let name = "merge-patch";
@@ -107,20 +84,13 @@ fn validate_one(
                     None
                 }
                 contract::Subresource::Status => {
-                    if value
-                        .as_object()
-                        .is_some_and(|m| m.keys().any(|k| k != "status"))
-                    {
+                    if value.as_object().is_some_and(|m| m.keys().any(|k| k != "status")) {
                         return Err((name, "a status patch may only contain `status`".into()));
                     }
                     Some("status".to_string())
                 }
             };
-            Ok(Action::MergePatch {
-                object,
-                subresource,
-                patch: value,
-            })
+            Ok(Action::MergePatch { object, subresource, patch: value })
         }
         A::DeleteObject(key) => {
             let name = "delete-object";
@@ -131,10 +101,7 @@ fn validate_one(
             let name = "set-annotation";
             check_annotation_key(key).map_err(|p| (name, p))?;
             check_text("value", value, limits).map_err(|p| (name, p))?;
-            Ok(Action::SetAnnotation {
-                key: key.clone(),
-                value: value.clone(),
-            })
+            Ok(Action::SetAnnotation { key: key.clone(), value: value.clone() })
         }
         A::RemoveAnnotation(key) => {
             check_annotation_key(key).map_err(|p| ("remove-annotation", p))?;
@@ -178,16 +145,10 @@ fn validate_one(
 }
 
 /// The key, if it names the target (when allowed) or an object of its tree.
-fn in_scope(
-    key: &contract::ObjectKey,
-    scope: &Scope,
-    target_allowed: bool,
-) -> Result<ObjectKey, String> {
+fn in_scope(key: &contract::ObjectKey, scope: &Scope, target_allowed: bool) -> Result<ObjectKey, String> {
     let key = ObjectKey::from(key);
     if key.namespace.is_none() {
-        return Err(format!(
-            "{key}: cluster-scoped objects are outside any workload's scope"
-        ));
+        return Err(format!("{key}: cluster-scoped objects are outside any workload's scope"));
     }
     if key.namespace != scope.target.namespace {
         return Err(format!("{key} is outside the target's namespace"));
@@ -196,42 +157,29 @@ fn in_scope(
         return if target_allowed {
             Ok(key)
         } else {
-            Err(format!(
-                "{key} is the target itself; a policy may only delete objects the target owns"
-            ))
+            Err(format!("{key} is the target itself; a policy may only delete objects the target owns"))
         };
     }
     if scope.owned.iter().any(|owned| owned.same_object(&key)) {
         Ok(key)
     } else {
-        Err(format!(
-            "{key} is not in the ownership tree of {}",
-            scope.target
-        ))
+        Err(format!("{key} is not in the ownership tree of {}", scope.target))
     }
 }
 
 fn parse_patch(text: &str, limits: &ActionLimits) -> Result<Value, String> {
     if text.len() > limits.max_patch_bytes {
-        return Err(format!(
-            "the patch is {} bytes; at most {} are allowed",
-            text.len(),
-            limits.max_patch_bytes
-        ));
+        return Err(format!("the patch is {} bytes; at most {} are allowed", text.len(), limits.max_patch_bytes));
     }
     // serde_json stops at a nesting depth of 128 on its own; the depth check
     // below applies the (lower) host limit.
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("the patch is not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("the patch is not valid JSON: {e}"))?;
     if !value.is_object() {
         return Err("a merge patch must be a JSON object".into());
     }
     let depth = json_depth(&value);
     if depth > limits.max_json_depth {
-        return Err(format!(
-            "the patch nests {depth} levels deep; at most {} are allowed",
-            limits.max_json_depth
-        ));
+        return Err(format!("the patch nests {depth} levels deep; at most {} are allowed", limits.max_json_depth));
     }
     Ok(value)
 }
@@ -247,13 +195,7 @@ fn check_identity_untouched(patch: &Value) -> Result<(), String> {
         let Some(metadata) = metadata.as_object() else {
             return Err("the patch replaces `metadata` with a non-object".into());
         };
-        for field in [
-            "name",
-            "namespace",
-            "uid",
-            "ownerReferences",
-            "generateName",
-        ] {
+        for field in ["name", "namespace", "uid", "ownerReferences", "generateName"] {
             if metadata.contains_key(field) {
                 return Err(format!("the patch changes `metadata.{field}`"));
             }
@@ -264,11 +206,7 @@ fn check_identity_untouched(patch: &Value) -> Result<(), String> {
 
 fn check_text(field: &str, text: &str, limits: &ActionLimits) -> Result<(), String> {
     if text.len() > limits.max_text_bytes {
-        return Err(format!(
-            "the {field} is {} bytes; at most {} are allowed",
-            text.len(),
-            limits.max_text_bytes
-        ));
+        return Err(format!("the {field} is {} bytes; at most {} are allowed", text.len(), limits.max_text_bytes));
     }
     Ok(())
 }
@@ -286,9 +224,7 @@ fn check_annotation_key(key: &str) -> Result<(), String> {
             && prefix.len() <= 253
             && prefix.split('.').all(|label| {
                 !label.is_empty()
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             });
@@ -303,9 +239,7 @@ fn check_annotation_key(key: &str) -> Result<(), String> {
         && name.bytes().next().is_some_and(alnum)
         && name.bytes().last().is_some_and(alnum);
     if !ok {
-        return bad(
-            "the name must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
-        );
+        return bad("the name must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric");
     }
     Ok(())
 }

@@ -38,8 +38,7 @@ impl ArtifactCache {
     fn artifact_path(&self, engine: &Engine, sha256: &str) -> PathBuf {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        self.dir
-            .join(format!("{sha256}-{:016x}.cwasm", hasher.finish()))
+        self.dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()))
     }
 
     /// The component for `bytes`, from the cache when a compatible artifact

@@ -18,11 +18,8 @@ pub enum LoadProblem {
 
 impl std::fmt::Display for LoadProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let supported = SUPPORTED_WIT_VERSIONS
-            .iter()
-            .map(|v| format!("{WIT_PACKAGE}@{v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let supported =
+            SUPPORTED_WIT_VERSIONS.iter().map(|v| format!("{WIT_PACKAGE}@{v}")).collect::<Vec<_>>().join(", ");
         match self {
             LoadProblem::Empty => write!(f, "the file is empty"),
             LoadProblem::NotWasm => write!(f, "the file is not WebAssembly (no `\\0asm` header)"),
@@ -39,11 +36,7 @@ impl std::fmt::Display for LoadProblem {
             LoadProblem::NotAPolicy { exports } => write!(
                 f,
                 "the component does not export {WIT_PACKAGE}/policy (it exports: {})",
-                if exports.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    exports.join(", ")
-                }
+                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
             ),
             LoadProblem::ForbiddenImport { import } => write!(
                 f,
@@ -69,7 +62,7 @@ pub fn check_header(bytes: &[u8]) -> Result<(), LoadProblem> {
 }
 
 /// Splits `ns:pkg/interface@version` into its package, interface and version.
-fn split_name(name: &str) -> (&str, &str, Option<&str>) {
+pub(crate) fn split_name(name: &str) -> (&str, &str, Option<&str>) {
     let (base, version) = match name.split_once('@') {
         Some((b, v)) => (b, Some(v)),
         None => (name, None),
@@ -83,10 +76,7 @@ fn split_name(name: &str) -> (&str, &str, Option<&str>) {
 /// the contract are refused here, before instantiation.
 pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<String, LoadProblem> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
     let policy_export = exports.iter().find_map(|name| {
         let (package, interface, version) = split_name(name);
         (package == WIT_PACKAGE && interface == "policy").then_some(version)
@@ -116,9 +106,7 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<String
             _ => false,
         };
         if !allowed {
-            return Err(LoadProblem::ForbiddenImport {
-                import: name.to_string(),
-            });
+            return Err(LoadProblem::ForbiddenImport { import: name.to_string() });
         }
     }
     Ok(version)
@@ -132,35 +120,20 @@ mod tests {
     fn headers_tell_components_from_modules_and_junk() {
         assert_eq!(check_header(b""), Err(LoadProblem::Empty));
         assert_eq!(check_header(b"apiVersion: v1"), Err(LoadProblem::NotWasm));
-        assert_eq!(
-            check_header(b"\0asm\x01\0\0\0"),
-            Err(LoadProblem::CoreModule)
-        );
+        assert_eq!(check_header(b"\0asm\x01\0\0\0"), Err(LoadProblem::CoreModule));
         assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
     }
 
     #[test]
     fn names_split_into_package_interface_and_version() {
-        assert_eq!(
-            split_name("rewind:policy/host@0.1.0"),
-            ("rewind:policy", "host", Some("0.1.0"))
-        );
-        assert_eq!(
-            split_name("wasi:io/streams@0.2.3"),
-            ("wasi:io", "streams", Some("0.2.3"))
-        );
+        assert_eq!(split_name("rewind:policy/host@0.1.0"), ("rewind:policy", "host", Some("0.1.0")));
+        assert_eq!(split_name("wasi:io/streams@0.2.3"), ("wasi:io", "streams", Some("0.2.3")));
         assert_eq!(split_name("plain"), ("plain", "", None));
     }
 
     #[test]
     fn version_messages_name_both_versions() {
-        let message = LoadProblem::WrongVersion {
-            found: "0.2.0".into(),
-        }
-        .to_string();
-        assert!(
-            message.contains("rewind:policy@0.2.0") && message.contains("rewind:policy@0.1.0"),
-            "{message}"
-        );
+        let message = LoadProblem::WrongVersion { found: "0.2.0".into() }.to_string();
+        assert!(message.contains("rewind:policy@0.2.0") && message.contains("rewind:policy@0.1.0"), "{message}");
     }
 }

@@ -19,9 +19,7 @@ pub use cache::{ArtifactCache, CacheStatus};
 pub use inspect::LoadProblem;
 pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
-use crate::contract::{
-    self, Eligibility, FailureReport, RollbackPolicy, RollbackPolicyPre, Selection, Snapshot,
-};
+use crate::contract::{self, Eligibility, FailureReport, RollbackPolicy, RollbackPolicyPre, Selection, Snapshot};
 use crate::pipeline::{PolicyStages, Stage};
 use sandbox::Sandbox;
 use sha2::{Digest, Sha256};
@@ -38,10 +36,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read policy {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("policy {path} cannot be loaded: {problem}")]
     Refused { path: PathBuf, problem: LoadProblem },
     #[error("policy {path} does not compile: {message}")]
@@ -51,17 +46,9 @@ pub enum PolicyError {
     #[error("policy {policy} rejected its settings: {message}")]
     Settings { policy: String, message: String },
     #[error("policy {policy} stopped in {stage}: {cause}")]
-    Trapped {
-        policy: String,
-        stage: Stage,
-        cause: String,
-    },
+    Trapped { policy: String, stage: Stage, cause: String },
     #[error("policy {policy} reported an error in {stage}: {message}")]
-    Failed {
-        policy: String,
-        stage: Stage,
-        message: String,
-    },
+    Failed { policy: String, stage: Stage, message: String },
 }
 
 /// Compiles, caches and instantiates policies. One per process; cheap to
@@ -82,13 +69,7 @@ impl PolicyRuntime {
         let engine = Engine::new(&config)?;
         start_epoch_ticker(&engine);
         let linker = sandbox::base_linker(&engine)?;
-        Ok(PolicyRuntime {
-            engine,
-            linker,
-            cache,
-            limits,
-            compiled: Mutex::new(HashMap::new()),
-        })
+        Ok(PolicyRuntime { engine, linker, cache, limits, compiled: Mutex::new(HashMap::new()) })
     }
 
     pub fn limits(&self) -> SandboxLimits {
@@ -99,35 +80,21 @@ impl PolicyRuntime {
     /// with it. A policy that fails any check is refused here, before it
     /// sees a snapshot.
     pub fn load(&self, path: &Path, settings: &str) -> Result<LoadedPolicy, PolicyError> {
-        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let refused = |problem| PolicyError::Refused {
-            path: path.to_path_buf(),
-            problem,
-        };
+        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
+        let refused = |problem| PolicyError::Refused { path: path.to_path_buf(), problem };
         inspect::check_header(&bytes).map_err(refused)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (component, cache_status) =
-            self.component(&bytes, &sha256)
-                .map_err(|e| PolicyError::Compile {
-                    path: path.to_path_buf(),
-                    message: format!("{e:#}"),
-                })?;
+        let (component, cache_status) = self
+            .component(&bytes, &sha256)
+            .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
         let wit_version = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
 
         let name = path.display().to_string();
-        let link_error = |e: wasmtime::Error| PolicyError::Link {
-            policy: name.clone(),
-            message: format!("{e:#}"),
-        };
+        let link_error = |e: wasmtime::Error| PolicyError::Link { policy: name.clone(), message: format!("{e:#}") };
         let mut linker = self.linker.clone();
-        linker
-            .define_unknown_imports_as_traps(&component)
-            .map_err(link_error)?;
-        let pre = RollbackPolicyPre::new(linker.instantiate_pre(&component).map_err(link_error)?)
-            .map_err(link_error)?;
+        sandbox::stub_unprovided_imports(&mut linker, &self.engine, &component).map_err(link_error)?;
+        let pre =
+            RollbackPolicyPre::new(linker.instantiate_pre(&component).map_err(link_error)?).map_err(link_error)?;
 
         let policy = LoadedPolicy {
             name: name.clone(),
@@ -141,19 +108,11 @@ impl PolicyRuntime {
             settings: settings.to_string(),
         };
         let mut session = policy.session(Arc::new(NoObjects)).map_err(|e| match e {
-            PolicyError::Trapped { cause, .. } => PolicyError::Link {
-                policy: name.clone(),
-                message: cause,
-            },
+            PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
             other => other,
         })?;
-        let verdict = session.call(Stage::ValidateSettings, |p, s| {
-            p.call_validate_settings(s, settings)
-        })?;
-        verdict.map_err(|message| PolicyError::Settings {
-            policy: name,
-            message,
-        })?;
+        let verdict = session.call(Stage::ValidateSettings, |p, s| p.call_validate_settings(s, settings))?;
+        verdict.map_err(|message| PolicyError::Settings { policy: name, message })?;
         Ok(policy)
     }
 
@@ -165,10 +124,7 @@ impl PolicyRuntime {
             Some(cache) => cache.load_or_compile(&self.engine, bytes, sha256)?,
             None => (Component::new(&self.engine, bytes)?, CacheStatus::Compiled),
         };
-        self.compiled
-            .lock()
-            .expect("cache lock")
-            .insert(sha256.to_string(), component.clone());
+        self.compiled.lock().expect("cache lock").insert(sha256.to_string(), component.clone());
         Ok((component, status))
     }
 }
@@ -218,19 +174,11 @@ impl LoadedPolicy {
     pub fn session(&self, objects: Arc<dyn RawObjects>) -> Result<PolicySession, PolicyError> {
         let mut store = Store::new(&self.engine, Sandbox::new(self.limits, objects));
         store.limiter(|sandbox| sandbox);
-        let ticks = self
-            .limits
-            .timeout_ms
-            .div_ceil(EPOCH_TICK.as_millis() as u64)
-            .max(1);
+        let ticks = self.limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1);
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         let bindings = self.pre.instantiate(&mut store);
-        let mut session = PolicySession {
-            policy: self.name.clone(),
-            store,
-            bindings: None,
-        };
+        let mut session = PolicySession { policy: self.name.clone(), store, bindings: None };
         match bindings {
             Ok(b) => session.bindings = Some(b),
             Err(e) => return Err(session.trapped(Stage::Instantiate, e)),
@@ -259,10 +207,7 @@ impl PolicySession {
     fn call<R>(
         &mut self,
         stage: Stage,
-        f: impl FnOnce(
-            &contract::exports::rewind::policy::policy::Guest,
-            &mut Store<Sandbox>,
-        ) -> wasmtime::Result<R>,
+        f: impl FnOnce(&contract::exports::rewind::policy::policy::Guest, &mut Store<Sandbox>) -> wasmtime::Result<R>,
     ) -> Result<R, PolicyError> {
         let bindings = self.bindings.as_ref().expect("set at creation");
         let result = f(bindings.rewind_policy_policy(), &mut self.store);
@@ -278,49 +223,40 @@ impl PolicySession {
                 sandbox.limits.memory_bytes
             ),
             (Some(LimitHit::LogEntries), _) => {
-                format!(
-                    "exceeded its log limit of {} messages",
-                    sandbox.limits.max_log_entries
-                )
+                format!("exceeded its log limit of {} messages", sandbox.limits.max_log_entries)
             }
-            (Some(LimitHit::LogBytes), _) => format!(
-                "exceeded its log limit of {} bytes",
-                sandbox.limits.max_log_bytes
-            ),
-            (None, Some(Trap::Interrupt)) => format!(
-                "exceeded its time limit of {} ms",
-                sandbox.limits.timeout_ms
-            ),
+            (Some(LimitHit::LogBytes), _) => {
+                format!("exceeded its log limit of {} bytes", sandbox.limits.max_log_bytes)
+            }
+            (None, Some(Trap::Interrupt)) => format!("exceeded its time limit of {} ms", sandbox.limits.timeout_ms),
             (None, Some(Trap::StackOverflow)) => "overflowed its stack".to_string(),
-            (None, Some(Trap::UnreachableCodeReached)) => {
-                "trapped (panic or `unreachable`)".to_string()
+            (None, Some(Trap::UnreachableCodeReached)) => "trapped (panic or `unreachable`)".to_string(),
+            // Rust keeps its data stack in linear memory below the globals:
+            // deep recursion runs off its bottom rather than wasm's stack.
+            (None, Some(Trap::MemoryOutOfBounds)) => {
+                "trapped: out-of-bounds memory access (often a stack overflow from deep recursion)".to_string()
             }
             (None, Some(trap)) => format!("trapped: {trap}"),
             (None, None) => {
-                let message = format!("{error:#}");
+                // The root cause is the host's own message; the outer layers
+                // are a wasm backtrace of no use to a policy's user.
+                let message = error.root_cause().to_string();
                 match message.strip_prefix("unknown import: ") {
-                    Some(rest) => format!("called {rest}: the sandbox does not provide it"),
+                    Some(rest) => format!("called {rest}, which the sandbox does not provide"),
                     None => message,
                 }
             }
         };
         let output = sandbox.output_text();
         if !output.is_empty() {
+            let output = output.lines().map(str::trim).collect::<Vec<_>>().join(" ");
             cause = format!("{cause}; it printed: {}", truncate(&output, 2000));
         }
-        PolicyError::Trapped {
-            policy: self.policy.clone(),
-            stage,
-            cause,
-        }
+        PolicyError::Trapped { policy: self.policy.clone(), stage, cause }
     }
 
     fn failed(&self, stage: Stage, message: String) -> PolicyError {
-        PolicyError::Failed {
-            policy: self.policy.clone(),
-            stage,
-            message,
-        }
+        PolicyError::Failed { policy: self.policy.clone(), stage, message }
     }
 }
 
@@ -329,28 +265,17 @@ impl PolicyStages for PolicySession {
 
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
         let stage = Stage::DetectFailure;
-        self.call(stage, |p, s| p.call_detect_failure(s, snapshot))?
-            .map_err(|m| self.failed(stage, m))
+        self.call(stage, |p, s| p.call_detect_failure(s, snapshot))?.map_err(|m| self.failed(stage, m))
     }
 
-    fn check_eligibility(
-        &mut self,
-        snapshot: &Snapshot,
-        report: &FailureReport,
-    ) -> Result<Eligibility, PolicyError> {
+    fn check_eligibility(&mut self, snapshot: &Snapshot, report: &FailureReport) -> Result<Eligibility, PolicyError> {
         let stage = Stage::CheckEligibility;
-        self.call(stage, |p, s| p.call_check_eligibility(s, snapshot, report))?
-            .map_err(|m| self.failed(stage, m))
+        self.call(stage, |p, s| p.call_check_eligibility(s, snapshot, report))?.map_err(|m| self.failed(stage, m))
     }
 
-    fn select_release(
-        &mut self,
-        snapshot: &Snapshot,
-        report: &FailureReport,
-    ) -> Result<Selection, PolicyError> {
+    fn select_release(&mut self, snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, PolicyError> {
         let stage = Stage::SelectRelease;
-        self.call(stage, |p, s| p.call_select_release(s, snapshot, report))?
-            .map_err(|m| self.failed(stage, m))
+        self.call(stage, |p, s| p.call_select_release(s, snapshot, report))?.map_err(|m| self.failed(stage, m))
     }
 }
 

@@ -25,12 +25,7 @@ pub struct SandboxLimits {
 
 impl Default for SandboxLimits {
     fn default() -> Self {
-        SandboxLimits {
-            timeout_ms: 250,
-            memory_bytes: 64 << 20,
-            max_log_entries: 1000,
-            max_log_bytes: 64 << 10,
-        }
+        SandboxLimits { timeout_ms: 250, memory_bytes: 64 << 20, max_log_entries: 1000, max_log_bytes: 64 << 10 }
     }
 }
 
@@ -79,10 +74,7 @@ impl Sandbox {
         let output = MemoryOutputPipe::new(limits.max_log_bytes);
         // No preopens, no environment, no arguments, no network: only the
         // output streams, so a panic message reaches the error report.
-        let wasi = WasiCtx::builder()
-            .stdout(output.clone())
-            .stderr(output.clone())
-            .build();
+        let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
         Sandbox {
             limits,
             objects,
@@ -97,44 +89,26 @@ impl Sandbox {
 
     /// What the guest wrote to stdout/stderr (a panic message, usually).
     pub fn output_text(&self) -> String {
-        String::from_utf8_lossy(&self.output.contents())
-            .trim()
-            .to_string()
+        String::from_utf8_lossy(&self.output.contents()).trim().to_string()
     }
 }
 
 impl WasiView for Sandbox {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl ResourceLimiter for Sandbox {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.limits.memory_bytes {
             self.limit_hit = Some(LimitHit::Memory { desired });
-            wasmtime::bail!(
-                "memory limit of {} bytes exceeded",
-                self.limits.memory_bytes
-            );
+            wasmtime::bail!("memory limit of {} bytes exceeded", self.limits.memory_bytes);
         }
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         // Tables hold function references; a million is far beyond any
         // policy and bounds the host memory they take.
         Ok(desired <= 1_000_000)
@@ -151,10 +125,7 @@ impl host::Host for Sandbox {
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
         if self.logs.len() >= self.limits.max_log_entries {
             self.limit_hit = Some(LimitHit::LogEntries);
-            wasmtime::bail!(
-                "log limit of {} messages exceeded",
-                self.limits.max_log_entries
-            );
+            wasmtime::bail!("log limit of {} messages exceeded", self.limits.max_log_entries);
         }
         self.log_bytes += message.len();
         if self.log_bytes > self.limits.max_log_bytes {
@@ -178,24 +149,81 @@ impl HasData for HasIo {
     type Data<'a> = &'a mut ResourceTable;
 }
 
-/// The imports a policy may use. Everything else it imports from WASI
-/// (clocks, randomness, files, environment, exit) is linked per component
-/// as a function that traps, so touching it ends the evaluation.
+/// WASI interfaces the sandbox implements (for the output streams only).
+/// Any other WASI import (clocks, randomness, files, environment, exit) is
+/// linked by [`stub_unprovided_imports`] as functions that trap.
+const LINKED_WASI: &[(&str, &str)] = &[
+    ("wasi:io", "error"),
+    ("wasi:io", "poll"),
+    ("wasi:io", "streams"),
+    ("wasi:cli", "stdout"),
+    ("wasi:cli", "stderr"),
+];
+
+/// The imports a policy may use; see [`LINKED_WASI`].
 pub fn base_linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
     use wasmtime_wasi::p2::bindings::{cli, sync};
     let mut linker = Linker::new(engine);
-    crate::contract::RollbackPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
-        &mut linker,
-        |s| s,
-    )?;
+    crate::contract::RollbackPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
     let l = &mut linker;
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<Sandbox, HasIo>(l, |s| {
-        &mut s.table
-    })?;
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
     sync::io::poll::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
     sync::io::streams::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
     cli::stdout::add_to_linker::<Sandbox, WasiCli>(l, <Sandbox as WasiCliView>::cli)?;
     cli::stderr::add_to_linker::<Sandbox, WasiCli>(l, <Sandbox as WasiCliView>::cli)?;
     Ok(linker)
+}
+
+/// Links every instance import of `component` that [`base_linker`] does not
+/// provide as functions that trap with the import's name. Names are compared
+/// without their version, because the linker matches semver-compatible
+/// versions (a policy built against WASI 0.2.6 uses the 0.2.12 streams);
+/// wasmtime's own `define_unknown_imports_as_traps` compares exact names
+/// and would shadow those streams with traps.
+pub fn stub_unprovided_imports(
+    linker: &mut Linker<Sandbox>,
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+) -> wasmtime::Result<()> {
+    use wasmtime::component::ResourceType;
+    use wasmtime::component::types::ComponentItem;
+    let ty = component.component_type();
+    let is_provided = |name: &str| {
+        let (package, interface, _) = super::inspect::split_name(name);
+        package == crate::contract::WIT_PACKAGE || LINKED_WASI.contains(&(package, interface))
+    };
+    // Resources of provided interfaces (streams, pollables) reappear in
+    // unprovided ones by `use`; those must stay the real types.
+    let mut provided_resources = Vec::new();
+    for (name, import) in ty.imports(engine) {
+        if let (true, ComponentItem::ComponentInstance(instance)) = (is_provided(name), &import.ty) {
+            for (_, export) in instance.exports(engine) {
+                if let ComponentItem::Resource(resource) = export.ty {
+                    provided_resources.push(resource);
+                }
+            }
+        }
+    }
+    let mut root = linker.root();
+    for (name, import) in ty.imports(engine) {
+        let ComponentItem::ComponentInstance(instance) = import.ty else { continue };
+        if is_provided(name) {
+            continue;
+        }
+        let mut stubs = root.instance(name)?;
+        for (item, export) in instance.exports(engine) {
+            match export.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let full_name = format!("{name}#{item}");
+                    stubs.func_new(item, move |_, _, _, _| wasmtime::bail!("unknown import: `{full_name}`"))?;
+                }
+                ComponentItem::Resource(resource) if !provided_resources.contains(&resource) => {
+                    stubs.resource(item, ResourceType::host::<()>(), |_, _| Ok(()))?
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }

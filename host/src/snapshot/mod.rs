@@ -19,12 +19,7 @@ pub enum SnapshotError {
     #[error("target {0}: {1}")]
     BadTarget(String, String),
     #[error("{kind} {name} ({origin}): {problem}")]
-    BadObject {
-        kind: String,
-        name: String,
-        origin: String,
-        problem: String,
-    },
+    BadObject { kind: String, name: String, origin: String, problem: String },
 }
 
 /// A snapshot and what the host needs to answer for it: which object of the
@@ -40,24 +35,15 @@ pub struct BuiltSnapshot {
 impl BuiltSnapshot {
     /// The keys of every object in the tree, target first.
     pub fn tree_keys(&self, set: &ObjectSet) -> Vec<ObjectKey> {
-        self.tree
-            .iter()
-            .filter_map(|n| set.get(n.object).and_then(ObjectKey::of))
-            .collect()
+        self.tree.iter().filter_map(|n| set.get(n.object).and_then(ObjectKey::of)).collect()
     }
 }
 
 /// Builds the snapshot of `target` at time `now` (epoch seconds), with the
 /// policy's settings as a JSON document.
-pub fn build(
-    set: &ObjectSet,
-    target: ObjectId,
-    now: i64,
-    settings: &str,
-) -> Result<BuiltSnapshot, SnapshotError> {
+pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Result<BuiltSnapshot, SnapshotError> {
     let target_value = set.get(target).expect("target id comes from this set");
-    let target_name =
-        ObjectKey::of(target_value).map_or_else(|| "?".to_string(), |k| k.to_string());
+    let target_name = ObjectKey::of(target_value).map_or_else(|| "?".to_string(), |k| k.to_string());
     if objects::uid(target_value).is_none() {
         return Err(SnapshotError::TargetWithoutUid(target_name));
     }
@@ -70,15 +56,15 @@ pub fn build(
         let value = set.get(node.object).expect("tree ids come from this set");
         infos.push(object_info(value, node.owner));
         if objects::kind(value) == Some("Pod") && position != 0 {
-            let pod = pods::pod_view(value, position as u32)
-                .map_err(|problem| bad_object(set, node.object, problem))?;
+            let pod =
+                pods::pod_view(value, position as u32).map_err(|problem| bad_object(set, node.object, problem))?;
             pods.push(pod);
         }
     }
 
     let releases = if objects::kind(target_value) == Some("Deployment") {
-        let (releases, release_warnings) = releases::deployment_releases(set, &tree)
-            .map_err(|p| SnapshotError::BadTarget(target_name.clone(), p))?;
+        let (releases, release_warnings) =
+            releases::deployment_releases(set, &tree).map_err(|p| SnapshotError::BadTarget(target_name.clone(), p))?;
         warnings.extend(release_warnings);
         releases
     } else {
@@ -88,8 +74,7 @@ pub fn build(
     Ok(BuiltSnapshot {
         snapshot: Snapshot {
             now,
-            target: target_view(target_value)
-                .map_err(|p| SnapshotError::BadTarget(target_name, p))?,
+            target: target_view(target_value).map_err(|p| SnapshotError::BadTarget(target_name, p))?,
             releases,
             objects: infos,
             pods,
@@ -111,13 +96,7 @@ fn bad_object(set: &ObjectSet, id: ObjectId, problem: String) -> SnapshotError {
 }
 
 fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo {
-    let text = |field: &str| {
-        value
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let text = |field: &str| value.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
     ObjectInfo {
         api_version: text("apiVersion"),
         kind: text("kind"),
@@ -132,13 +111,7 @@ fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo {
 /// The target's typed view. Fields are read from JSON, not a typed struct,
 /// because the target may be any kind, custom resources included.
 fn target_view(value: &Value) -> Result<Target, String> {
-    let text = |field: &str| {
-        value
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let text = |field: &str| value.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
     let count = |pointer: &str| -> Result<Option<u32>, String> {
         match value.pointer(pointer) {
             None | Some(Value::Null) => Ok(None),
@@ -155,13 +128,8 @@ fn target_view(value: &Value) -> Result<Target, String> {
         namespace: objects::namespace(value).unwrap_or_default().to_string(),
         name: objects::name(value).unwrap_or_default().to_string(),
         uid: objects::uid(value).unwrap_or_default().to_string(),
-        generation: value
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64)
-            .unwrap_or(0),
-        observed_generation: value
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64),
+        generation: value.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0),
+        observed_generation: value.pointer("/status/observedGeneration").and_then(Value::as_i64),
         labels: objects::string_map(value, "labels"),
         annotations: objects::string_map(value, "annotations"),
         conditions: conditions(value.pointer("/status/conditions")),

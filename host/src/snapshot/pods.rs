@@ -2,8 +2,8 @@
 //! phases become enum cases so the common case carries no strings.
 
 use crate::contract::{
-    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase,
-    RunningState, TerminatedState, WaitingReason, WaitingState,
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState, TerminatedState,
+    WaitingReason, WaitingState,
 };
 use crate::time::from_jiff;
 use k8s_openapi::api::core::v1 as core;
@@ -21,11 +21,8 @@ pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
     let app_statuses = status.container_statuses.unwrap_or_default();
     let mut containers = Vec::new();
     for c in spec.init_containers.unwrap_or_default() {
-        let role = if c.restart_policy.as_deref() == Some("Always") {
-            ContainerRole::Sidecar
-        } else {
-            ContainerRole::Init
-        };
+        let role =
+            if c.restart_policy.as_deref() == Some("Always") { ContainerRole::Sidecar } else { ContainerRole::Init };
         containers.push(container_view(&c, role, &init_statuses));
     }
     for c in spec.containers {
@@ -38,22 +35,14 @@ pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
         reason: status.reason,
         message: status.message,
         conditions: conditions(value.pointer("/status/conditions")),
-        created: pod
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| from_jiff(&t.0)),
+        created: pod.metadata.creation_timestamp.as_ref().map(|t| from_jiff(&t.0)),
         started: status.start_time.as_ref().map(|t| from_jiff(&t.0)),
         deleting: pod.metadata.deletion_timestamp.is_some(),
         containers,
     })
 }
 
-fn container_view(
-    spec: &core::Container,
-    role: ContainerRole,
-    statuses: &[core::ContainerStatus],
-) -> Container {
+fn container_view(spec: &core::Container, role: ContainerRole, statuses: &[core::ContainerStatus]) -> Container {
     let status = statuses.iter().find(|s| s.name == spec.name);
     Container {
         name: spec.name.clone(),
@@ -62,9 +51,7 @@ fn container_view(
         ready: status.is_some_and(|s| s.ready),
         started: status.and_then(|s| s.started),
         restart_count: status.map_or(0, |s| s.restart_count.max(0) as u32),
-        state: status
-            .and_then(|s| s.state.as_ref())
-            .map_or(ContainerState::Unknown, state_view),
+        state: status.and_then(|s| s.state.as_ref()).map_or(ContainerState::Unknown, state_view),
         last_terminated: status
             .and_then(|s| s.last_state.as_ref())
             .and_then(|s| s.terminated.as_ref())
@@ -81,9 +68,7 @@ fn state_view(state: &core::ContainerState) -> ContainerState {
     } else if let Some(t) = &state.terminated {
         ContainerState::Terminated(terminated_view(t))
     } else if let Some(r) = &state.running {
-        ContainerState::Running(RunningState {
-            started_at: r.started_at.as_ref().map(|t| from_jiff(&t.0)),
-        })
+        ContainerState::Running(RunningState { started_at: r.started_at.as_ref().map(|t| from_jiff(&t.0)) })
     } else {
         ContainerState::Unknown
     }
@@ -188,14 +173,7 @@ mod tests {
         assert_eq!(view.object, 7);
         assert!(matches!(view.phase, PodPhase::Pending));
         let roles: Vec<_> = view.containers.iter().map(|c| c.role).collect();
-        assert_eq!(
-            roles,
-            [
-                ContainerRole::Init,
-                ContainerRole::Sidecar,
-                ContainerRole::App
-            ]
-        );
+        assert_eq!(roles, [ContainerRole::Init, ContainerRole::Sidecar, ContainerRole::App]);
         let migrate = &view.containers[0];
         assert_eq!(migrate.restart_count, 3);
         assert!(
@@ -206,10 +184,7 @@ mod tests {
         assert!(
             matches!(&view.containers[2].state, ContainerState::Waiting(w) if matches!(&w.reason, WaitingReason::Other(r) if r == "SomethingNew"))
         );
-        assert_eq!(
-            view.conditions[0].last_transition,
-            Some(crate::time::parse("2024-11-06T14:30:05Z").unwrap())
-        );
+        assert_eq!(view.conditions[0].last_transition, Some(crate::time::parse("2024-11-06T14:30:05Z").unwrap()));
     }
 
     #[test]
@@ -221,7 +196,9 @@ mod tests {
 
     #[test]
     fn a_malformed_pod_is_an_error_naming_the_field() {
-        let err = pod_view(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": 3}}), 0).unwrap_err();
+        let err =
+            pod_view(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": 3}}), 0)
+                .unwrap_err();
         assert!(err.contains("string"), "{err}");
     }
 }

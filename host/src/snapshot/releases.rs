@@ -10,10 +10,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 /// A ReplicaSet whose revision annotation is not a number is left out and
 /// named in the returned warnings; the current release is the one whose pod
 /// template is the Deployment's.
-pub fn deployment_releases(
-    set: &ObjectSet,
-    tree: &[TreeNode],
-) -> Result<(Vec<Release>, Vec<String>), String> {
+pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release>, Vec<String>), String> {
     let deployment = set.get(tree[0].object).ok_or("target vanished")?;
     let mut releases = Vec::new();
     let mut warnings = Vec::new();
@@ -26,21 +23,16 @@ pub fn deployment_releases(
         let revision = match deployment::revision(value) {
             Ok(r) => r,
             Err(problem) => {
-                warnings.push(format!(
-                    "ReplicaSet {name}: {problem}; it is not offered as a release"
-                ));
+                warnings.push(format!("ReplicaSet {name}: {problem}; it is not offered as a release"));
                 continue;
             }
         };
-        let rs: ReplicaSet =
-            serde_json::from_value(value.clone()).map_err(|e| format!("ReplicaSet {name}: {e}"))?;
+        let rs: ReplicaSet = serde_json::from_value(value.clone()).map_err(|e| format!("ReplicaSet {name}: {e}"))?;
         let spec = rs.spec.unwrap_or_default();
         let status = rs.status.unwrap_or_default();
         let template = spec.template.unwrap_or_default();
         releases.push(Release {
-            id: revision
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| name.to_string()),
+            id: revision.map(|r| r.to_string()).unwrap_or_else(|| name.to_string()),
             revision,
             object: Some(position as u32),
             pod_template_hash: template
@@ -53,11 +45,7 @@ pub fn deployment_releases(
                 .spec
                 .map(|s| s.containers.into_iter().filter_map(|c| c.image).collect())
                 .unwrap_or_default(),
-            created: rs
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| crate::time::from_jiff(&t.0)),
+            created: rs.metadata.creation_timestamp.as_ref().map(|t| crate::time::from_jiff(&t.0)),
             replicas: status.replicas.max(0) as u32,
             ready_replicas: status.ready_replicas.unwrap_or(0).max(0) as u32,
             current: deployment::same_template(value, deployment),

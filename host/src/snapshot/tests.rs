@@ -10,38 +10,20 @@ fn releases_are_ordered_by_revision_as_numbers_and_current_is_the_matching_templ
         replica_set("2", "web:2"),
     ]);
     let built = build(&set, 0, 0, "{}").unwrap();
-    let ids: Vec<_> = built
-        .snapshot
-        .releases
-        .iter()
-        .map(|r| r.id.as_str())
-        .collect();
+    let ids: Vec<_> = built.snapshot.releases.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["2", "9", "10"]);
-    let current: Vec<_> = built
-        .snapshot
-        .releases
-        .iter()
-        .filter(|r| r.current)
-        .map(|r| r.id.as_str())
-        .collect();
+    let current: Vec<_> = built.snapshot.releases.iter().filter(|r| r.current).map(|r| r.id.as_str()).collect();
     assert_eq!(current, ["10"]);
     assert_eq!(built.snapshot.releases[2].images, ["web:10"]);
-    assert_eq!(
-        built.snapshot.releases[2].pod_template_hash.as_deref(),
-        Some("h10")
-    );
+    assert_eq!(built.snapshot.releases[2].pod_template_hash.as_deref(), Some("h10"));
 }
 
 #[test]
 fn pods_are_found_through_replica_sets_and_point_at_their_owner() {
     let mut impostor = pod("3", "zzz", None);
     impostor["metadata"]["ownerReferences"] = serde_json::json!([]);
-    let set = set_of([
-        deployment("web:3"),
-        replica_set("3", "web:3"),
-        pod("3", "aaa", Some("ImagePullBackOff")),
-        impostor,
-    ]);
+    let set =
+        set_of([deployment("web:3"), replica_set("3", "web:3"), pod("3", "aaa", Some("ImagePullBackOff")), impostor]);
     let built = build(&set, 0, 0, "{}").unwrap();
     let snapshot = &built.snapshot;
     assert_eq!(snapshot.pods.len(), 1);
@@ -55,18 +37,10 @@ fn pods_are_found_through_replica_sets_and_point_at_their_owner() {
 
 #[test]
 fn a_non_numeric_revision_is_reported_not_offered() {
-    let set = set_of([
-        deployment("web:3"),
-        replica_set("3", "web:3"),
-        replica_set("two", "web:2"),
-    ]);
+    let set = set_of([deployment("web:3"), replica_set("3", "web:3"), replica_set("two", "web:2")]);
     let built = build(&set, 0, 0, "{}").unwrap();
     assert_eq!(built.snapshot.releases.len(), 1);
-    assert!(
-        built.warnings[0].contains("\"two\""),
-        "{:?}",
-        built.warnings
-    );
+    assert!(built.warnings[0].contains("\"two\""), "{:?}", built.warnings);
 }
 
 #[test]
@@ -74,10 +48,7 @@ fn a_target_without_uid_is_an_error() {
     let mut d = deployment("web:3");
     d["metadata"].as_object_mut().unwrap().remove("uid");
     let err = build(&set_of([d]), 0, 0, "{}").unwrap_err().to_string();
-    assert!(
-        err.contains("Deployment/web") && err.contains("uid"),
-        "{err}"
-    );
+    assert!(err.contains("Deployment/web") && err.contains("uid"), "{err}");
 }
 
 #[test]

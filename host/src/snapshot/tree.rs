@@ -31,10 +31,7 @@ pub fn ownership_tree(set: &ObjectSet, target: ObjectId) -> Vec<TreeNode> {
         }
     }
 
-    let mut nodes = vec![TreeNode {
-        object: target,
-        owner: None,
-    }];
+    let mut nodes = vec![TreeNode { object: target, owner: None }];
     let mut visited: HashSet<ObjectId> = HashSet::from([target]);
     let mut queue = VecDeque::from([0usize]);
     while let Some(position) = queue.pop_front() {
@@ -74,12 +71,8 @@ fn owner_uids(value: &serde_json::Value) -> impl Iterator<Item = &str> {
 /// already in the tree.
 fn controlling_owner(set: &ObjectSet, child: ObjectId, nodes: &[TreeNode]) -> Option<usize> {
     let value = set.get(child)?;
-    let controller = objects::owner_references(value)
-        .into_iter()
-        .find(|o| o.controller)?;
-    nodes
-        .iter()
-        .position(|n| set.get(n.object).and_then(objects::uid) == Some(controller.uid.as_str()))
+    let controller = objects::owner_references(value).into_iter().find(|o| o.controller)?;
+    nodes.iter().position(|n| set.get(n.object).and_then(objects::uid) == Some(controller.uid.as_str()))
 }
 
 #[cfg(test)]
@@ -91,8 +84,7 @@ mod tests {
     fn object(kind: &str, name: &str, uid: &str, owner: Option<&str>) -> Value {
         let mut o = json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "shop", "uid": uid, "labels": {"app": "web"}}});
         if let Some(owner) = owner {
-            o["metadata"]["ownerReferences"] =
-                json!([{"kind": "X", "name": "x", "uid": owner, "controller": true}]);
+            o["metadata"]["ownerReferences"] = json!([{"kind": "X", "name": "x", "uid": owner, "controller": true}]);
         }
         o
     }
@@ -106,13 +98,7 @@ mod tests {
     }
 
     fn names(set: &ObjectSet, tree: &[TreeNode]) -> Vec<String> {
-        tree.iter()
-            .map(|n| {
-                objects::name(set.get(n.object).unwrap())
-                    .unwrap()
-                    .to_string()
-            })
-            .collect()
+        tree.iter().map(|n| objects::name(set.get(n.object).unwrap()).unwrap().to_string()).collect()
     }
 
     #[test]

@@ -17,10 +17,7 @@ pub fn resolve_policy(path: &Path) -> Result<PathBuf, SuiteError> {
         return Ok(path.to_path_buf());
     }
     let manifest = path.join("Cargo.toml");
-    let fail = |message: String| SuiteError::Build {
-        path: path.to_path_buf(),
-        message,
-    };
+    let fail = |message: String| SuiteError::Build { path: path.to_path_buf(), message };
     if !manifest.is_file() {
         return Err(fail("the directory has no Cargo.toml".into()));
     }

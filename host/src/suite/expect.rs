@@ -69,11 +69,8 @@ impl Expectations {
         }
         if let Some(reasons) = &self.findings {
             let expected: BTreeSet<&str> = reasons.iter().map(String::as_str).collect();
-            let actual: BTreeSet<&str> = report
-                .failure
-                .iter()
-                .flat_map(|f| f.findings.iter().map(|x| x.reason.as_str()))
-                .collect();
+            let actual: BTreeSet<&str> =
+                report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.reason.as_str())).collect();
             differ("finding reasons", format!("{expected:?}"), format!("{actual:?}"));
         }
         if let Some(eligible) = &self.eligible {
@@ -85,17 +82,17 @@ impl Expectations {
             differ("selected release", show_option(release), show_option(&actual));
         }
         if let Some(expected) = &self.actions {
-            let actual: Vec<Value> = report
-                .actions
-                .iter()
-                .map(|a| serde_json::to_value(&a.action).expect("actions serialize"))
-                .collect();
+            let actual: Vec<Value> =
+                report.actions.iter().map(|a| serde_json::to_value(&a.action).expect("actions serialize")).collect();
             if expected.is_empty() && !actual.is_empty() {
                 problems.push(format!("actions: expected none, got {}", Value::Array(actual.clone())));
             }
             for want in expected {
                 if !actual.iter().any(|have| is_subset(want, have)) {
-                    problems.push(format!("actions: no action matches {want}; actions were {}", Value::Array(actual.clone())));
+                    problems.push(format!(
+                        "actions: no action matches {want}; actions were {}",
+                        Value::Array(actual.clone())
+                    ));
                 }
             }
         }
@@ -121,10 +118,8 @@ impl Expectations {
 impl ObjectCheck {
     fn check(&self, report: &EvalReport, namespace: &str) -> Result<(), String> {
         let spec = TargetSpec::parse(&self.object, namespace)?;
-        let objects = report
-            .objects
-            .as_ref()
-            .ok_or("the evaluation did not apply its actions (it ended in an error)")?;
+        let objects =
+            report.objects.as_ref().ok_or("the evaluation did not apply its actions (it ended in an error)")?;
         let found = objects.iter().find(|o| {
             objects::name(o) == Some(spec.name.as_str())
                 && objects::namespace(o).is_none_or(|ns| ns == namespace)
@@ -167,9 +162,7 @@ fn show_option<T: std::fmt::Debug>(value: &Option<T>) -> String {
 /// compare recursively; arrays and scalars compare whole).
 pub fn is_subset(want: &Value, have: &Value) -> bool {
     match (want, have) {
-        (Value::Object(w), Value::Object(h)) => {
-            w.iter().all(|(k, wv)| h.get(k).is_some_and(|hv| is_subset(wv, hv)))
-        }
+        (Value::Object(w), Value::Object(h)) => w.iter().all(|(k, wv)| h.get(k).is_some_and(|hv| is_subset(wv, hv))),
         _ => want == have,
     }
 }

@@ -73,14 +73,8 @@ pub enum SuiteError {
 }
 
 pub fn parse_suite(path: &Path) -> Result<SuiteFile, SuiteError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_yaml::from_str(&text).map_err(|e| SuiteError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read { path: path.to_path_buf(), source })?;
+    serde_yaml::from_str(&text).map_err(|e| SuiteError::Parse { path: path.to_path_buf(), message: e.to_string() })
 }
 
 /// Suite files at or below `path`, in path order.
@@ -95,10 +89,7 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
 }
 
 fn collect(path: &Path, found: &mut Vec<PathBuf>) -> Result<(), SuiteError> {
-    let read_error = |source| SuiteError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
+    let read_error = |source| SuiteError::Read { path: path.to_path_buf(), source };
     let metadata = std::fs::metadata(path).map_err(read_error)?;
     if metadata.is_file() {
         found.push(path.to_path_buf());

@@ -38,15 +38,9 @@ pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path) -> Result<SuiteResul
             Ok(policy) => run_case(policy, case, base),
             Err(e) => vec![e.clone()],
         };
-        cases.push(CaseResult {
-            name: case.name.clone(),
-            problems,
-        });
+        cases.push(CaseResult { name: case.name.clone(), problems });
     }
-    Ok(SuiteResult {
-        path: path.to_path_buf(),
-        cases,
-    })
+    Ok(SuiteResult { path: path.to_path_buf(), cases })
 }
 
 fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
@@ -63,11 +57,7 @@ fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
         Ok(n) => n,
         Err(e) => return vec![format!("now: {e}")],
     };
-    let options = EvalOptions {
-        now,
-        apply: true,
-        action_limits: ActionLimits::default(),
-    };
+    let options = EvalOptions { now, apply: true, action_limits: ActionLimits::default() };
     match evaluate(policy, &mut objects, &target, &options) {
         Ok(evaluation) => case.expect.check(&evaluation.report, &case.namespace),
         Err(e) => vec![e.to_string()],

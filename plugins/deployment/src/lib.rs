@@ -21,10 +21,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            grace_seconds: 120,
-            rollback_annotation: "rewind.dev/rollback-to".into(),
-        }
+        Settings { grace_seconds: 120, rollback_annotation: "rewind.dev/rollback-to".into() }
     }
 }
 
@@ -132,10 +129,7 @@ pub fn check_eligibility(snapshot: &Snapshot, report: &FailureReport) -> Result<
         let reason = format!("Deployment {name} is paused; rollback is refused until it is resumed");
         // A manual request is answered (and cleared) rather than retried.
         let actions = if report.manual_request {
-            vec![
-                act::remove_annotation(&settings.rollback_annotation),
-                act::warning("RollbackRefused", reason.clone()),
-            ]
+            vec![act::remove_annotation(&settings.rollback_annotation), act::warning("RollbackRefused", reason.clone())]
         } else {
             Vec::new()
         };
@@ -238,7 +232,10 @@ fn select_previous(snapshot: &Snapshot, report: &FailureReport) -> Selection {
         error: None,
         actions: vec![
             act::rollback_deployment(revision),
-            act::warning("RollingBack", format!("rolling back from revision {} to {}: {cause}", current.id, previous.id)),
+            act::warning(
+                "RollingBack",
+                format!("rolling back from revision {} to {}: {cause}", current.id, previous.id),
+            ),
         ],
     }
 }

@@ -1,16 +1,13 @@
 //! Building actions.
 
 use crate::{
-    Action, ConditionStatus, ConditionUpdate, Event, EventType, MergePatch, ObjectInfo, ObjectKey, Snapshot, Subresource,
+    Action, ConditionStatus, ConditionUpdate, Event, EventType, MergePatch, ObjectInfo, ObjectKey, Snapshot,
+    Subresource,
 };
 use serde_json::Value;
 
 pub fn event(event_type: EventType, reason: &str, message: impl Into<String>) -> Action {
-    Action::EmitEvent(Event {
-        event_type,
-        reason: reason.to_string(),
-        message: message.into(),
-    })
+    Action::EmitEvent(Event { event_type, reason: reason.to_string(), message: message.into() })
 }
 
 pub fn warning(reason: &str, message: impl Into<String>) -> Action {
@@ -64,11 +61,7 @@ pub fn object_key(snapshot: &Snapshot, object: &ObjectInfo) -> ObjectKey {
 }
 
 pub fn merge_patch(object: ObjectKey, patch: &Value) -> Action {
-    Action::MergePatch(MergePatch {
-        object,
-        subresource: Subresource::Main,
-        patch: patch.to_string(),
-    })
+    Action::MergePatch(MergePatch { object, subresource: Subresource::Main, patch: patch.to_string() })
 }
 
 pub fn status_patch(object: ObjectKey, status: &Value) -> Action {

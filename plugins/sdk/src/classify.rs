@@ -95,12 +95,7 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
     if let Some(detail) = waiting.message.as_deref().filter(|m| !m.is_empty()) {
         message = format!("{message}: {detail}");
     }
-    Some(Problem {
-        reason,
-        message,
-        container: Some(container.name.clone()),
-        since: not_ready_since(pod),
-    })
+    Some(Problem { reason, message, container: Some(container.name.clone()), since: not_ready_since(pod) })
 }
 
 /// Everything wrong with one pod, most specific first: failing containers;
@@ -112,12 +107,7 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
     if pod.phase == PodPhase::Failed {
         let reason = pod.reason.clone().unwrap_or_else(|| "PodFailed".to_string());
         let message = pod.message.clone().unwrap_or_else(|| "the pod failed".to_string());
-        return vec![Problem {
-            reason,
-            message,
-            container: None,
-            since: not_ready_since(pod),
-        }];
+        return vec![Problem { reason, message, container: None, since: not_ready_since(pod) }];
     }
     let containers: Vec<Problem> = pod.containers.iter().filter_map(|c| container_problem(pod, c)).collect();
     if !containers.is_empty() {
@@ -135,12 +125,7 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
                 ),
                 None => ("Pending".to_string(), "the pod has not started".to_string(), pod.created),
             };
-            vec![Problem {
-                reason,
-                message,
-                container: None,
-                since,
-            }]
+            vec![Problem { reason, message, container: None, since }]
         }
         PodPhase::Running => {
             let ready = condition(&pod.conditions, "Ready");
@@ -169,10 +154,7 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
 }
 
 fn all_ready(pod: &Pod) -> bool {
-    pod.containers
-        .iter()
-        .filter(|c| c.role != crate::ContainerRole::Init)
-        .all(|c| c.ready)
+    pod.containers.iter().filter(|c| c.role != crate::ContainerRole::Init).all(|c| c.ready)
 }
 
 /// Problems of the given pods split by a grace period: those that have
@@ -183,10 +165,7 @@ pub struct Verdict {
 }
 
 pub fn judge<'a>(snapshot: &Snapshot, pods: impl Iterator<Item = &'a Pod>, grace_seconds: i64) -> Verdict {
-    let mut verdict = Verdict {
-        failing: Vec::new(),
-        settling: Vec::new(),
-    };
+    let mut verdict = Verdict { failing: Vec::new(), settling: Vec::new() };
     for pod in pods {
         let name = snapshot.pod_name(pod);
         for problem in pod_problems(pod) {
@@ -195,7 +174,8 @@ pub fn judge<'a>(snapshot: &Snapshot, pods: impl Iterator<Item = &'a Pod>, grace
             if age >= grace_seconds {
                 verdict.failing.push(finding);
             } else {
-                finding.message = format!("{} (for {age} s, within the {grace_seconds} s grace period)", finding.message);
+                finding.message =
+                    format!("{} (for {age} s, within the {grace_seconds} s grace period)", finding.message);
                 verdict.settling.push(finding);
             }
         }
@@ -291,11 +271,8 @@ mod tests {
 
     #[test]
     fn healthy_running_pods_have_no_problems() {
-        let healthy = pod(
-            PodPhase::Running,
-            vec![container("app", ContainerRole::App, ContainerState::Unknown, true)],
-            None,
-        );
+        let healthy =
+            pod(PodPhase::Running, vec![container("app", ContainerRole::App, ContainerState::Unknown, true)], None);
         assert!(pod_problems(&healthy).is_empty());
     }
 }

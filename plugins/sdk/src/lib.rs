@@ -27,12 +27,50 @@ pub use self::rewind::policy::types::*;
 ///
 /// The export exists only in the wasm32 build, so the same crate also
 /// builds (and unit-tests) natively.
+///
+/// Every call first installs [`report_panics`], so a panic's message
+/// reaches the host's error report.
 #[macro_export]
 macro_rules! export {
     ($policy:ident) => {
         #[cfg(target_arch = "wasm32")]
-        $crate::export_policy!($policy);
+        mod __rewind_export {
+            use $crate::{Eligibility, FailureReport, Policy, Selection, Snapshot};
+
+            struct Exported;
+
+            impl Policy for Exported {
+                fn validate_settings(settings: String) -> Result<(), String> {
+                    $crate::report_panics();
+                    <super::$policy as Policy>::validate_settings(settings)
+                }
+                fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
+                    $crate::report_panics();
+                    <super::$policy as Policy>::detect_failure(snapshot)
+                }
+                fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
+                    $crate::report_panics();
+                    <super::$policy as Policy>::check_eligibility(snapshot, report)
+                }
+                fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
+                    $crate::report_panics();
+                    <super::$policy as Policy>::select_release(snapshot, report)
+                }
+            }
+
+            $crate::export_policy!(Exported);
+        }
     };
+}
+
+/// Replaces the standard panic hook with one that only writes the message
+/// to stderr: the standard hook reads the environment (`RUST_BACKTRACE`),
+/// which the sandbox refuses, so the message would be lost.
+pub fn report_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
+    });
 }
 
 /// Host calls: raw object JSON and the bounded log.

@@ -44,10 +44,7 @@ impl Snapshot {
     /// The newest release older than the current one, by revision.
     pub fn previous_release(&self) -> Option<&Release> {
         let current = self.current_release()?.revision?;
-        self.releases
-            .iter()
-            .filter(|r| r.revision.is_some_and(|rev| rev < current))
-            .max_by_key(|r| r.revision)
+        self.releases.iter().filter(|r| r.revision.is_some_and(|rev| rev < current)).max_by_key(|r| r.revision)
     }
 
     pub fn release_by_revision(&self, revision: u64) -> Option<&Release> {

@@ -7,9 +7,7 @@
 //! `loop`, `host-call-loop`, `log-flood`, `memory`, `recursion`, `panic`,
 //! `read-file`, `env`, `clock`, `random`.
 
-use rewind_sdk::{
-    Eligibility, FailureReport, Health, LogLevel, Policy, Selection, Snapshot, act, host,
-};
+use rewind_sdk::{Eligibility, FailureReport, Health, LogLevel, Policy, Selection, Snapshot, act, host};
 use serde_json::Value;
 use std::hint::black_box;
 
@@ -87,11 +85,7 @@ impl Policy for Hostile {
 
     fn check_eligibility(snapshot: Snapshot, _report: FailureReport) -> Result<Eligibility, String> {
         maybe_attack(&snapshot, "check-eligibility")?;
-        Ok(Eligibility {
-            eligible: true,
-            reason: "hostile policies are always eligible".into(),
-            actions: Vec::new(),
-        })
+        Ok(Eligibility { eligible: true, reason: "hostile policies are always eligible".into(), actions: Vec::new() })
     }
 
     fn select_release(snapshot: Snapshot, _report: FailureReport) -> Result<Selection, String> {
