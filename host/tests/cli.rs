@@ -1,0 +1,100 @@
+//! The `rewind` binary as a user runs it.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn rewind(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args(args)
+        .env("REWIND_CACHE_DIR", cache_dir())
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn the_example_suite_passes() {
+    let (code, stdout, stderr) = rewind(&["test", "examples/deployment/"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let summary = stdout.lines().last().unwrap();
+    assert!(summary.ends_with("passed, 0 failed"), "{summary}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_the_run_with_a_diff() {
+    let (code, stdout, _) = rewind(&["test", "tests/fixtures/wrong-expectation"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains(r#"selected release: expected "1", got "2""#), "{stdout}");
+    assert!(stdout.contains("no action matches"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("1 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn eval_prints_the_json_contract_and_exits_zero() {
+    let policy = component("plugins/deployment");
+    let (code, stdout, stderr) = rewind(&[
+        "eval",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--cluster",
+        "examples/deployment/image-pull-backoff.yaml",
+        "--target",
+        "Deployment/web",
+        "--namespace",
+        "shop",
+        "--now",
+        "2024-11-06T14:34:00Z",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["selection"]["release"], "2");
+    assert_eq!(json["actions"][0], serde_json::json!({"type": "rollback-deployment", "revision": 2}));
+}
+
+#[test]
+fn eval_errors_name_what_is_wrong_and_exit_non_zero() {
+    let policy = component("plugins/deployment");
+    let policy = policy.to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--cluster", "examples/deployment/healthy.yaml", "--target", "Deployment/api"],
+            "Deployment/api in namespace shop is not in the cluster dump",
+        ),
+        (&["--cluster", "no/such.yaml", "--target", "Deployment/web"], "no/such.yaml"),
+        (&["--cluster", "examples/deployment/healthy.yaml", "--target", "web"], "not of the form Kind/name"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["eval", "--policy", policy, "-n", "shop", "--now", "2024-11-06T14:34:00Z"];
+        all.extend_from_slice(args);
+        let (code, _, stderr) = rewind(&all);
+        assert_ne!(code, 0);
+        assert!(stderr.contains(message), "expected {message:?} in {stderr}");
+    }
+}
+
+#[test]
+fn text_output_shows_stages_and_limits() {
+    let policy = component("plugins/deployment");
+    let (code, stdout, _) = rewind(&[
+        "eval",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--cluster",
+        "examples/deployment/image-pull-backoff.yaml",
+        "--target",
+        "Deployment/web",
+        "-n",
+        "shop",
+        "--now",
+        "2024-11-06T14:31:00Z",
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("failure:     progressing"), "{stdout}");
+    assert!(stdout.contains("eligibility: not asked"), "{stdout}");
+    assert!(stdout.contains("limits:      250 ms, 64 MiB memory"), "{stdout}");
+}

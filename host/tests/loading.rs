@@ -1,0 +1,56 @@
+//! What the host refuses to load, and how it says so.
+
+mod common;
+use common::*;
+
+fn refusal(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.wasm");
+    std::fs::write(&path, bytes).unwrap();
+    let err = runtime().load(&path, "{}").err().expect("the load should fail").to_string();
+    assert!(err.contains("policy.wasm"), "the error names the file: {err}");
+    err
+}
+
+/// The deployment component with its contract version rewritten in place
+/// (same length, so the binary stays valid): what a component built
+/// against another version of the package looks like to the host.
+fn with_version(version: &str) -> Vec<u8> {
+    assert_eq!(version.len(), "0.1.0".len());
+    let mut bytes = std::fs::read(component("plugins/deployment")).unwrap();
+    for interface in ["policy", "types", "host"] {
+        let from = format!("rewind:policy/{interface}@0.1.0");
+        let to = format!("rewind:policy/{interface}@{version}");
+        let mut at = 0;
+        while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from.as_bytes()) {
+            let start = at + found;
+            bytes[start..start + from.len()].copy_from_slice(to.as_bytes());
+            at = start + from.len();
+        }
+    }
+    bytes
+}
+
+#[test]
+fn another_contract_version_is_refused_naming_both() {
+    for version in ["0.0.9", "0.2.0"] {
+        let err = refusal(&with_version(version));
+        assert!(err.contains(&format!("rewind:policy@{version}")), "{err}");
+        assert!(err.contains("rewind:policy@0.1.0"), "{err}");
+    }
+}
+
+#[test]
+fn files_that_are_not_components_are_refused_clearly() {
+    assert!(refusal(b"").contains("the file is empty"));
+    assert!(refusal(b"apiVersion: v1\nkind: Pod\n").contains("not WebAssembly"));
+    assert!(refusal(b"\0asm\x01\0\0\0").contains("core WebAssembly module, not a component"));
+    let whole = std::fs::read(component("plugins/deployment")).unwrap();
+    assert!(refusal(&whole[..whole.len() / 2]).contains("does not compile"));
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let err = runtime().load(std::path::Path::new("/nonexistent/p.wasm"), "{}").err().unwrap().to_string();
+    assert!(err.contains("/nonexistent/p.wasm"), "{err}");
+}

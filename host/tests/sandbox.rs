@@ -1,0 +1,74 @@
+//! The sandbox bounds, proven with a real misbehaving component: each
+//! attack ends as a clear error naming the policy and the cause, no action
+//! of that evaluation runs, and the next evaluation works.
+
+mod common;
+use common::*;
+
+fn assert_contained(attack: &str, stage: &str, cause: &str) {
+    let policy = hostile(attack, stage);
+    let mut objects = example("image-pull-backoff.yaml");
+    let before: Vec<_> = objects.iter().map(|(_, v)| v.clone()).collect();
+    let evaluation = run(&policy, &mut objects, "2024-11-06T14:34:00Z", true);
+    let report = &evaluation.report;
+    assert!(evaluation.fatal, "{attack}: the evaluation should fail");
+    assert_eq!(report.errors.len(), 1, "{attack}: {:?}", report.errors);
+    let error = &report.errors[0];
+    assert!(error.contains("hostile.wasm") && error.contains(stage), "{attack}: {error}");
+    assert!(error.contains(cause), "{attack}: expected {cause:?} in {error}");
+    assert!(report.actions.is_empty(), "{attack}: actions were reported");
+    let after: Vec<_> = objects.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(before, after, "{attack}: objects changed");
+
+    // The host still serves: the same component behaving, then another policy.
+    let calm = run(&hostile("none", stage), &mut example("healthy.yaml"), "2024-11-06T14:34:00Z", false);
+    assert!(!calm.fatal, "{:?}", calm.report.errors);
+    let next = run(&deployment_policy(), &mut example("image-pull-backoff.yaml"), "2024-11-06T14:34:00Z", false);
+    assert_eq!(next.report.selection.unwrap().release.as_deref(), Some("2"));
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_time_limit() {
+    assert_contained("loop", "select-release", "exceeded its time limit of 250 ms");
+}
+
+#[test]
+fn a_loop_of_host_calls_is_stopped_by_the_time_limit() {
+    assert_contained("host-call-loop", "detect-failure", "exceeded its time limit");
+}
+
+#[test]
+fn a_memory_bomb_is_stopped_by_the_memory_limit() {
+    assert_contained("memory", "check-eligibility", "exceeded its memory limit of 67108864 bytes");
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message() {
+    assert_contained("panic", "select-release", "hostile policy panics on purpose");
+}
+
+#[test]
+fn deep_recursion_traps() {
+    assert_contained("recursion", "detect-failure", "stack overflow");
+}
+
+#[test]
+fn a_log_flood_is_stopped_by_the_log_limit() {
+    assert_contained("log-flood", "detect-failure", "exceeded its log limit of 1000 messages");
+}
+
+#[test]
+fn files_environment_clock_and_randomness_are_not_provided() {
+    assert_contained("read-file", "detect-failure", "wasi:filesystem/preopens");
+    assert_contained("env", "detect-failure", "wasi:cli/environment");
+    assert_contained("clock", "detect-failure", "wasi:clocks/wall-clock");
+    assert_contained("random", "detect-failure", "wasi:random/");
+}
+
+#[test]
+fn a_well_behaved_evaluation_executes_every_stage_action() {
+    let evaluation = run(&hostile("none", "none"), &mut example("healthy.yaml"), "2024-11-06T14:34:00Z", true);
+    let reasons: Vec<_> =
+        evaluation.report.actions.iter().map(|a| serde_json::to_value(&a.action).unwrap()["reason"].clone()).collect();
+    assert_eq!(reasons, ["HostileDetected", "HostileSelected"]);
+}
