@@ -155,7 +155,7 @@ impl ObjectSet {
         if let Some(key) = ObjectKey::of(&object)
             && let Some(existing) = self.find_key(&key)
         {
-            return Err(DuplicateObject { key, first: self.origin(existing).clone(), second: origin });
+            return Err(DuplicateObject { key: key.to_string(), first: self.origin(existing).clone(), second: origin });
         }
         self.slots.push(Some((object, origin)));
         Ok(self.slots.len() - 1)
@@ -234,7 +234,7 @@ fn kind_matches(object: &Value, wanted: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("{key} appears twice: in {first} and in {second}")]
 pub struct DuplicateObject {
-    pub key: ObjectKey,
+    pub key: String,
     pub first: Origin,
     pub second: Origin,
 }

@@ -7,6 +7,9 @@
 //! `loop`, `host-call-loop`, `log-flood`, `memory`, `recursion`, `panic`,
 //! `read-file`, `env`, `clock`, `random`.
 
+// The policy is exported only in the wasm32 build.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use rewind_sdk::{Eligibility, FailureReport, Health, LogLevel, Policy, Selection, Snapshot, act, host};
 use serde_json::Value;
 use std::hint::black_box;

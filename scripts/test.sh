@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every check and test, as CI runs them (.ci/run calls this script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-toolchain.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --target wasm32-wasip2 -p rewind-sdk -p deployment -p hostile -- -D warnings
+# Integration tests build the policies they run (tests/common).
+cargo test --workspace
+cargo build -p rewind
+target/debug/rewind test examples/
