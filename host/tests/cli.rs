@@ -15,6 +15,16 @@ fn rewind(args: &[&str]) -> (i32, String, String) {
     (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
 }
 
+/// `rewind eval` of the Deployment policy on an example dump of `web`.
+fn eval_web(dump: &str, now: &str, extra: &[&str]) -> (i32, String, String) {
+    let policy = component("plugins/deployment");
+    let cluster = format!("examples/deployment/{dump}");
+    let mut args = vec!["eval", "--policy", policy.to_str().unwrap(), "--cluster", &cluster];
+    args.extend_from_slice(&["--target", "Deployment/web", "--namespace", "shop", "--now", now]);
+    args.extend_from_slice(extra);
+    rewind(&args)
+}
+
 #[test]
 fn the_example_suite_passes() {
     let (code, stdout, stderr) = rewind(&["test", "examples/deployment/"]);
@@ -34,22 +44,7 @@ fn a_wrong_expectation_fails_the_run_with_a_diff() {
 
 #[test]
 fn eval_prints_the_json_contract_and_exits_zero() {
-    let policy = component("plugins/deployment");
-    let (code, stdout, stderr) = rewind(&[
-        "eval",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--cluster",
-        "examples/deployment/image-pull-backoff.yaml",
-        "--target",
-        "Deployment/web",
-        "--namespace",
-        "shop",
-        "--now",
-        "2024-11-06T14:34:00Z",
-        "--output",
-        "json",
-    ]);
+    let (code, stdout, stderr) = eval_web("image-pull-backoff.yaml", "2024-11-06T14:34:00Z", &["--output", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["selection"]["release"], "2");
@@ -79,20 +74,7 @@ fn eval_errors_name_what_is_wrong_and_exit_non_zero() {
 
 #[test]
 fn text_output_shows_stages_and_limits() {
-    let policy = component("plugins/deployment");
-    let (code, stdout, _) = rewind(&[
-        "eval",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--cluster",
-        "examples/deployment/image-pull-backoff.yaml",
-        "--target",
-        "Deployment/web",
-        "-n",
-        "shop",
-        "--now",
-        "2024-11-06T14:31:00Z",
-    ]);
+    let (code, stdout, _) = eval_web("image-pull-backoff.yaml", "2024-11-06T14:31:00Z", &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains("failure:     progressing"), "{stdout}");
     assert!(stdout.contains("eligibility: not asked"), "{stdout}");
