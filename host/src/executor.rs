@@ -95,7 +95,9 @@ fn execute_one(set: &mut ObjectSet, context: &ExecutionContext, action: &Action)
         Action::DeleteObject { object } => {
             let id = set.find_key(object).ok_or_else(|| format!("{object} does not exist"))?;
             set.remove(id);
-            Ok(Outcome::Applied(format!("deleted {object}")))
+            let collected = collect_garbage(set);
+            let also = if collected == 0 { String::new() } else { format!(" and {collected} dependents") };
+            Ok(Outcome::Applied(format!("deleted {object}{also}")))
         }
         Action::SetAnnotation { key, value } => {
             update(set, target_id, |v| apply_merge_patch(v, &annotation_patch(key, Some(value))));
@@ -127,6 +129,31 @@ fn execute_one(set: &mut ObjectSet, context: &ExecutionContext, action: &Action)
     }
 }
 
+/// Removes objects all of whose owners are gone, as the garbage collector
+/// does after a background-propagated delete. Returns how many went.
+fn collect_garbage(set: &mut ObjectSet) -> usize {
+    let mut removed = 0;
+    loop {
+        let uids: std::collections::HashSet<String> =
+            set.iter().filter_map(|(_, v)| objects::uid(v).map(str::to_string)).collect();
+        let orphans: Vec<usize> = set
+            .iter()
+            .filter(|(_, v)| {
+                let owners = objects::owner_references(v);
+                !owners.is_empty() && owners.iter().all(|o| !uids.contains(&o.uid))
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if orphans.is_empty() {
+            return removed;
+        }
+        for id in orphans {
+            set.remove(id);
+            removed += 1;
+        }
+    }
+}
+
 /// Applies `change` to an object and, as the API server does, bumps
 /// `metadata.generation` when its spec changed.
 fn update(set: &mut ObjectSet, id: usize, change: impl FnOnce(&mut Value)) {
@@ -148,10 +175,12 @@ pub fn annotation_patch(key: &str, value: Option<&str>) -> Value {
 
 /// The `status.conditions` list with `condition` set: an existing entry of
 /// the same type is updated, and its `lastTransitionTime` moves only when
-/// the status changes.
+/// the status changes. Lists whose entries carry `lastUpdateTime` (as some
+/// operators' do) keep that convention: it is set on every update.
 pub fn upsert_condition(current: Option<&Value>, condition: &ConditionSpec, now: i64) -> Value {
     let mut list: Vec<Value> = current.and_then(Value::as_array).cloned().unwrap_or_default();
     let now = crate::time::format(now);
+    let tracks_updates = list.iter().any(|c| c.get("lastUpdateTime").is_some());
     let existing = list.iter_mut().find(|c| c.get("type").and_then(Value::as_str) == Some(condition.kind.as_str()));
     match existing {
         Some(entry) => {
@@ -161,11 +190,20 @@ pub fn upsert_condition(current: Option<&Value>, condition: &ConditionSpec, now:
             entry["status"] = json!(condition.status);
             entry["reason"] = json!(condition.reason);
             entry["message"] = json!(condition.message);
+            if tracks_updates {
+                entry["lastUpdateTime"] = json!(now);
+            }
         }
-        None => list.push(json!({
-            "type": condition.kind, "status": condition.status, "reason": condition.reason,
-            "message": condition.message, "lastTransitionTime": now,
-        })),
+        None => {
+            let mut entry = json!({
+                "type": condition.kind, "status": condition.status, "reason": condition.reason,
+                "message": condition.message, "lastTransitionTime": now,
+            });
+            if tracks_updates {
+                entry["lastUpdateTime"] = json!(now);
+            }
+            list.push(entry);
+        }
     }
     Value::Array(list)
 }
@@ -252,6 +290,28 @@ mod tests {
         let flipped = upsert_condition(Some(&same), &spec("True"), 300);
         assert_eq!(flipped[0]["lastTransitionTime"], crate::time::format(300));
         assert_eq!(flipped.as_array().unwrap().len(), 1);
+        assert!(flipped[0].get("lastUpdateTime").is_none());
+    }
+
+    #[test]
+    fn lists_with_update_times_keep_them_current() {
+        let spec = ConditionSpec { kind: "Error".into(), status: "True".into(), reason: "R".into(), message: "m".into() };
+        let list = serde_json::json!([{"type": "PodsReady", "status": "True", "lastUpdateTime": "x", "lastTransitionTime": "x"}]);
+        let updated = upsert_condition(Some(&list), &spec, 300);
+        assert_eq!(updated[1]["lastUpdateTime"], crate::time::format(300));
+        assert_eq!(updated[0]["lastUpdateTime"], "x");
+    }
+
+    #[test]
+    fn deleting_an_owner_collects_its_dependents() {
+        let mut set = set_of([deployment("web:3"), replica_set("3", "web:3"), pod("3", "a", None)]);
+        let mut context = context();
+        context.target = ObjectKey::of(&deployment("x")).unwrap();
+        // Delete the ReplicaSet: its pod goes with it, the Deployment stays.
+        let rs = ObjectKey::of(&replica_set("3", "web:3")).unwrap();
+        let outcomes = InMemoryExecutor { objects: &mut set }.execute(&context, &[Action::DeleteObject { object: rs }]).unwrap();
+        assert_eq!(outcomes[0], Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop and 1 dependents".into()));
+        assert_eq!(set.len(), 1);
     }
 
     #[test]

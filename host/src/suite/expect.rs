@@ -50,6 +50,9 @@ pub struct ObjectCheck {
     pub pointer: Option<String>,
     pub equals: Option<Value>,
     pub annotation_absent: Option<String>,
+    /// With `pointer`: nothing may be at the pointer.
+    #[serde(default)]
+    pub absent: bool,
     #[serde(default)]
     pub deleted: bool,
 }
@@ -139,6 +142,12 @@ impl ObjectCheck {
         }
         if let Some(pointer) = &self.pointer {
             let actual = object.pointer(pointer);
+            if self.absent {
+                return match actual {
+                    Some(value) => Err(format!("{pointer} should be absent but is {value}")),
+                    None => Ok(()),
+                };
+            }
             match &self.equals {
                 Some(expected) if actual != Some(expected) => {
                     return Err(format!(

@@ -4,8 +4,8 @@
 //! `rewind_sdk::export!(MyPolicy);`. The SDK carries the WIT bindings
 //! (so every policy speaks the same contract version) and what every policy
 //! would otherwise rewrite: reading the snapshot ([`view`]), classifying
-//! failing pods ([`classify`]), building actions ([`act`]) and parsing
-//! settings ([`settings`]).
+//! failing pods ([`classify`]), reading raw JSON ([`raw`]), building actions
+//! ([`act`]) and parsing settings ([`settings`]).
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -17,6 +17,7 @@ wit_bindgen::generate!({
 
 pub mod act;
 pub mod classify;
+pub mod raw;
 pub mod settings;
 pub mod view;
 

@@ -86,6 +86,39 @@ impl Snapshot {
         let text = crate::host::get_object(index)?;
         serde_json::from_str(&text).ok()
     }
+
+    /// The target's full JSON (index 0 of the tree).
+    pub fn target_raw(&self) -> Result<crate::raw::RawObject, String> {
+        self.raw_object(0)
+            .map(crate::raw::RawObject::new)
+            .ok_or_else(|| format!("the host did not provide the JSON of {}/{}", self.target.kind, self.target.name))
+    }
+
+    /// Seconds from `since` to the evaluation time (0 if `since` is later).
+    pub fn seconds_since(&self, since: i64) -> i64 {
+        (self.now - since).max(0)
+    }
+
+    /// Tree objects carrying a label, with their index.
+    pub fn objects_with_label<'a>(&'a self, key: &'a str, value: &'a str) -> impl Iterator<Item = (u32, &'a ObjectInfo)> {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(move |(_, o)| lookup(&o.labels, key) == Some(value))
+            .map(|(i, o)| (i as u32, o))
+    }
+
+    /// Pods grouped by the value of one of their labels (pods without it
+    /// are left out), in label order.
+    pub fn pods_by_label(&self, key: &str) -> std::collections::BTreeMap<&str, Vec<&Pod>> {
+        let mut groups: std::collections::BTreeMap<&str, Vec<&Pod>> = Default::default();
+        for pod in &self.pods {
+            if let Some(value) = self.object(pod.object).and_then(|o| lookup(&o.labels, key)) {
+                groups.entry(value).or_default().push(pod);
+            }
+        }
+        groups
+    }
 }
 
 /// Reads a value by JSON pointer (`/status/activeStrategy`) as a string.

@@ -1,0 +1,246 @@
+//! The rollback behaviour of the E6 operator's blue-green deployments of a
+//! `MetadataServices` resource (`e6data.io/v1alpha1`).
+//!
+//! The resource owns `<name>-storage-<strategy>` and `<name>-schema-<strategy>`
+//! Deployments, labelled with their strategy (`blue` or `green`). A new
+//! release is deployed with the strategy that is not active; if its pods
+//! fail, the policy marks the release Failed, deletes the pending
+//! Deployments and leaves the active strategy serving. A first deployment
+//! that fails cannot roll back: the release and phase become Failed. The
+//! annotation `e6data.io/rollback-to=<version>` rolls the spec back to the
+//! image tags of any release in the history.
+
+mod state;
+
+use rewind_sdk::{
+    Action, Eligibility, FailureReport, Finding, Health, Policy, Selection, Snapshot, act, classify, settings,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use state::{BlueGreen, strategy_deployments};
+
+pub const ROLLBACK_ANNOTATION: &str = "e6data.io/rollback-to";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    /// How long a pending pod may be failing, Pending or not Ready before
+    /// the pending strategy counts as failed.
+    pub ready_timeout_seconds: i64,
+    /// How long a pending strategy must stay Ready before it counts as good.
+    pub grace_seconds: i64,
+    /// Release history entries kept whenever the policy writes the history.
+    pub history_limit: usize,
+    /// The label carrying a Deployment's strategy.
+    pub strategy_label: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ready_timeout_seconds: 120,
+            grace_seconds: 120,
+            history_limit: 10,
+            strategy_label: "e6data.io/strategy".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn parse(json: &str) -> Result<Settings, String> {
+        let s: Settings = settings::parse(json)?;
+        if s.ready_timeout_seconds < 0 || s.grace_seconds < 0 {
+            return Err("readyTimeoutSeconds and graceSeconds must not be negative".into());
+        }
+        if s.history_limit == 0 {
+            return Err("historyLimit must be at least 1".into());
+        }
+        Ok(s)
+    }
+}
+
+pub struct BlueGreenPolicy;
+
+rewind_sdk::export!(BlueGreenPolicy);
+
+impl Policy for BlueGreenPolicy {
+    fn validate_settings(settings: String) -> Result<(), String> {
+        Settings::parse(&settings).map(|_| ())
+    }
+
+    fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
+        detect_failure(&snapshot)
+    }
+
+    fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
+        check_eligibility(&snapshot, &report)
+    }
+
+    fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
+        select_release(&snapshot, &report)
+    }
+}
+
+fn report(state: Health, findings: Vec<Finding>, manual_request: bool) -> FailureReport {
+    FailureReport { state, findings, manual_request, actions: Vec::new() }
+}
+
+fn note(reason: &str, message: String) -> Finding {
+    Finding { reason: reason.into(), message, pod: None, container: None, since: None }
+}
+
+pub fn detect_failure(s: &Snapshot) -> Result<FailureReport, String> {
+    let settings = Settings::parse(&s.settings)?;
+    let state = BlueGreen::read(s, &settings.strategy_label)?;
+    let manual = s.target_annotation(ROLLBACK_ANNOTATION).is_some();
+    let Some(pending) = &state.pending else {
+        return Ok(report(Health::Healthy, Vec::new(), manual));
+    };
+    let pods: Vec<_> = strategy_deployments(s, &settings.strategy_label)
+        .filter(|(_, strategy, _)| strategy == pending)
+        .flat_map(|(index, _, _)| s.pods_under(index))
+        .collect();
+    let verdict = classify::judge(s, pods.iter().copied(), settings.ready_timeout_seconds);
+    if !verdict.failing.is_empty() {
+        let findings = verdict
+            .failing
+            .into_iter()
+            .map(|f| Finding { message: format!("Pending strategy {pending} failed: {}: {}", f.reason, f.message), ..f })
+            .collect();
+        return Ok(report(Health::Failed, findings, manual));
+    }
+    if pods.is_empty() || !verdict.settling.is_empty() {
+        let mut findings = verdict.settling;
+        findings.push(note("Deploying", format!("Waiting for pending strategy {pending} to be ready")));
+        return Ok(report(Health::Progressing, findings, manual));
+    }
+    // Every pending pod is Ready: the strategy still has to stay so for the
+    // grace period before it counts as good.
+    let ready_since = pods
+        .iter()
+        .filter_map(|p| rewind_sdk::view::condition(&p.conditions, "Ready").and_then(|c| c.last_transition))
+        .max();
+    let ready_for = ready_since.map_or(settings.grace_seconds, |t| s.seconds_since(t));
+    if ready_for < settings.grace_seconds {
+        let message = format!(
+            "Pending strategy {pending} is Ready; {ready_for} s into its {} s grace period",
+            settings.grace_seconds
+        );
+        return Ok(report(Health::Progressing, vec![note("GracePeriod", message)], manual));
+    }
+    Ok(report(Health::Healthy, Vec::new(), manual))
+}
+
+pub fn check_eligibility(s: &Snapshot, report: &FailureReport) -> Result<Eligibility, String> {
+    let settings = Settings::parse(&s.settings)?;
+    let state = BlueGreen::read(s, &settings.strategy_label)?;
+    if report.manual_request {
+        let reason = format!("Manual rollback requested by annotation {ROLLBACK_ANNOTATION}");
+        return Ok(Eligibility { eligible: true, reason, actions: Vec::new() });
+    }
+    let Some(active) = &state.active else {
+        return Ok(first_deployment_failed(s, &state, &settings, report));
+    };
+    let version = state.active_version.as_deref().unwrap_or("(unknown version)");
+    Ok(Eligibility {
+        eligible: true,
+        reason: format!("Active strategy {active} is serving release {version}"),
+        actions: Vec::new(),
+    })
+}
+
+/// No active strategy: nothing to return to. The release and the phase
+/// become Failed (once) and the resource waits for a fix.
+fn first_deployment_failed(s: &Snapshot, state: &BlueGreen, settings: &Settings, report: &FailureReport) -> Eligibility {
+    let reason = "First deployment failed - no previous version to rollback to".to_string();
+    let release = state.pending_release();
+    let release_failed =
+        release.is_none_or(|i| state.history[i].get("status").and_then(Value::as_str) == Some("Failed"));
+    if state.phase.as_deref() == Some("Failed") && release_failed {
+        let reason = format!("{reason}; waiting for manual intervention");
+        return Eligibility { eligible: false, reason, actions: Vec::new() };
+    }
+    let mut status = json!({"deploymentPhase": "Failed"});
+    if let Some(index) = release {
+        status["releaseHistory"] = Value::from(state.history_with_status(index, "Failed", settings.history_limit));
+    }
+    let cause = report.findings.first().map_or_else(String::new, |f| format!("Deployment failed: {}; ", f.reason));
+    Eligibility {
+        eligible: false,
+        reason: reason.clone(),
+        actions: vec![
+            act::status_patch(act::target_key(s), &status),
+            act::warning("DeploymentFailed", format!("{cause}{reason}; waiting for manual intervention")),
+        ],
+    }
+}
+
+pub fn select_release(s: &Snapshot, report: &FailureReport) -> Result<Selection, String> {
+    let settings = Settings::parse(&s.settings)?;
+    let state = BlueGreen::read(s, &settings.strategy_label)?;
+    match s.target_annotation(ROLLBACK_ANNOTATION) {
+        Some(requested) => Ok(manual_rollback(s, &state, requested.trim())),
+        None => automatic_rollback(s, &state, &settings, report),
+    }
+}
+
+fn manual_rollback(s: &Snapshot, state: &BlueGreen, requested: &str) -> Selection {
+    let mut actions = vec![act::remove_annotation(ROLLBACK_ANNOTATION)];
+    let Some(release) = state.release(requested) else {
+        let problem = format!(
+            "Release version {requested} not found in release history (available: {})",
+            state.versions().join(", ")
+        );
+        actions.push(act::warning("RollbackFailed", problem.clone()));
+        let reason = "Invalid release version; annotation removed".to_string();
+        return Selection { release: None, reason, error: Some(problem), actions };
+    };
+    if state.active_version.as_deref() == Some(requested) {
+        let reason = format!("Release {requested} is already active; nothing to do");
+        actions.push(act::normal("RollbackSkipped", reason.clone()));
+        return Selection { release: Some(requested.into()), reason, error: None, actions };
+    }
+    let tag = |field: &str| release.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+    let (storage, schema) = (tag("storageTag"), tag("schemaTag"));
+    let reason = format!("Rolling back to release {requested} (storage {storage}, schema {schema})");
+    let patch = json!({"spec": {"storage": {"imageTag": storage}, "schema": {"imageTag": schema}}});
+    actions.insert(0, act::merge_patch(act::target_key(s), &patch));
+    actions.push(act::normal("ManualRollback", reason.clone()));
+    Selection { release: Some(requested.into()), reason, error: None, actions }
+}
+
+fn automatic_rollback(
+    s: &Snapshot,
+    state: &BlueGreen,
+    settings: &Settings,
+    report: &FailureReport,
+) -> Result<Selection, String> {
+    let (Some(active), Some(pending)) = (&state.active, &state.pending) else {
+        return Ok(Selection {
+            release: None,
+            reason: "Nothing to roll back: no pending strategy beside an active one".into(),
+            error: None,
+            actions: Vec::new(),
+        });
+    };
+    let mut status = json!({"deploymentPhase": "Stable", "activeStrategy": active});
+    if let Some(index) = state.pending_release() {
+        status["releaseHistory"] = Value::from(state.history_with_status(index, "Failed", settings.history_limit));
+    }
+    let mut actions: Vec<Action> = vec![act::status_patch(act::target_key(s), &status)];
+    for (_, strategy, deployment) in strategy_deployments(s, &settings.strategy_label) {
+        if strategy == pending {
+            actions.push(act::delete(act::object_key(s, deployment)));
+        }
+    }
+    let cause = report.findings.first().map_or_else(|| "pods failing".to_string(), |f| f.message.clone());
+    actions.push(act::warning("AutomaticRollback", format!("{cause}; cleaning up failed deployment ({pending})")));
+    let done = format!("Rollback complete: Active strategy remains {active}");
+    actions.push(act::normal("RollbackComplete", done.clone()));
+    Ok(Selection {
+        release: state.active_version.clone().or(Some(active.clone())),
+        reason: format!("Automatic rollback: Cleaning up failed deployment ({pending}). {done}"),
+        error: None,
+        actions,
+    })
+}
