@@ -295,7 +295,8 @@ mod tests {
 
     #[test]
     fn lists_with_update_times_keep_them_current() {
-        let spec = ConditionSpec { kind: "Error".into(), status: "True".into(), reason: "R".into(), message: "m".into() };
+        let spec =
+            ConditionSpec { kind: "Error".into(), status: "True".into(), reason: "R".into(), message: "m".into() };
         let list = serde_json::json!([{"type": "PodsReady", "status": "True", "lastUpdateTime": "x", "lastTransitionTime": "x"}]);
         let updated = upsert_condition(Some(&list), &spec, 300);
         assert_eq!(updated[1]["lastUpdateTime"], crate::time::format(300));
@@ -309,8 +310,12 @@ mod tests {
         context.target = ObjectKey::of(&deployment("x")).unwrap();
         // Delete the ReplicaSet: its pod goes with it, the Deployment stays.
         let rs = ObjectKey::of(&replica_set("3", "web:3")).unwrap();
-        let outcomes = InMemoryExecutor { objects: &mut set }.execute(&context, &[Action::DeleteObject { object: rs }]).unwrap();
-        assert_eq!(outcomes[0], Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop and 1 dependents".into()));
+        let outcomes =
+            InMemoryExecutor { objects: &mut set }.execute(&context, &[Action::DeleteObject { object: rs }]).unwrap();
+        assert_eq!(
+            outcomes[0],
+            Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop and 1 dependents".into())
+        );
         assert_eq!(set.len(), 1);
     }
 

@@ -145,7 +145,8 @@ impl EvalReport {
                     if let Some(since) = &finding.since {
                         place.push(format!("since {since}"));
                     }
-                    let _ = writeln!(out, "  - {} [{}]: {}", finding.reason, place.join(", "), finding.message);
+                    let place = if place.is_empty() { String::new() } else { format!(" [{}]", place.join(", ")) };
+                    let _ = writeln!(out, "  - {}{place}: {}", finding.reason, finding.message);
                 }
             }
             None => out.push_str("failure:     not evaluated\n"),

@@ -13,7 +13,7 @@
 mod state;
 
 use rewind_sdk::{
-    Action, Eligibility, FailureReport, Finding, Health, Policy, Selection, Snapshot, act, classify, settings,
+    Action, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -46,16 +46,14 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    pub fn parse(json: &str) -> Result<Settings, String> {
-        let s: Settings = settings::parse(json)?;
-        if s.ready_timeout_seconds < 0 || s.grace_seconds < 0 {
-            return Err("readyTimeoutSeconds and graceSeconds must not be negative".into());
-        }
-        if s.history_limit == 0 {
+impl settings::Settings for Settings {
+    fn validate(&self) -> Result<(), String> {
+        settings::non_negative("readyTimeoutSeconds", self.ready_timeout_seconds)?;
+        settings::non_negative("graceSeconds", self.grace_seconds)?;
+        if self.history_limit == 0 {
             return Err("historyLimit must be at least 1".into());
         }
-        Ok(s)
+        Ok(())
     }
 }
 
@@ -63,21 +61,33 @@ pub struct BlueGreenPolicy;
 
 rewind_sdk::export!(BlueGreenPolicy);
 
-impl Policy for BlueGreenPolicy {
-    fn validate_settings(settings: String) -> Result<(), String> {
-        Settings::parse(&settings).map(|_| ())
+impl Rules for BlueGreenPolicy {
+    type Settings = Settings;
+
+    fn detect_failure(s: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
+        detect_failure(s, settings, &BlueGreen::read(s, &settings.strategy_label)?)
     }
 
-    fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
-        detect_failure(&snapshot)
+    fn check_eligibility(s: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Eligibility, String> {
+        let state = BlueGreen::read(s, &settings.strategy_label)?;
+        if report.manual_request {
+            let reason = format!("Manual rollback requested by annotation {ROLLBACK_ANNOTATION}");
+            return Ok(Eligibility { eligible: true, reason, actions: Vec::new() });
+        }
+        let Some(active) = &state.active else {
+            return Ok(first_deployment_failed(s, &state, settings, report));
+        };
+        let version = state.active_version.as_deref().unwrap_or("(unknown version)");
+        let reason = format!("Active strategy {active} is serving release {version}");
+        Ok(Eligibility { eligible: true, reason, actions: Vec::new() })
     }
 
-    fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
-        check_eligibility(&snapshot, &report)
-    }
-
-    fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
-        select_release(&snapshot, &report)
+    fn select_release(s: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Selection, String> {
+        let state = BlueGreen::read(s, &settings.strategy_label)?;
+        Ok(match s.target_annotation(ROLLBACK_ANNOTATION) {
+            Some(requested) => manual_rollback(s, &state, requested.trim()),
+            None => automatic_rollback(s, &state, settings, report),
+        })
     }
 }
 
@@ -89,9 +99,7 @@ fn note(reason: &str, message: String) -> Finding {
     Finding { reason: reason.into(), message, pod: None, container: None, since: None }
 }
 
-pub fn detect_failure(s: &Snapshot) -> Result<FailureReport, String> {
-    let settings = Settings::parse(&s.settings)?;
-    let state = BlueGreen::read(s, &settings.strategy_label)?;
+fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Result<FailureReport, String> {
     let manual = s.target_annotation(ROLLBACK_ANNOTATION).is_some();
     let Some(pending) = &state.pending else {
         return Ok(report(Health::Healthy, Vec::new(), manual));
@@ -105,7 +113,10 @@ pub fn detect_failure(s: &Snapshot) -> Result<FailureReport, String> {
         let findings = verdict
             .failing
             .into_iter()
-            .map(|f| Finding { message: format!("Pending strategy {pending} failed: {}: {}", f.reason, f.message), ..f })
+            .map(|f| Finding {
+                message: format!("Pending strategy {pending} failed: {}: {}", f.reason, f.message),
+                ..f
+            })
             .collect();
         return Ok(report(Health::Failed, findings, manual));
     }
@@ -131,27 +142,14 @@ pub fn detect_failure(s: &Snapshot) -> Result<FailureReport, String> {
     Ok(report(Health::Healthy, Vec::new(), manual))
 }
 
-pub fn check_eligibility(s: &Snapshot, report: &FailureReport) -> Result<Eligibility, String> {
-    let settings = Settings::parse(&s.settings)?;
-    let state = BlueGreen::read(s, &settings.strategy_label)?;
-    if report.manual_request {
-        let reason = format!("Manual rollback requested by annotation {ROLLBACK_ANNOTATION}");
-        return Ok(Eligibility { eligible: true, reason, actions: Vec::new() });
-    }
-    let Some(active) = &state.active else {
-        return Ok(first_deployment_failed(s, &state, &settings, report));
-    };
-    let version = state.active_version.as_deref().unwrap_or("(unknown version)");
-    Ok(Eligibility {
-        eligible: true,
-        reason: format!("Active strategy {active} is serving release {version}"),
-        actions: Vec::new(),
-    })
-}
-
 /// No active strategy: nothing to return to. The release and the phase
 /// become Failed (once) and the resource waits for a fix.
-fn first_deployment_failed(s: &Snapshot, state: &BlueGreen, settings: &Settings, report: &FailureReport) -> Eligibility {
+fn first_deployment_failed(
+    s: &Snapshot,
+    state: &BlueGreen,
+    settings: &Settings,
+    report: &FailureReport,
+) -> Eligibility {
     let reason = "First deployment failed - no previous version to rollback to".to_string();
     let release = state.pending_release();
     let release_failed =
@@ -172,15 +170,6 @@ fn first_deployment_failed(s: &Snapshot, state: &BlueGreen, settings: &Settings,
             act::status_patch(act::target_key(s), &status),
             act::warning("DeploymentFailed", format!("{cause}{reason}; waiting for manual intervention")),
         ],
-    }
-}
-
-pub fn select_release(s: &Snapshot, report: &FailureReport) -> Result<Selection, String> {
-    let settings = Settings::parse(&s.settings)?;
-    let state = BlueGreen::read(s, &settings.strategy_label)?;
-    match s.target_annotation(ROLLBACK_ANNOTATION) {
-        Some(requested) => Ok(manual_rollback(s, &state, requested.trim())),
-        None => automatic_rollback(s, &state, &settings, report),
     }
 }
 
@@ -209,19 +198,14 @@ fn manual_rollback(s: &Snapshot, state: &BlueGreen, requested: &str) -> Selectio
     Selection { release: Some(requested.into()), reason, error: None, actions }
 }
 
-fn automatic_rollback(
-    s: &Snapshot,
-    state: &BlueGreen,
-    settings: &Settings,
-    report: &FailureReport,
-) -> Result<Selection, String> {
+fn automatic_rollback(s: &Snapshot, state: &BlueGreen, settings: &Settings, report: &FailureReport) -> Selection {
     let (Some(active), Some(pending)) = (&state.active, &state.pending) else {
-        return Ok(Selection {
+        return Selection {
             release: None,
             reason: "Nothing to roll back: no pending strategy beside an active one".into(),
             error: None,
             actions: Vec::new(),
-        });
+        };
     };
     let mut status = json!({"deploymentPhase": "Stable", "activeStrategy": active});
     if let Some(index) = state.pending_release() {
@@ -237,10 +221,10 @@ fn automatic_rollback(
     actions.push(act::warning("AutomaticRollback", format!("{cause}; cleaning up failed deployment ({pending})")));
     let done = format!("Rollback complete: Active strategy remains {active}");
     actions.push(act::normal("RollbackComplete", done.clone()));
-    Ok(Selection {
+    Selection {
         release: state.active_version.clone().or(Some(active.clone())),
         reason: format!("Automatic rollback: Cleaning up failed deployment ({pending}). {done}"),
         error: None,
         actions,
-    })
+    }
 }

@@ -8,7 +8,7 @@
 //! - `rollbackAnnotation` (default `rewind.dev/rollback-to`).
 
 use rewind_sdk::{
-    ConditionStatus, Eligibility, FailureReport, Finding, Health, Policy, Selection, Snapshot, act, classify, settings,
+    ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
 };
 use serde::Deserialize;
 
@@ -25,16 +25,13 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    pub fn parse(json: &str) -> Result<Settings, String> {
-        let settings: Settings = settings::parse(json)?;
-        if settings.grace_seconds < 0 {
-            return Err(format!("graceSeconds must not be negative (got {})", settings.grace_seconds));
-        }
-        if settings.rollback_annotation.trim().is_empty() {
+impl settings::Settings for Settings {
+    fn validate(&self) -> Result<(), String> {
+        settings::non_negative("graceSeconds", self.grace_seconds)?;
+        if self.rollback_annotation.trim().is_empty() {
             return Err("rollbackAnnotation must not be empty".into());
         }
-        Ok(settings)
+        Ok(())
     }
 }
 
@@ -42,21 +39,26 @@ pub struct DeploymentPolicy;
 
 rewind_sdk::export!(DeploymentPolicy);
 
-impl Policy for DeploymentPolicy {
-    fn validate_settings(settings: String) -> Result<(), String> {
-        Settings::parse(&settings).map(|_| ())
+impl Rules for DeploymentPolicy {
+    type Settings = Settings;
+
+    fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
+        Ok(detect_failure(snapshot, settings))
     }
 
-    fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
-        detect_failure(&snapshot)
+    fn check_eligibility(
+        snapshot: &Snapshot,
+        settings: &Settings,
+        report: &FailureReport,
+    ) -> Result<Eligibility, String> {
+        Ok(check_eligibility(snapshot, settings, report))
     }
 
-    fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
-        check_eligibility(&snapshot, &report)
-    }
-
-    fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
-        select_release(&snapshot, &report)
+    fn select_release(snapshot: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Selection, String> {
+        Ok(match manual_request(snapshot, settings) {
+            Some(requested) => select_requested(snapshot, settings, requested),
+            None => select_previous(snapshot, report),
+        })
     }
 }
 
@@ -64,8 +66,7 @@ fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a
     snapshot.target_annotation(&settings.rollback_annotation)
 }
 
-pub fn detect_failure(snapshot: &Snapshot) -> Result<FailureReport, String> {
-    let settings = Settings::parse(&snapshot.settings)?;
+fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     let target = &snapshot.target;
     let mut failing: Vec<Finding> = Vec::new();
 
@@ -103,12 +104,7 @@ pub fn detect_failure(snapshot: &Snapshot) -> Result<FailureReport, String> {
     };
     let mut findings = failing;
     findings.extend(settling);
-    Ok(FailureReport {
-        state,
-        findings,
-        manual_request: manual_request(snapshot, &settings).is_some(),
-        actions: Vec::new(),
-    })
+    FailureReport { state, findings, manual_request: manual_request(snapshot, settings).is_some(), actions: Vec::new() }
 }
 
 fn deployment_finding(reason: &str, message: Option<&str>, since: Option<i64>) -> Finding {
@@ -121,10 +117,9 @@ fn deployment_finding(reason: &str, message: Option<&str>, since: Option<i64>) -
     }
 }
 
-pub fn check_eligibility(snapshot: &Snapshot, report: &FailureReport) -> Result<Eligibility, String> {
-    let settings = Settings::parse(&snapshot.settings)?;
+fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureReport) -> Eligibility {
     let name = &snapshot.target.name;
-    let refuse = |reason: String, actions| Ok(Eligibility { eligible: false, reason, actions });
+    let refuse = |reason: String, actions| Eligibility { eligible: false, reason, actions };
     if snapshot.target.paused {
         let reason = format!("Deployment {name} is paused; rollback is refused until it is resumed");
         // A manual request is answered (and cleared) rather than retried.
@@ -136,33 +131,25 @@ pub fn check_eligibility(snapshot: &Snapshot, report: &FailureReport) -> Result<
         return refuse(reason, actions);
     }
     if report.manual_request {
-        return Ok(Eligibility {
+        return Eligibility {
             eligible: true,
             reason: "a rollback was requested by annotation".into(),
             actions: Vec::new(),
-        });
+        };
     }
     let Some(current) = snapshot.current_release() else {
         return refuse(format!("no ReplicaSet of {name} matches its pod template yet"), Vec::new());
     };
     match snapshot.previous_release() {
-        Some(previous) => Ok(Eligibility {
+        Some(previous) => Eligibility {
             eligible: true,
             reason: format!("revision {} is older than the current revision {}", previous.id, current.id),
             actions: Vec::new(),
-        }),
+        },
         None => refuse(
             format!("revision {} is the first revision of {name}; there is nothing to roll back to", current.id),
             Vec::new(),
         ),
-    }
-}
-
-pub fn select_release(snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, String> {
-    let settings = Settings::parse(&snapshot.settings)?;
-    match manual_request(snapshot, &settings) {
-        Some(requested) => Ok(select_requested(snapshot, &settings, requested)),
-        None => Ok(select_previous(snapshot, report)),
     }
 }
 

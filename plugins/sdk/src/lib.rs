@@ -1,11 +1,12 @@
 //! The guest SDK for rewind policies.
 //!
-//! A policy implements [`Policy`] and exports it with
-//! `rewind_sdk::export!(MyPolicy);`. The SDK carries the WIT bindings
-//! (so every policy speaks the same contract version) and what every policy
-//! would otherwise rewrite: reading the snapshot ([`view`]), classifying
-//! failing pods ([`classify`]), reading raw JSON ([`raw`]), building actions
-//! ([`act`]) and parsing settings ([`settings`]).
+//! A policy implements [`Rules`] (its three questions, over a borrowed
+//! snapshot and its parsed settings) and exports itself with
+//! `rewind_sdk::export!(MyPolicy);`. The SDK carries the WIT bindings (so
+//! every policy speaks the same contract version) and what every policy
+//! would otherwise rewrite: settings parsing and validation ([`settings`]),
+//! reading the snapshot ([`view`]), classifying failing pods ([`classify`]),
+//! reading raw JSON ([`raw`]) and building actions ([`act`]).
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -18,44 +19,63 @@ wit_bindgen::generate!({
 pub mod act;
 pub mod classify;
 pub mod raw;
+pub mod run;
 pub mod settings;
 pub mod view;
 
 pub use self::exports::rewind::policy::policy::Guest as Policy;
 pub use self::rewind::policy::types::*;
+pub use settings::Settings;
 
-/// Exports a type implementing [`Policy`] as the component's policy.
+/// A rollback policy's rules. The SDK parses and validates the settings
+/// before every call, so each rule starts from typed settings.
+pub trait Rules {
+    type Settings: Settings;
+
+    /// Is the rollout failing? Set `manual_request` when someone asked for a
+    /// rollback, so the next questions are asked even while healthy.
+    fn detect_failure(snapshot: &Snapshot, settings: &Self::Settings) -> Result<FailureReport, String>;
+
+    /// May it roll back? Asked for a failed rollout or a manual request.
+    fn check_eligibility(
+        snapshot: &Snapshot,
+        settings: &Self::Settings,
+        report: &FailureReport,
+    ) -> Result<Eligibility, String>;
+
+    /// To which release? Asked only when eligible.
+    fn select_release(
+        snapshot: &Snapshot,
+        settings: &Self::Settings,
+        report: &FailureReport,
+    ) -> Result<Selection, String>;
+}
+
+/// Exports a type implementing [`Rules`] as the component's policy.
 ///
 /// The export exists only in the wasm32 build, so the same crate also
 /// builds (and unit-tests) natively.
-///
-/// Every call first installs [`report_panics`], so a panic's message
-/// reaches the host's error report.
 #[macro_export]
 macro_rules! export {
     ($policy:ident) => {
         #[cfg(target_arch = "wasm32")]
         mod __rewind_export {
-            use $crate::{Eligibility, FailureReport, Policy, Selection, Snapshot};
+            use $crate::{Eligibility, FailureReport, Selection, Snapshot, run};
 
             struct Exported;
 
-            impl Policy for Exported {
+            impl $crate::Policy for Exported {
                 fn validate_settings(settings: String) -> Result<(), String> {
-                    $crate::report_panics();
-                    <super::$policy as Policy>::validate_settings(settings)
+                    run::validate_settings::<super::$policy>(&settings)
                 }
                 fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
-                    $crate::report_panics();
-                    <super::$policy as Policy>::detect_failure(snapshot)
+                    run::detect_failure::<super::$policy>(&snapshot)
                 }
                 fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
-                    $crate::report_panics();
-                    <super::$policy as Policy>::check_eligibility(snapshot, report)
+                    run::check_eligibility::<super::$policy>(&snapshot, &report)
                 }
                 fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
-                    $crate::report_panics();
-                    <super::$policy as Policy>::select_release(snapshot, report)
+                    run::select_release::<super::$policy>(&snapshot, &report)
                 }
             }
 

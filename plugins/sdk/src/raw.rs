@@ -43,9 +43,7 @@ impl RawObject {
 
     /// Deserializes the value at `pointer` into `T` (none when absent).
     pub fn parse<T: DeserializeOwned>(&self, pointer: &str) -> Result<Option<T>, String> {
-        self.get(pointer)
-            .map(|v| serde_json::from_value(v.clone()).map_err(|e| format!("{pointer}: {e}")))
-            .transpose()
+        self.get(pointer).map(|v| serde_json::from_value(v.clone()).map_err(|e| format!("{pointer}: {e}"))).transpose()
     }
 }
 

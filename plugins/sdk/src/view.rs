@@ -100,7 +100,11 @@ impl Snapshot {
     }
 
     /// Tree objects carrying a label, with their index.
-    pub fn objects_with_label<'a>(&'a self, key: &'a str, value: &'a str) -> impl Iterator<Item = (u32, &'a ObjectInfo)> {
+    pub fn objects_with_label<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> impl Iterator<Item = (u32, &'a ObjectInfo)> {
         self.objects
             .iter()
             .enumerate()

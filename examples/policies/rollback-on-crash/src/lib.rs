@@ -1,42 +1,54 @@
 //! The example policy of the README ("Writing a policy"): roll a Deployment
 //! back to its previous revision when pods of the current one keep failing.
 
-use rewind_sdk::{Eligibility, FailureReport, Health, Policy, Selection, Snapshot, act, classify, settings};
+use rewind_sdk::{Eligibility, FailureReport, Health, Rules, Selection, Snapshot, act, classify};
 
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Settings {
-    grace_seconds: i64,
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    pub grace_seconds: i64,
 }
 
-struct RollbackOnCrash;
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { grace_seconds: 120 }
+    }
+}
+
+impl rewind_sdk::Settings for Settings {
+    fn validate(&self) -> Result<(), String> {
+        rewind_sdk::settings::non_negative("graceSeconds", self.grace_seconds)
+    }
+}
+
+pub struct RollbackOnCrash;
 rewind_sdk::export!(RollbackOnCrash);
 
-impl Policy for RollbackOnCrash {
-    fn validate_settings(json: String) -> Result<(), String> {
-        settings::parse::<Settings>(&json).map(|_| ())
-    }
+impl Rules for RollbackOnCrash {
+    type Settings = Settings;
 
-    fn detect_failure(s: Snapshot) -> Result<FailureReport, String> {
-        let grace = settings::parse::<Settings>(&s.settings)?.grace_seconds;
+    fn detect_failure(s: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
         let current = s.current_release().and_then(|r| r.object);
-        let verdict = classify::judge(&s, current.into_iter().flat_map(|o| s.pods_under(o)), grace);
+        let pods = current.into_iter().flat_map(|o| s.pods_under(o));
+        let verdict = classify::judge(s, pods, settings.grace_seconds);
         let state = if verdict.failing.is_empty() { Health::Healthy } else { Health::Failed };
         Ok(FailureReport { state, findings: verdict.failing, manual_request: false, actions: vec![] })
     }
 
-    fn check_eligibility(s: Snapshot, _: FailureReport) -> Result<Eligibility, String> {
+    fn check_eligibility(s: &Snapshot, _: &Settings, _: &FailureReport) -> Result<Eligibility, String> {
         let eligible = s.previous_release().is_some() && !s.target.paused;
-        Ok(Eligibility { eligible, reason: "previous revision available".into(), actions: vec![] })
+        let reason = if eligible { "a previous revision exists" } else { "no previous revision, or paused" };
+        Ok(Eligibility { eligible, reason: reason.into(), actions: vec![] })
     }
 
-    fn select_release(s: Snapshot, _: FailureReport) -> Result<Selection, String> {
+    fn select_release(s: &Snapshot, _: &Settings, report: &FailureReport) -> Result<Selection, String> {
         let previous = s.previous_release().and_then(|r| r.revision).ok_or("no previous revision")?;
+        let cause = report.findings.first().map_or("pods failing", |f| f.reason.as_str());
         Ok(Selection {
             release: Some(previous.to_string()),
-            reason: "roll back to the previous revision".into(),
+            reason: format!("{cause}: back to revision {previous}"),
             error: None,
-            actions: vec![act::rollback_deployment(previous), act::warning("RollingBack", "pods crash")],
+            actions: vec![act::rollback_deployment(previous), act::warning("RollingBack", cause)],
         })
     }
 }

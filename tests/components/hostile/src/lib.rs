@@ -10,7 +10,7 @@
 // The policy is exported only in the wasm32 build.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use rewind_sdk::{Eligibility, FailureReport, Health, LogLevel, Policy, Selection, Snapshot, act, host};
+use rewind_sdk::{Eligibility, FailureReport, Health, LogLevel, Rules, Selection, Snapshot, act, host};
 use serde_json::Value;
 use std::hint::black_box;
 
@@ -71,13 +71,11 @@ fn recurse(depth: u64) -> u64 {
     if black_box(true) { recurse(depth + 1) + frame[3] } else { depth }
 }
 
-impl Policy for Hostile {
-    fn validate_settings(_settings: String) -> Result<(), String> {
-        Ok(())
-    }
+impl Rules for Hostile {
+    type Settings = Value;
 
-    fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
-        maybe_attack(&snapshot, "detect-failure")?;
+    fn detect_failure(snapshot: &Snapshot, _: &Value) -> Result<FailureReport, String> {
+        maybe_attack(snapshot, "detect-failure")?;
         Ok(FailureReport {
             state: Health::Failed,
             findings: Vec::new(),
@@ -86,13 +84,13 @@ impl Policy for Hostile {
         })
     }
 
-    fn check_eligibility(snapshot: Snapshot, _report: FailureReport) -> Result<Eligibility, String> {
-        maybe_attack(&snapshot, "check-eligibility")?;
+    fn check_eligibility(snapshot: &Snapshot, _: &Value, _: &FailureReport) -> Result<Eligibility, String> {
+        maybe_attack(snapshot, "check-eligibility")?;
         Ok(Eligibility { eligible: true, reason: "hostile policies are always eligible".into(), actions: Vec::new() })
     }
 
-    fn select_release(snapshot: Snapshot, _report: FailureReport) -> Result<Selection, String> {
-        maybe_attack(&snapshot, "select-release")?;
+    fn select_release(snapshot: &Snapshot, _: &Value, _: &FailureReport) -> Result<Selection, String> {
+        maybe_attack(snapshot, "select-release")?;
         Ok(Selection {
             release: None,
             reason: "no release".into(),
