@@ -26,8 +26,11 @@ fn eval_web(dump: &str, now: &str, extra: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
-fn the_example_suite_passes() {
-    let (code, stdout, stderr) = rewind(&["test", "examples/deployment/"]);
+fn every_example_suite_passes() {
+    let (code, stdout, stderr) = rewind(&["test", "examples/"]);
+    for suite in ["deployment", "bluegreen", "bookkeeper", "rollback-on-crash"] {
+        assert!(stdout.contains(&format!("{suite}.suite.yaml")), "{suite} suite not run: {stdout}");
+    }
     assert_eq!(code, 0, "{stdout}{stderr}");
     let summary = stdout.lines().last().unwrap();
     assert!(summary.ends_with("passed, 0 failed"), "{summary}");
