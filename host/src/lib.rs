@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod snapshot;
+pub mod synthetic;
 pub mod time;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Names one object: group/version, kind, namespace (none when
@@ -139,6 +140,15 @@ impl fmt::Display for Origin {
 #[derive(Clone, Debug, Default)]
 pub struct ObjectSet {
     slots: Vec<Option<(Value, Origin)>>,
+    /// Identity (group, kind, namespace, name) → slot, so lookups and
+    /// duplicate checks stay constant-time on large dumps.
+    index: HashMap<Identity, ObjectId>,
+}
+
+type Identity = (String, String, Option<String>, String);
+
+fn identity(key: &ObjectKey) -> Identity {
+    (key.group().to_string(), key.kind.clone(), key.namespace.clone(), key.name.clone())
 }
 
 /// Stable index of an object in an [`ObjectSet`].
@@ -152,19 +162,23 @@ impl ObjectSet {
     /// Adds an object; an object with the same key already present is an
     /// error naming both origins, so nothing is silently overwritten.
     pub fn insert(&mut self, object: Value, origin: Origin) -> Result<ObjectId, DuplicateObject> {
-        if let Some(key) = ObjectKey::of(&object)
-            && let Some(existing) = self.find_key(&key)
-        {
-            return Err(DuplicateObject { key: key.to_string(), first: self.origin(existing).clone(), second: origin });
+        let id = self.slots.len();
+        if let Some(key) = ObjectKey::of(&object) {
+            if let Some(&existing) = self.index.get(&identity(&key)) {
+                return Err(DuplicateObject { key: key.to_string(), first: self.origin(existing).clone(), second: origin });
+            }
+            self.index.insert(identity(&key), id);
         }
         self.slots.push(Some((object, origin)));
-        Ok(self.slots.len() - 1)
+        Ok(id)
     }
 
     pub fn get(&self, id: ObjectId) -> Option<&Value> {
         self.slots.get(id)?.as_ref().map(|(v, _)| v)
     }
 
+    /// Mutable access for changes that keep the object's identity (actions
+    /// are validated not to touch kind, name or namespace).
     pub fn get_mut(&mut self, id: ObjectId) -> Option<&mut Value> {
         self.slots.get_mut(id)?.as_mut().map(|(v, _)| v)
     }
@@ -175,14 +189,11 @@ impl ObjectSet {
     }
 
     pub fn remove(&mut self, id: ObjectId) -> Option<Value> {
-        self.slots.get_mut(id)?.take().map(|(v, _)| v)
-    }
-
-    /// Replaces an object in place, keeping its origin.
-    pub fn replace(&mut self, id: ObjectId, object: Value) {
-        if let Some(Some((slot, _))) = self.slots.get_mut(id) {
-            *slot = object;
+        let (value, _) = self.slots.get_mut(id)?.take()?;
+        if let Some(key) = ObjectKey::of(&value) {
+            self.index.remove(&identity(&key));
         }
+        Some(value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ObjectId, &Value)> {
@@ -198,7 +209,7 @@ impl ObjectSet {
     }
 
     pub fn find_key(&self, key: &ObjectKey) -> Option<ObjectId> {
-        self.iter().find(|(_, v)| ObjectKey::of(v).is_some_and(|k| k.same_object(key))).map(|(id, _)| id)
+        self.index.get(&identity(key)).copied()
     }
 
     /// Objects whose kind matches `kind` case-insensitively (singular or

@@ -1,0 +1,280 @@
+//! rewind's performance benchmarks; prints a Markdown table.
+//!
+//!     cargo bench -p rewind --bench perf            # everything
+//!     cargo bench -p rewind --bench perf -- quick   # fewer samples
+//!
+//! Every figure is the median over samples taken in this run, and every
+//! target is judged by a ratio measured in the same run (Wasm vs native,
+//! cached vs cold), since absolute times on a shared machine drift.
+
+mod native;
+
+use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
+use rewind::objects::ObjectSet;
+use rewind::pipeline::decide;
+use rewind::runtime::{ArtifactCache, LoadedPolicy, NoObjects, PolicyRuntime, SandboxLimits};
+use rewind::{snapshot, synthetic};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Bench {
+    samples: usize,
+}
+
+impl Bench {
+    /// Median time of one call of `f`, over `self.samples` samples of
+    /// `inner` calls each (after one warm-up sample).
+    fn time(&self, inner: usize, mut f: impl FnMut()) -> Duration {
+        let mut sample = || {
+            let start = Instant::now();
+            for _ in 0..inner {
+                f();
+            }
+            start.elapsed() / inner as u32
+        };
+        sample();
+        let mut times: Vec<Duration> = (0..self.samples).map(|_| sample()).collect();
+        times.sort();
+        times[times.len() / 2]
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+fn web() -> TargetSpec {
+    TargetSpec::parse("Deployment/web", "shop").unwrap()
+}
+
+fn built(objects: &ObjectSet) -> snapshot::BuiltSnapshot {
+    let target = rewind::evaluate::find_target(objects, &web()).unwrap();
+    snapshot::build(objects, target, synthetic::NOW, "{}").unwrap()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--controller-rss") {
+        let workloads: usize = args[i + 1].parse().unwrap();
+        let policy = load(&PolicyRuntime::new(SandboxLimits::default(), Some(cache())).unwrap());
+        let (evaluations, elapsed) = controller_path(&policy, workloads);
+        println!("{evaluations} {} {}", elapsed.as_secs_f64(), peak_rss_kib());
+        return;
+    }
+    let quick = args.iter().any(|a| a == "quick");
+    let bench = Bench { samples: if quick { 5 } else { 21 } };
+    let runtime = PolicyRuntime::new(SandboxLimits { timeout_ms: 10_000, ..Default::default() }, Some(cache())).unwrap();
+    let policy = load(&runtime);
+
+    println!("# rewind benchmarks\n");
+    println!("machine: {} cores; {}\n", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
+    end_to_end(&bench, &policy);
+    fixed_overhead(&bench, &policy);
+    policy_load(&bench);
+    snapshot_building(&bench);
+    controller(&policy);
+}
+
+fn cache() -> ArtifactCache {
+    ArtifactCache::new(workspace().join("target").join("rewind-bench-cache"))
+}
+
+fn component() -> PathBuf {
+    rewind::suite::resolve_policy(&workspace().join("plugins/deployment")).unwrap()
+}
+
+fn load(runtime: &PolicyRuntime) -> LoadedPolicy {
+    runtime.load(&component(), "{}").unwrap()
+}
+
+fn wasm_evaluation(policy: &LoadedPolicy, built: &snapshot::BuiltSnapshot) -> Option<String> {
+    let mut session = policy.session(Arc::new(NoObjects)).unwrap();
+    let decision = decide(&mut session, &built.snapshot).unwrap();
+    decision.selection.and_then(|s| s.release)
+}
+
+/// 1. Fresh instance + snapshot transfer + three stages, against the same
+/// policy source compiled natively, on the same snapshot.
+fn end_to_end(bench: &Bench, policy: &LoadedPolicy) {
+    println!("## 1. End-to-end evaluation, Wasm vs native (Deployment policy, all three stages)\n");
+    println!("| pods | Wasm | native | Wasm / native | target ≤ 3× |");
+    println!("|---:|---:|---:|---:|---|");
+    for pods in [10, 100, 1_000, 10_000] {
+        let objects = synthetic::deployment_workload(pods);
+        let built = built(&objects);
+        let guest = native::snapshot(&built.snapshot);
+        assert_eq!(wasm_evaluation(policy, &built), native::decide(&guest), "both decide alike");
+        assert_eq!(native::decide(&guest).as_deref(), Some("2"));
+        let inner = (20_000 / pods).max(1);
+        let wasm = bench.time(inner, || {
+            black_box(wasm_evaluation(policy, &built));
+        });
+        let native = bench.time(inner, || {
+            black_box(native::decide(black_box(&guest)));
+        });
+        let r = ratio(wasm, native);
+        let judged = if pods >= 1_000 { verdict(r <= 3.0) } else { "—" };
+        println!("| {pods} | {} | {} | {r:.1}× | {judged} |", micros(wasm), micros(native));
+    }
+    println!();
+}
+
+/// 2. The fixed cost of one evaluation at 10 pods, and its split.
+fn fixed_overhead(bench: &Bench, policy: &LoadedPolicy) {
+    let objects = synthetic::deployment_workload(10);
+    let built = built(&objects);
+    let guest = native::snapshot(&built.snapshot);
+    let instantiate = bench.time(200, || {
+        black_box(policy.session(Arc::new(NoObjects)).unwrap());
+    });
+    let total = bench.time(200, || {
+        black_box(wasm_evaluation(policy, &built));
+    });
+    let native = bench.time(2_000, || {
+        black_box(native::decide(black_box(&guest)));
+    });
+    let calls = total.saturating_sub(instantiate);
+    println!("## 2. Fixed overhead per evaluation (10 pods, fresh instance)\n");
+    println!("| part | time |");
+    println!("|---|---:|");
+    println!("| instantiate (fresh store + instance) | {} |", micros(instantiate));
+    println!("| transfer + three calls | {} |", micros(calls));
+    println!("| of which the policy's own work (native time) | {} |", micros(native));
+    println!("| **total** | **{}** (target ≤ 30 µs: {}) |", micros(total), verdict(total <= Duration::from_micros(30)));
+    println!();
+}
+
+/// 3. Loading a policy: cold compile vs the cached precompiled artifact.
+fn policy_load(bench: &Bench) {
+    let path = component();
+    let dir = tempfile::tempdir().unwrap();
+    let engine_runtime = || PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(dir.path().into())));
+    let cold = Bench { samples: bench.samples.min(7) }.time(1, || {
+        let empty = tempfile::tempdir().unwrap();
+        let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(empty.path().into())));
+        black_box(runtime.unwrap().load(&path, "{}").unwrap());
+    });
+    engine_runtime().unwrap().load(&path, "{}").unwrap();
+    let cached = bench.time(20, || {
+        black_box(engine_runtime().unwrap().load(&path, "{}").unwrap());
+    });
+    let r = ratio(cold, cached);
+    println!("## 3. Policy load (new runtime each time; includes validate-settings)\n");
+    println!("| cold compile | cached artifact | cold / cached | target ≥ 100× |");
+    println!("|---:|---:|---:|---|");
+    println!("| {} | {} | {r:.0}× | {} |\n", micros(cold), micros(cached), verdict(r >= 100.0));
+}
+
+/// 4. Snapshot building from raw objects.
+fn snapshot_building(bench: &Bench) {
+    println!("## 4. Snapshot building from raw objects\n");
+    println!("| pods | time | per pod |");
+    println!("|---:|---:|---:|");
+    for pods in [10, 100, 1_000, 10_000] {
+        let objects = synthetic::deployment_workload(pods);
+        let time = bench.time((2_000 / pods).max(1), || {
+            black_box(built(&objects));
+        });
+        println!("| {pods} | {} | {} |", micros(time), micros(time / pods as u32));
+    }
+    println!();
+}
+
+/// Evaluates `workloads` workloads of 20 pods each, every one through the
+/// in-memory executor, on all cores. Returns evaluations and time taken.
+fn controller_path(policy: &LoadedPolicy, workloads: usize) -> (usize, Duration) {
+    let sets: Vec<ObjectSet> = (0..workloads)
+        .map(|i| {
+            let mut set = ObjectSet::new();
+            synthetic::add_deployment(&mut set, &format!("ns-{i}"), "web", 20);
+            set
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = workloads.div_ceil(threads);
+    let start = Instant::now();
+    let evaluations: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = sets
+            .chunks(chunk)
+            .enumerate()
+            .map(|(t, sets)| {
+                scope.spawn(move || {
+                    let mut done = 0;
+                    for (i, set) in sets.iter().enumerate() {
+                        let mut objects = set.clone();
+                        let target = TargetSpec::parse("Deployment/web", &format!("ns-{}", t * chunk + i)).unwrap();
+                        let options = EvalOptions { now: synthetic::NOW, apply: true, action_limits: Default::default() };
+                        let evaluation = evaluate(policy, &mut objects, &target, &options).unwrap();
+                        assert!(!evaluation.fatal);
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    (evaluations, start.elapsed())
+}
+
+/// 5. The controller path without a network, each size in a fresh process
+/// so its peak RSS is its own.
+fn controller(_policy: &LoadedPolicy) {
+    println!("## 5. Controller path without a network (20 pods per workload, in-memory executor)\n");
+    println!("| workloads | time | evaluations/s | peak RSS | targets |");
+    println!("|---:|---:|---:|---:|---|");
+    for workloads in [100, 1_000, 5_000] {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--controller-rss", &workloads.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let (evaluations, seconds, rss_kib): (f64, f64, f64) =
+            (fields[0].parse().unwrap(), fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        let targets = if workloads == 1_000 {
+            format!("< 1 s: {}; RSS ≤ 64 MB: {}", verdict(seconds < 1.0), verdict(rss_kib * 1024.0 <= 64e6))
+        } else {
+            "—".into()
+        };
+        println!(
+            "| {workloads} | {:.0} ms | {:.0} | {:.1} MB | {targets} |",
+            seconds * 1e3,
+            evaluations / seconds,
+            rss_kib * 1024.0 / 1e6
+        );
+    }
+    println!();
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into())
+}
