@@ -64,7 +64,8 @@ pub struct Evaluation {
     pub fatal: bool,
 }
 
-struct TreeObjects(Vec<Value>);
+/// The tree's objects, shared with the set: serialized only when asked.
+struct TreeObjects(Vec<Arc<Value>>);
 
 impl RawObjects for TreeObjects {
     fn raw_json(&self, index: u32) -> Option<String> {
@@ -116,7 +117,7 @@ pub fn evaluate(
         limits: Some(LimitsOut { sandbox: policy.limits(), actions: options.action_limits }),
     };
 
-    let raw = TreeObjects(built.tree.iter().filter_map(|n| objects.get(n.object).cloned()).collect());
+    let raw = TreeObjects(built.tree.iter().filter_map(|n| objects.get_shared(n.object)).collect());
     let decision = policy.session(Arc::new(raw)).and_then(|mut session| {
         let decision = decide(&mut session, &built.snapshot);
         report.logs = session.logs().to_vec();

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::fmt;
 
 /// Names one object: group/version, kind, namespace (none when
@@ -139,7 +140,10 @@ impl fmt::Display for Origin {
 /// set: a deleted object leaves a hole rather than shifting the others.
 #[derive(Clone, Debug, Default)]
 pub struct ObjectSet {
-    slots: Vec<Option<(Value, Origin)>>,
+    /// Shared, so cloning a set (the executor's working copy, the raw JSON
+    /// handed to a policy) costs a reference count per object; a write
+    /// copies only the object written.
+    slots: Vec<Option<(Arc<Value>, Origin)>>,
     /// Identity (group, kind, namespace, name) → slot, so lookups and
     /// duplicate checks stay constant-time on large dumps.
     index: HashMap<Identity, ObjectId>,
@@ -169,18 +173,23 @@ impl ObjectSet {
             }
             self.index.insert(identity(&key), id);
         }
-        self.slots.push(Some((object, origin)));
+        self.slots.push(Some((Arc::new(object), origin)));
         Ok(id)
     }
 
     pub fn get(&self, id: ObjectId) -> Option<&Value> {
-        self.slots.get(id)?.as_ref().map(|(v, _)| v)
+        self.slots.get(id)?.as_ref().map(|(v, _)| v.as_ref())
+    }
+
+    /// The object itself, shared.
+    pub fn get_shared(&self, id: ObjectId) -> Option<Arc<Value>> {
+        self.slots.get(id)?.as_ref().map(|(v, _)| v.clone())
     }
 
     /// Mutable access for changes that keep the object's identity (actions
     /// are validated not to touch kind, name or namespace).
     pub fn get_mut(&mut self, id: ObjectId) -> Option<&mut Value> {
-        self.slots.get_mut(id)?.as_mut().map(|(v, _)| v)
+        self.slots.get_mut(id)?.as_mut().map(|(v, _)| Arc::make_mut(v))
     }
 
     pub fn origin(&self, id: ObjectId) -> &Origin {
@@ -193,11 +202,11 @@ impl ObjectSet {
         if let Some(key) = ObjectKey::of(&value) {
             self.index.remove(&identity(&key));
         }
-        Some(value)
+        Some(Arc::unwrap_or_clone(value))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ObjectId, &Value)> {
-        self.slots.iter().enumerate().filter_map(|(id, s)| s.as_ref().map(|(v, _)| (id, v)))
+        self.slots.iter().enumerate().filter_map(|(id, s)| s.as_ref().map(|(v, _)| (id, v.as_ref())))
     }
 
     pub fn len(&self) -> usize {

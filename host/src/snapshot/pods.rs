@@ -2,86 +2,136 @@
 //! phases become enum cases so the common case carries no strings.
 
 use crate::contract::{
-    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState, TerminatedState,
-    WaitingReason, WaitingState,
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState,
+    TerminatedState, WaitingReason, WaitingState,
 };
-use crate::time::from_jiff;
-use k8s_openapi::api::core::v1 as core;
 use serde_json::Value;
 
+/// Reads a pod straight from its JSON (no typed copy: this runs for every
+/// pod of every evaluation). A field of the wrong type is an error naming
+/// it; a missing one takes the Kubernetes default.
+struct Fields<'a>(&'a Value);
+
+impl<'a> Fields<'a> {
+    fn text(&self, pointer: &str) -> Result<Option<&'a str>, String> {
+        match self.0.pointer(pointer) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("{pointer} is {other}, not a string")),
+        }
+    }
+
+    fn time(&self, pointer: &str) -> Result<Option<i64>, String> {
+        self.text(pointer)?.map(|t| crate::time::parse(t).map_err(|e| format!("{pointer}: {e}"))).transpose()
+    }
+
+    fn flag(&self, pointer: &str) -> Result<Option<bool>, String> {
+        match self.0.pointer(pointer) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(format!("{pointer} is {other}, not a boolean")),
+        }
+    }
+
+    fn list(&self, pointer: &str) -> Result<&'a [Value], String> {
+        match self.0.pointer(pointer) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(format!("{pointer} is {other}, not a list")),
+        }
+    }
+
+    fn at(&self, pointer: &str) -> Fields<'a> {
+        Fields(self.0.pointer(pointer).unwrap_or(&Value::Null))
+    }
+}
+
 /// Builds the snapshot view of one pod; `object` is its position in the
-/// snapshot's object list. A pod that does not match the Pod schema is an
-/// error naming the field serde rejected.
+/// snapshot's object list. A field of the wrong type is an error naming it.
 pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
-    let pod: core::Pod = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
-    let status = pod.status.unwrap_or_default();
-    let spec = pod.spec.unwrap_or_default();
-
-    let init_statuses = status.init_container_statuses.unwrap_or_default();
-    let app_statuses = status.container_statuses.unwrap_or_default();
+    let pod = Fields(value);
+    let init_statuses = pod.list("/status/initContainerStatuses")?;
+    let app_statuses = pod.list("/status/containerStatuses")?;
     let mut containers = Vec::new();
-    for c in spec.init_containers.unwrap_or_default() {
-        let role =
-            if c.restart_policy.as_deref() == Some("Always") { ContainerRole::Sidecar } else { ContainerRole::Init };
-        containers.push(container_view(&c, role, &init_statuses));
+    for (i, spec) in pod.list("/spec/initContainers")?.iter().enumerate() {
+        let spec = Fields(spec);
+        let role = match spec.text("/restartPolicy")? {
+            Some("Always") => ContainerRole::Sidecar,
+            _ => ContainerRole::Init,
+        };
+        let at = format!("/spec/initContainers/{i}");
+        containers.push(container_view(&spec, role, init_statuses).map_err(|e| format!("{at}{e}"))?);
     }
-    for c in spec.containers {
-        containers.push(container_view(&c, ContainerRole::App, &app_statuses));
+    for (i, spec) in pod.list("/spec/containers")?.iter().enumerate() {
+        let at = format!("/spec/containers/{i}");
+        containers.push(container_view(&Fields(spec), ContainerRole::App, app_statuses).map_err(|e| format!("{at}{e}"))?);
     }
-
     Ok(Pod {
         object,
-        phase: phase(status.phase.as_deref()),
-        reason: status.reason,
-        message: status.message,
+        phase: phase(pod.text("/status/phase")?),
+        reason: pod.text("/status/reason")?.map(str::to_string),
+        message: pod.text("/status/message")?.map(str::to_string),
         conditions: conditions(value.pointer("/status/conditions")),
-        created: pod.metadata.creation_timestamp.as_ref().map(|t| from_jiff(&t.0)),
-        started: status.start_time.as_ref().map(|t| from_jiff(&t.0)),
-        deleting: pod.metadata.deletion_timestamp.is_some(),
+        created: pod.time("/metadata/creationTimestamp")?,
+        started: pod.time("/status/startTime")?,
+        deleting: pod.text("/metadata/deletionTimestamp")?.is_some(),
         containers,
     })
 }
 
-fn container_view(spec: &core::Container, role: ContainerRole, statuses: &[core::ContainerStatus]) -> Container {
-    let status = statuses.iter().find(|s| s.name == spec.name);
-    Container {
-        name: spec.name.clone(),
-        image: spec.image.clone().unwrap_or_default(),
+fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Result<Container, String> {
+    let name = spec.text("/name")?.unwrap_or_default();
+    let status = statuses.iter().find(|s| s.get("name").and_then(Value::as_str) == Some(name)).map(Fields);
+    let (ready, started, restart_count, state, last_terminated) = match &status {
+        None => (false, None, 0, ContainerState::Unknown, None),
+        Some(status) => (
+            status.flag("/ready")?.unwrap_or(false),
+            status.flag("/started")?,
+            status.0.pointer("/restartCount").and_then(Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32,
+            state_view(&status.at("/state"))?,
+            match status.0.pointer("/lastState/terminated") {
+                Some(t) if t.is_object() => Some(terminated_view(&Fields(t))?),
+                _ => None,
+            },
+        ),
+    };
+    Ok(Container {
+        name: name.to_string(),
+        image: spec.text("/image")?.unwrap_or_default().to_string(),
         role,
-        ready: status.is_some_and(|s| s.ready),
-        started: status.and_then(|s| s.started),
-        restart_count: status.map_or(0, |s| s.restart_count.max(0) as u32),
-        state: status.and_then(|s| s.state.as_ref()).map_or(ContainerState::Unknown, state_view),
-        last_terminated: status
-            .and_then(|s| s.last_state.as_ref())
-            .and_then(|s| s.terminated.as_ref())
-            .map(terminated_view),
-    }
+        ready,
+        started,
+        restart_count,
+        state,
+        last_terminated,
+    })
 }
 
-fn state_view(state: &core::ContainerState) -> ContainerState {
-    if let Some(w) = &state.waiting {
+fn state_view(state: &Fields) -> Result<ContainerState, String> {
+    let has = |key: &str| state.0.get(key).is_some_and(Value::is_object);
+    Ok(if has("waiting") {
         ContainerState::Waiting(WaitingState {
-            reason: waiting_reason(w.reason.as_deref()),
-            message: w.message.clone(),
+            reason: waiting_reason(state.text("/waiting/reason")?),
+            message: state.text("/waiting/message")?.map(str::to_string),
         })
-    } else if let Some(t) = &state.terminated {
-        ContainerState::Terminated(terminated_view(t))
-    } else if let Some(r) = &state.running {
-        ContainerState::Running(RunningState { started_at: r.started_at.as_ref().map(|t| from_jiff(&t.0)) })
+    } else if has("terminated") {
+        ContainerState::Terminated(terminated_view(&state.at("/terminated"))?)
+    } else if has("running") {
+        ContainerState::Running(RunningState { started_at: state.time("/running/startedAt")? })
     } else {
         ContainerState::Unknown
-    }
+    })
 }
 
-fn terminated_view(t: &core::ContainerStateTerminated) -> TerminatedState {
-    TerminatedState {
-        reason: t.reason.clone(),
-        message: t.message.clone(),
-        exit_code: t.exit_code,
-        started_at: t.started_at.as_ref().map(|t| from_jiff(&t.0)),
-        finished_at: t.finished_at.as_ref().map(|t| from_jiff(&t.0)),
-    }
+fn terminated_view(t: &Fields) -> Result<TerminatedState, String> {
+    Ok(TerminatedState {
+        reason: t.text("/reason")?.map(str::to_string),
+        message: t.text("/message")?.map(str::to_string),
+        exit_code: t.0.get("exitCode").and_then(Value::as_i64).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64)
+            as i32,
+        started_at: t.time("/startedAt")?,
+        finished_at: t.time("/finishedAt")?,
+    })
 }
 
 pub fn waiting_reason(reason: Option<&str>) -> WaitingReason {
@@ -199,6 +249,6 @@ mod tests {
         let err =
             pod_view(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": 3}}), 0)
                 .unwrap_err();
-        assert!(err.contains("string"), "{err}");
+        assert_eq!(err, "/status/phase is 3, not a string");
     }
 }

@@ -33,12 +33,15 @@ pub fn ownership_tree(set: &ObjectSet, target: ObjectId) -> Vec<TreeNode> {
 
     let mut nodes = vec![TreeNode { object: target, owner: None }];
     let mut visited: HashSet<ObjectId> = HashSet::from([target]);
+    // Tree position of each visited owner, by uid.
+    let mut position_of_uid: HashMap<&str, usize> = HashMap::new();
     let mut queue = VecDeque::from([0usize]);
     while let Some(position) = queue.pop_front() {
         let object = nodes[position].object;
         let Some(uid) = set.get(object).and_then(objects::uid) else {
             continue;
         };
+        position_of_uid.entry(uid).or_insert(position);
         let Some(children) = children_by_owner_uid.get(uid) else {
             continue;
         };
@@ -49,8 +52,11 @@ pub fn ownership_tree(set: &ObjectSet, target: ObjectId) -> Vec<TreeNode> {
             let child_position = nodes.len();
             nodes.push(TreeNode {
                 object: child,
-                owner: Some(controlling_owner(set, child, &nodes).unwrap_or(position)),
+                owner: Some(controlling_owner(set, child, &position_of_uid).unwrap_or(position)),
             });
+            if let Some(child_uid) = set.get(child).and_then(objects::uid) {
+                position_of_uid.entry(child_uid).or_insert(child_position);
+            }
             queue.push_back(child_position);
         }
     }
@@ -67,12 +73,12 @@ fn owner_uids(value: &serde_json::Value) -> impl Iterator<Item = &str> {
         .filter_map(|r| r.get("uid")?.as_str())
 }
 
-/// The tree position of the owner marked `controller: true`, if it is
-/// already in the tree.
-fn controlling_owner(set: &ObjectSet, child: ObjectId, nodes: &[TreeNode]) -> Option<usize> {
-    let value = set.get(child)?;
-    let controller = objects::owner_references(value).into_iter().find(|o| o.controller)?;
-    nodes.iter().position(|n| set.get(n.object).and_then(objects::uid) == Some(controller.uid.as_str()))
+/// The tree position of the owner marked `controller: true`, if that owner
+/// has been reached already.
+fn controlling_owner(set: &ObjectSet, child: ObjectId, position_of_uid: &HashMap<&str, usize>) -> Option<usize> {
+    let references = set.get(child)?.pointer("/metadata/ownerReferences")?.as_array()?;
+    let controller = references.iter().find(|r| r.get("controller").and_then(serde_json::Value::as_bool) == Some(true))?;
+    position_of_uid.get(controller.get("uid")?.as_str()?).copied()
 }
 
 #[cfg(test)]
