@@ -38,8 +38,8 @@ fn terminated(t: &h::TerminatedState) -> g::TerminatedState {
 }
 
 fn waiting_reason(r: &h::WaitingReason) -> g::WaitingReason {
-    use h::WaitingReason as H;
     use g::WaitingReason as G;
+    use h::WaitingReason as H;
     match r {
         H::ContainerCreating => G::ContainerCreating,
         H::PodInitializing => G::PodInitializing,

@@ -6,6 +6,10 @@ mod releases;
 mod tree;
 
 pub use pods::{conditions, waiting_reason};
+#[doc(hidden)]
+pub fn pod_view_for_profile(v: &serde_json::Value) -> Result<crate::contract::Pod, String> {
+    pods::pod_view(v, 0)
+}
 pub use tree::{TreeNode, ownership_tree};
 
 use crate::contract::{ObjectInfo, Snapshot, Target};
@@ -132,7 +136,7 @@ fn target_view(value: &Value) -> Result<Target, String> {
         observed_generation: value.pointer("/status/observedGeneration").and_then(Value::as_i64),
         labels: objects::string_map(value, "labels"),
         annotations: objects::string_map(value, "annotations"),
-        conditions: conditions(value.pointer("/status/conditions")),
+        conditions: conditions(objects::at(value, &["status", "conditions"])),
         paused: crate::deployment::is_paused(value),
         desired_replicas: count("/spec/replicas")?,
         ready_replicas: count("/status/readyReplicas")?,

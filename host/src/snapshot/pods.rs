@@ -2,9 +2,10 @@
 //! phases become enum cases so the common case carries no strings.
 
 use crate::contract::{
-    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState,
-    TerminatedState, WaitingReason, WaitingState,
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState, TerminatedState,
+    WaitingReason, WaitingState,
 };
+use crate::objects::at;
 use serde_json::Value;
 
 /// Reads a pod straight from its JSON (no typed copy: this runs for every
@@ -12,37 +13,42 @@ use serde_json::Value;
 /// it; a missing one takes the Kubernetes default.
 struct Fields<'a>(&'a Value);
 
+/// `["status", "phase"]` as `/status/phase`, for error messages.
+fn shown(path: &[&str]) -> String {
+    path.iter().map(|k| format!("/{k}")).collect()
+}
+
 impl<'a> Fields<'a> {
-    fn text(&self, pointer: &str) -> Result<Option<&'a str>, String> {
-        match self.0.pointer(pointer) {
+    fn text(&self, path: &[&str]) -> Result<Option<&'a str>, String> {
+        match at(self.0, path) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(format!("{pointer} is {other}, not a string")),
+            Some(other) => Err(format!("{} is {other}, not a string", shown(path))),
         }
     }
 
-    fn time(&self, pointer: &str) -> Result<Option<i64>, String> {
-        self.text(pointer)?.map(|t| crate::time::parse(t).map_err(|e| format!("{pointer}: {e}"))).transpose()
+    fn time(&self, path: &[&str]) -> Result<Option<i64>, String> {
+        self.text(path)?.map(|t| crate::time::parse(t).map_err(|e| format!("{}: {e}", shown(path)))).transpose()
     }
 
-    fn flag(&self, pointer: &str) -> Result<Option<bool>, String> {
-        match self.0.pointer(pointer) {
+    fn flag(&self, path: &[&str]) -> Result<Option<bool>, String> {
+        match at(self.0, path) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(format!("{pointer} is {other}, not a boolean")),
+            Some(other) => Err(format!("{} is {other}, not a boolean", shown(path))),
         }
     }
 
-    fn list(&self, pointer: &str) -> Result<&'a [Value], String> {
-        match self.0.pointer(pointer) {
+    fn list(&self, path: &[&str]) -> Result<&'a [Value], String> {
+        match at(self.0, path) {
             None | Some(Value::Null) => Ok(&[]),
             Some(Value::Array(items)) => Ok(items),
-            Some(other) => Err(format!("{pointer} is {other}, not a list")),
+            Some(other) => Err(format!("{} is {other}, not a list", shown(path))),
         }
     }
 
-    fn at(&self, pointer: &str) -> Fields<'a> {
-        Fields(self.0.pointer(pointer).unwrap_or(&Value::Null))
+    fn at(&self, path: &[&str]) -> Fields<'a> {
+        Fields(at(self.0, path).unwrap_or(&Value::Null))
     }
 }
 
@@ -50,46 +56,47 @@ impl<'a> Fields<'a> {
 /// snapshot's object list. A field of the wrong type is an error naming it.
 pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
     let pod = Fields(value);
-    let init_statuses = pod.list("/status/initContainerStatuses")?;
-    let app_statuses = pod.list("/status/containerStatuses")?;
+    let init_statuses = pod.list(&["status", "initContainerStatuses"])?;
+    let app_statuses = pod.list(&["status", "containerStatuses"])?;
     let mut containers = Vec::new();
-    for (i, spec) in pod.list("/spec/initContainers")?.iter().enumerate() {
+    for (i, spec) in pod.list(&["spec", "initContainers"])?.iter().enumerate() {
         let spec = Fields(spec);
-        let role = match spec.text("/restartPolicy")? {
+        let role = match spec.text(&["restartPolicy"])? {
             Some("Always") => ContainerRole::Sidecar,
             _ => ContainerRole::Init,
         };
         let at = format!("/spec/initContainers/{i}");
         containers.push(container_view(&spec, role, init_statuses).map_err(|e| format!("{at}{e}"))?);
     }
-    for (i, spec) in pod.list("/spec/containers")?.iter().enumerate() {
+    for (i, spec) in pod.list(&["spec", "containers"])?.iter().enumerate() {
         let at = format!("/spec/containers/{i}");
-        containers.push(container_view(&Fields(spec), ContainerRole::App, app_statuses).map_err(|e| format!("{at}{e}"))?);
+        containers
+            .push(container_view(&Fields(spec), ContainerRole::App, app_statuses).map_err(|e| format!("{at}{e}"))?);
     }
     Ok(Pod {
         object,
-        phase: phase(pod.text("/status/phase")?),
-        reason: pod.text("/status/reason")?.map(str::to_string),
-        message: pod.text("/status/message")?.map(str::to_string),
-        conditions: conditions(value.pointer("/status/conditions")),
-        created: pod.time("/metadata/creationTimestamp")?,
-        started: pod.time("/status/startTime")?,
-        deleting: pod.text("/metadata/deletionTimestamp")?.is_some(),
+        phase: phase(pod.text(&["status", "phase"])?),
+        reason: pod.text(&["status", "reason"])?.map(str::to_string),
+        message: pod.text(&["status", "message"])?.map(str::to_string),
+        conditions: conditions(at(value, &["status", "conditions"])),
+        created: pod.time(&["metadata", "creationTimestamp"])?,
+        started: pod.time(&["status", "startTime"])?,
+        deleting: pod.text(&["metadata", "deletionTimestamp"])?.is_some(),
         containers,
     })
 }
 
 fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Result<Container, String> {
-    let name = spec.text("/name")?.unwrap_or_default();
+    let name = spec.text(&["name"])?.unwrap_or_default();
     let status = statuses.iter().find(|s| s.get("name").and_then(Value::as_str) == Some(name)).map(Fields);
     let (ready, started, restart_count, state, last_terminated) = match &status {
         None => (false, None, 0, ContainerState::Unknown, None),
         Some(status) => (
-            status.flag("/ready")?.unwrap_or(false),
-            status.flag("/started")?,
-            status.0.pointer("/restartCount").and_then(Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32,
-            state_view(&status.at("/state"))?,
-            match status.0.pointer("/lastState/terminated") {
+            status.flag(&["ready"])?.unwrap_or(false),
+            status.flag(&["started"])?,
+            status.0.get("restartCount").and_then(Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32,
+            state_view(&status.at(&["state"]))?,
+            match at(status.0, &["lastState", "terminated"]) {
                 Some(t) if t.is_object() => Some(terminated_view(&Fields(t))?),
                 _ => None,
             },
@@ -97,7 +104,7 @@ fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Res
     };
     Ok(Container {
         name: name.to_string(),
-        image: spec.text("/image")?.unwrap_or_default().to_string(),
+        image: spec.text(&["image"])?.unwrap_or_default().to_string(),
         role,
         ready,
         started,
@@ -111,13 +118,13 @@ fn state_view(state: &Fields) -> Result<ContainerState, String> {
     let has = |key: &str| state.0.get(key).is_some_and(Value::is_object);
     Ok(if has("waiting") {
         ContainerState::Waiting(WaitingState {
-            reason: waiting_reason(state.text("/waiting/reason")?),
-            message: state.text("/waiting/message")?.map(str::to_string),
+            reason: waiting_reason(state.text(&["waiting", "reason"])?),
+            message: state.text(&["waiting", "message"])?.map(str::to_string),
         })
     } else if has("terminated") {
-        ContainerState::Terminated(terminated_view(&state.at("/terminated"))?)
+        ContainerState::Terminated(terminated_view(&state.at(&["terminated"]))?)
     } else if has("running") {
-        ContainerState::Running(RunningState { started_at: state.time("/running/startedAt")? })
+        ContainerState::Running(RunningState { started_at: state.time(&["running", "startedAt"])? })
     } else {
         ContainerState::Unknown
     })
@@ -125,12 +132,12 @@ fn state_view(state: &Fields) -> Result<ContainerState, String> {
 
 fn terminated_view(t: &Fields) -> Result<TerminatedState, String> {
     Ok(TerminatedState {
-        reason: t.text("/reason")?.map(str::to_string),
-        message: t.text("/message")?.map(str::to_string),
+        reason: t.text(&["reason"])?.map(str::to_string),
+        message: t.text(&["message"])?.map(str::to_string),
         exit_code: t.0.get("exitCode").and_then(Value::as_i64).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64)
             as i32,
-        started_at: t.time("/startedAt")?,
-        finished_at: t.time("/finishedAt")?,
+        started_at: t.time(&["startedAt"])?,
+        finished_at: t.time(&["finishedAt"])?,
     })
 }
 

@@ -65,8 +65,7 @@ pub fn ownership_tree(set: &ObjectSet, target: ObjectId) -> Vec<TreeNode> {
 
 /// Owner uids borrowed from the object, so the index allocates no strings.
 fn owner_uids(value: &serde_json::Value) -> impl Iterator<Item = &str> {
-    value
-        .pointer("/metadata/ownerReferences")
+    objects::at(value, &["metadata", "ownerReferences"])
         .and_then(serde_json::Value::as_array)
         .into_iter()
         .flatten()
@@ -76,8 +75,9 @@ fn owner_uids(value: &serde_json::Value) -> impl Iterator<Item = &str> {
 /// The tree position of the owner marked `controller: true`, if that owner
 /// has been reached already.
 fn controlling_owner(set: &ObjectSet, child: ObjectId, position_of_uid: &HashMap<&str, usize>) -> Option<usize> {
-    let references = set.get(child)?.pointer("/metadata/ownerReferences")?.as_array()?;
-    let controller = references.iter().find(|r| r.get("controller").and_then(serde_json::Value::as_bool) == Some(true))?;
+    let references = objects::at(set.get(child)?, &["metadata", "ownerReferences"])?.as_array()?;
+    let controller =
+        references.iter().find(|r| r.get("controller").and_then(serde_json::Value::as_bool) == Some(true))?;
     position_of_uid.get(controller.get("uid")?.as_str()?).copied()
 }
 

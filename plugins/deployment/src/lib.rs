@@ -43,6 +43,13 @@ impl Rules for DeploymentPolicy {
     type Settings = Settings;
 
     fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
+        let target = &snapshot.target;
+        if target.kind != "Deployment" || !target.api_version.starts_with("apps/") {
+            return Err(format!(
+                "this policy handles apps Deployments; the target is {}/{} ({})",
+                target.kind, target.name, target.api_version
+            ));
+        }
         Ok(detect_failure(snapshot, settings))
     }
 
