@@ -108,7 +108,7 @@ fn wasm_evaluation(policy: &LoadedPolicy, built: &snapshot::BuiltSnapshot) -> Op
     decision.selection.and_then(|s| s.release)
 }
 
-/// 1. Fresh instance + snapshot transfer + three stages, against the same
+/// Benchmark 1: Fresh instance + snapshot transfer + three stages, against the same
 /// policy source compiled natively, on the same snapshot.
 fn end_to_end(bench: &Bench, policy: &LoadedPolicy) {
     println!("## 1. End-to-end evaluation, Wasm vs native (Deployment policy, all three stages)\n");
@@ -134,7 +134,7 @@ fn end_to_end(bench: &Bench, policy: &LoadedPolicy) {
     println!();
 }
 
-/// 2. The fixed cost of one evaluation at 10 pods, and its split.
+/// Benchmark 2: The fixed cost of one evaluation at 10 pods, and its split.
 fn fixed_overhead(bench: &Bench, policy: &LoadedPolicy) {
     let objects = synthetic::deployment_workload(10);
     let built = built(&objects);
@@ -159,7 +159,7 @@ fn fixed_overhead(bench: &Bench, policy: &LoadedPolicy) {
     println!();
 }
 
-/// 3. Loading a policy into a new runtime (so no in-process cache helps):
+/// Benchmark 3: Loading a policy into a new runtime (so no in-process cache helps):
 /// cold compile vs the cached precompiled artifact on disk. Runtime
 /// creation is outside the timed region; validate-settings is inside.
 fn policy_load(bench: &Bench) {
@@ -189,7 +189,7 @@ fn policy_load(bench: &Bench) {
     println!("| {} | {} | {r:.0}× | {} |\n", micros(cold), micros(cached), verdict(r >= 100.0));
 }
 
-/// 4. Snapshot building from raw objects.
+/// Benchmark 4: Snapshot building from raw objects.
 fn snapshot_building(bench: &Bench) {
     println!("## 4. Snapshot building from raw objects\n");
     println!("| pods | time | per pod |");
@@ -242,7 +242,7 @@ fn controller_path(policy: &LoadedPolicy, workloads: usize) -> (usize, Duration)
     (evaluations, start.elapsed())
 }
 
-/// 5. The controller path without a network, each size in a fresh process
+/// Benchmark 5: The controller path without a network, each size in a fresh process
 /// so its peak RSS is its own.
 fn controller(_policy: &LoadedPolicy) {
     println!("## 5. Controller path without a network (20 pods per workload, in-memory executor)\n");
