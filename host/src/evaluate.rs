@@ -130,6 +130,10 @@ pub fn evaluate(
             return Ok(Evaluation { report, fatal: true });
         }
     };
+    if let Err(problem) = decision.check_sizes(&options.action_limits) {
+        report.errors.push(format!("policy {}: {problem}; none of this evaluation's actions is executed", policy.name));
+        return Ok(Evaluation { report, fatal: true });
+    }
     report.failure = Some(FailureOut::from_report(&decision.failure));
     report.eligibility =
         decision.eligibility.as_ref().map(|e| EligibilityOut { eligible: e.eligible, reason: e.reason.clone() });
@@ -143,7 +147,7 @@ pub fn evaluate(
     let actions = match validate_actions(&decision.actions(), &scope, &options.action_limits) {
         Ok(actions) => actions,
         Err(e) => {
-            report.errors.push(format!("{e}; none of this evaluation's actions is executed"));
+            report.errors.push(format!("policy {}: {e}; none of this evaluation's actions is executed", policy.name));
             return Ok(Evaluation { report, fatal: true });
         }
     };

@@ -43,6 +43,37 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Refuses answers too large to report: texts over `max_text_bytes`,
+    /// more than `max_findings` findings. Like a rejected action, this ends
+    /// the evaluation with nothing executed.
+    pub fn check_sizes(&self, limits: &crate::actions::ActionLimits) -> Result<(), String> {
+        let failure = &self.failure;
+        if failure.findings.len() > limits.max_findings {
+            let count = failure.findings.len();
+            return Err(format!("the policy returned {count} findings; at most {} are allowed", limits.max_findings));
+        }
+        let mut texts: Vec<(&str, &str)> = Vec::new();
+        for finding in &failure.findings {
+            texts.extend([("finding reason", finding.reason.as_str()), ("finding message", finding.message.as_str())]);
+        }
+        if let Some(e) = &self.eligibility {
+            texts.push(("eligibility reason", &e.reason));
+        }
+        if let Some(s) = &self.selection {
+            texts.push(("selection reason", &s.reason));
+            texts.extend(s.release.as_deref().map(|r| ("selected release", r)));
+            texts.extend(s.error.as_deref().map(|e| ("selection error", e)));
+        }
+        match texts.into_iter().find(|(_, text)| text.len() > limits.max_text_bytes) {
+            Some((what, text)) => Err(format!(
+                "the policy returned a {what} of {} bytes; at most {} are allowed",
+                text.len(),
+                limits.max_text_bytes
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Every action of every stage that ran, in stage order.
     pub fn actions(&self) -> Vec<Action> {
         let mut actions = self.failure.actions.clone();

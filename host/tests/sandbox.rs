@@ -72,3 +72,40 @@ fn a_well_behaved_evaluation_executes_every_stage_action() {
         evaluation.report.actions.iter().map(|a| serde_json::to_value(&a.action).unwrap()["reason"].clone()).collect();
     assert_eq!(reasons, ["HostileDetected", "HostileSelected"]);
 }
+
+/// Attacks made with answers rather than behaviour: each is refused whole.
+fn assert_refused(attack: &str, problem: &str) {
+    let policy = hostile(attack, "select-release");
+    let mut objects = example("healthy.yaml");
+    let before: Vec<_> = objects.iter().map(|(_, v)| v.clone()).collect();
+    let evaluation = run(&policy, &mut objects, "2024-11-06T14:34:00Z", true);
+    assert!(evaluation.fatal, "{attack}: the evaluation should fail");
+    let errors = evaluation.report.errors.join("; ");
+    assert!(errors.contains(problem), "{attack}: expected {problem:?} in {errors}");
+    assert!(
+        errors.contains("hostile.wasm") && errors.contains("none of this evaluation's actions is executed"),
+        "{attack}: {errors}"
+    );
+    assert!(evaluation.report.actions.is_empty(), "{attack}");
+    let after: Vec<_> = objects.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(before, after, "{attack}: objects changed");
+}
+
+#[test]
+fn oversized_answers_are_refused() {
+    assert_refused("huge-reason", "selection reason of 4194304 bytes");
+    assert_refused("many-actions", "returned 5002 actions; at most 64");
+    assert_refused("deep-patch", "the patch nests 100 levels deep; at most 32 are allowed");
+}
+
+#[test]
+fn actions_outside_the_workload_are_refused() {
+    assert_refused(
+        "foreign-namespace",
+        "Pod/kube-apiserver-0 in namespace kube-system is outside the target's namespace",
+    );
+    assert_refused("outside-tree", "Pod/debug-web in namespace shop is not in the ownership tree");
+    assert_refused("cluster-scoped", "Node/worker-1 (cluster-scoped): cluster-scoped objects are outside");
+    assert_refused("rename-target", "the patch changes `metadata.name`");
+    assert_refused("touch-uid", "the patch changes `metadata.uid`");
+}

@@ -20,6 +20,8 @@ pub struct Scope {
 #[serde(rename_all = "camelCase")]
 pub struct ActionLimits {
     pub max_actions: usize,
+    /// Findings one failure report may carry.
+    pub max_findings: usize,
     pub max_patch_bytes: usize,
     pub max_json_depth: usize,
     pub max_text_bytes: usize,
@@ -27,7 +29,13 @@ pub struct ActionLimits {
 
 impl Default for ActionLimits {
     fn default() -> Self {
-        ActionLimits { max_actions: 64, max_patch_bytes: 256 * 1024, max_json_depth: 32, max_text_bytes: 64 * 1024 }
+        ActionLimits {
+            max_actions: 64,
+            max_findings: 256,
+            max_patch_bytes: 256 * 1024,
+            max_json_depth: 32,
+            max_text_bytes: 64 * 1024,
+        }
     }
 }
 

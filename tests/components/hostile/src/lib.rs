@@ -5,12 +5,18 @@
 //!
 //! Settings: `{"attack": "<name>", "stage": "<stage>"}`; attacks: `none`,
 //! `loop`, `host-call-loop`, `log-flood`, `memory`, `recursion`, `panic`,
-//! `read-file`, `env`, `clock`, `random`.
+//! `read-file`, `env`, `clock`, `random`. Attacks by answer, made in
+//! select-release whatever the stage: `huge-reason`, `many-actions`,
+//! `deep-patch`, `foreign-namespace`, `outside-tree`, `cluster-scoped`,
+//! `rename-target`, `touch-uid`.
 
 // The policy is exported only in the wasm32 build.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use rewind_sdk::{Eligibility, FailureReport, Health, LogLevel, Rules, Selection, Snapshot, act, host};
+use rewind_sdk::{
+    Action, Eligibility, FailureReport, Health, LogLevel, MergePatch, ObjectKey, Rules, Selection, Snapshot,
+    Subresource, act, host,
+};
 use serde_json::Value;
 use std::hint::black_box;
 
@@ -62,8 +68,48 @@ fn maybe_attack(snapshot: &Snapshot, stage: &str) -> Result<(), String> {
             map.insert(1, 2);
             Err(format!("random: {}", map.len()))
         }
+        other if hostile_answer(snapshot, other).is_some() => Ok(()),
         other => Err(format!("unknown attack {other:?}")),
     }
+}
+
+fn key(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectKey {
+    ObjectKey {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: namespace.map(str::to_string),
+        name: name.into(),
+    }
+}
+
+/// Answers that try to get past the host's checks on results and actions.
+fn hostile_answer(snapshot: &Snapshot, attack: &str) -> Option<Selection> {
+    let namespace = snapshot.target.namespace.as_str();
+    let patch = |object, json: &str| vec![act::merge_patch(object, &serde_json::from_str(json).unwrap())];
+    let actions = match attack {
+        "huge-reason" => {
+            return Some(Selection { release: None, reason: "x".repeat(4 << 20), error: None, actions: vec![] });
+        }
+        "many-actions" => (0..5_000).map(|_| act::remove_annotation("a")).collect(),
+        "deep-patch" => {
+            let deep = format!("{}1{}", r#"{"a":"#.repeat(100), "}".repeat(100));
+            vec![Action::MergePatch(MergePatch {
+                object: act::target_key(snapshot),
+                subresource: Subresource::Main,
+                patch: deep,
+            })]
+        }
+        "foreign-namespace" => vec![act::delete(key("v1", "Pod", Some("kube-system"), "kube-apiserver-0"))],
+        "outside-tree" => vec![act::delete(key("v1", "Pod", Some(namespace), "debug-web"))],
+        "cluster-scoped" => patch(key("v1", "Node", None, "worker-1"), r#"{"spec": {"unschedulable": true}}"#),
+        "rename-target" => patch(act::target_key(snapshot), r#"{"metadata": {"name": "hijacked"}}"#),
+        "touch-uid" => patch(act::target_key(snapshot), r#"{"metadata": {"uid": "00000000"}}"#),
+        _ => return None,
+    };
+    // A harmless action first: it must not run either.
+    let mut all = vec![act::normal("HostileSelected", "before the attack")];
+    all.extend(actions);
+    Some(Selection { release: Some("1".into()), reason: format!("attack {attack}"), error: None, actions: all })
 }
 
 fn recurse(depth: u64) -> u64 {
@@ -91,6 +137,9 @@ impl Rules for Hostile {
 
     fn select_release(snapshot: &Snapshot, _: &Value, _: &FailureReport) -> Result<Selection, String> {
         maybe_attack(snapshot, "select-release")?;
+        if let Some(answer) = hostile_answer(snapshot, &setting(snapshot, "attack", "none")) {
+            return Ok(answer);
+        }
         Ok(Selection {
             release: None,
             reason: "no release".into(),
