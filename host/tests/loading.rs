@@ -54,3 +54,10 @@ fn a_missing_file_is_named() {
     let err = runtime().load(std::path::Path::new("/nonexistent/p.wasm"), "{}").err().unwrap().to_string();
     assert!(err.contains("/nonexistent/p.wasm"), "{err}");
 }
+
+#[test]
+fn a_policy_that_imports_sockets_is_refused_before_it_runs() {
+    let path = component("tests/components/socket");
+    let err = runtime().load(&path, "{}").err().expect("refused").to_string();
+    assert!(err.contains("socket.wasm") && err.contains("imports `wasi:sockets/"), "{err}");
+}

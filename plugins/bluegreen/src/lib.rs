@@ -177,7 +177,8 @@ fn manual_rollback(s: &Snapshot, state: &BlueGreen, requested: &str) -> Selectio
     let mut actions = vec![act::remove_annotation(ROLLBACK_ANNOTATION)];
     let Some(release) = state.release(requested) else {
         let problem = format!(
-            "Release version {requested} not found in release history (available: {})",
+            "Release version {} not found in release history (available: {})",
+            rewind_sdk::view::shorten(requested, 128),
             state.versions().join(", ")
         );
         actions.push(act::warning("RollbackFailed", problem.clone()));

@@ -171,7 +171,7 @@ fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -
         actions: vec![clear.clone(), act::warning("RollbackRevisionNotFound", problem)],
     };
     let Ok(revision) = requested.trim().parse::<u64>() else {
-        let shown: String = requested.chars().take(64).collect();
+        let shown = rewind_sdk::view::shorten(requested, 64);
         return refuse(format!("{annotation}={shown:?} on Deployment {name} is not a revision number"));
     };
     let Some(release) = snapshot.release_by_revision(revision) else {

@@ -125,6 +125,15 @@ impl Snapshot {
     }
 }
 
+/// At most `max_chars` characters of `text`, marked when cut: for quoting
+/// untrusted input (an annotation value, say) in reasons and events.
+pub fn shorten(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}
+
 /// Reads a value by JSON pointer (`/status/activeStrategy`) as a string.
 pub fn pointer_str<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer)?.as_str()
