@@ -25,6 +25,15 @@ struct RuntimeArgs {
     /// Largest linear memory a policy may use, in MiB.
     #[arg(long, global = true, default_value_t = SandboxLimits::default().memory_bytes >> 20)]
     memory_mib: usize,
+    /// Log messages a policy may write per evaluation.
+    #[arg(long, global = true, default_value_t = SandboxLimits::default().max_log_entries)]
+    max_log_messages: usize,
+    /// Bytes of log (and of printed output) a policy may write per evaluation.
+    #[arg(long, global = true, default_value_t = SandboxLimits::default().max_log_bytes)]
+    max_log_bytes: usize,
+    /// Actions one evaluation may return.
+    #[arg(long, global = true, default_value_t = ActionLimits::default().max_actions)]
+    max_actions: usize,
     /// Where precompiled policies are cached (default: $REWIND_CACHE_DIR,
     /// else $XDG_CACHE_HOME/rewind, else ~/.cache/rewind).
     #[arg(long, global = true)]
@@ -80,8 +89,9 @@ enum Output {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let action_limits = ActionLimits { max_actions: cli.runtime.max_actions, ..ActionLimits::default() };
     let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
-        Command::Eval(args) => eval(&runtime, args),
+        Command::Eval(args) => eval(&runtime, args, action_limits),
         Command::Test { paths } => test(&runtime, paths),
     });
     match result {
@@ -114,7 +124,7 @@ fn read_settings(path: &Path) -> Result<String> {
     Ok(value.to_string())
 }
 
-fn eval(runtime: &PolicyRuntime, args: &EvalArgs) -> Result<ExitCode> {
+fn eval(runtime: &PolicyRuntime, args: &EvalArgs, action_limits: ActionLimits) -> Result<ExitCode> {
     let settings = match &args.settings {
         Some(path) => read_settings(path)?,
         None => "{}".to_string(),
@@ -126,7 +136,7 @@ fn eval(runtime: &PolicyRuntime, args: &EvalArgs) -> Result<ExitCode> {
     };
     let mut objects = rewind::dump::load_paths(&args.cluster)?;
     let policy = runtime.load(&args.policy, &settings)?;
-    let options = EvalOptions { now, apply: args.apply, action_limits: ActionLimits::default() };
+    let options = EvalOptions { now, apply: args.apply, action_limits };
     let evaluation = evaluate(&policy, &mut objects, &target, &options)?;
     match args.output {
         Output::Json => println!("{}", evaluation.report.to_json()),
