@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod contract;
+pub mod controller;
 pub mod deployment;
 pub mod dump;
 pub mod evaluate;

@@ -52,6 +52,22 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run the controller: evaluate the workloads of every RolloutPolicy and
+    /// act on the decisions.
+    Controller {
+        /// A kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the
+        /// in-cluster service account).
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// Log as JSON lines.
+        #[arg(long)]
+        json_logs: bool,
+        /// Where /metrics, /healthz and /readyz are served.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        metrics_address: String,
+    },
+    /// Print the RolloutPolicy CRD.
+    Crd,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +109,13 @@ fn main() -> ExitCode {
     let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
         Command::Eval(args) => eval(&runtime, args, action_limits),
         Command::Test { paths } => test(&runtime, paths),
+        Command::Controller { kubeconfig, json_logs, metrics_address } => {
+            controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address)
+        }
+        Command::Crd => {
+            print!("{}", rewind::controller::crd::crd_yaml());
+            Ok(ExitCode::SUCCESS)
+        }
     });
     match result {
         Ok(code) => code,
@@ -176,4 +199,37 @@ fn test(runtime: &PolicyRuntime, paths: &[PathBuf]) -> Result<ExitCode> {
     }
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn controller(
+    runtime: PolicyRuntime,
+    kubeconfig: Option<&Path>,
+    json_logs: bool,
+    metrics_address: &str,
+) -> Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    if json_logs {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    tokio.block_on(async {
+        let config = match kubeconfig {
+            Some(path) => {
+                let file = kube::config::Kubeconfig::read_from(path)
+                    .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+                kube::Config::from_custom_kubeconfig(file, &Default::default()).await?
+            }
+            None => kube::Config::infer().await?,
+        };
+        let client = kube::Client::try_from(config)?;
+        let metrics = rewind::controller::metrics::Metrics::default();
+        metrics.serve(metrics_address).with_context(|| format!("cannot serve metrics on {metrics_address}"))?;
+        metrics.set_ready(true);
+        tracing::info!(metrics = metrics_address, "rewind controller started");
+        rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics).await;
+        Ok(ExitCode::SUCCESS)
+    })
 }

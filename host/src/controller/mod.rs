@@ -1,0 +1,8 @@
+//! The in-cluster controller: RolloutPolicy resources, their covered
+//! workloads, and the API-server side of evaluation and execution.
+
+pub mod cluster;
+pub mod crd;
+pub mod metrics;
+pub mod plan;
+pub mod run;

@@ -1,0 +1,101 @@
+//! What the controller does with one evaluation of one workload: execute
+//! its actions, only report them (DryRun), or hold back (an error, or the
+//! flap guard). Pure, so every rule is tested without a cluster.
+
+use super::crd::{FlapGuard, Mode, WorkloadStatus};
+use crate::actions::{Action, EventType};
+use crate::report::EvalReport;
+
+/// An Event the controller records on the workload about its own decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerEvent {
+    pub event_type: EventType,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadPlan {
+    /// Actions to execute now (empty in DryRun, on error, or when the flap
+    /// guard holds).
+    pub execute: Vec<Action>,
+    pub status: WorkloadStatus,
+    pub event: Option<ControllerEvent>,
+}
+
+/// Whether the evaluation is an automatic rollback: a failed rollout, not a
+/// manual request, with a release selected and actions to carry it out.
+fn automatic_rollback(report: &EvalReport) -> bool {
+    let failed = report.failure.as_ref().is_some_and(|f| f.state == "failed" && !f.manual_request);
+    let selected = report.selection.as_ref().is_some_and(|s| s.release.is_some());
+    failed && selected && !report.actions.is_empty()
+}
+
+/// Decides what to do with `report` for workload `name` at `now` (epoch
+/// seconds), given its previous status.
+pub fn plan(
+    name: &str,
+    report: &EvalReport,
+    fatal: bool,
+    mode: Mode,
+    guard: &FlapGuard,
+    previous: Option<&WorkloadStatus>,
+    now: i64,
+) -> WorkloadPlan {
+    let window_start = now - guard.window_seconds as i64;
+    let mut rollbacks: Vec<String> = previous
+        .map(|p| p.rollbacks.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| crate::time::parse(t).is_ok_and(|t| t > window_start))
+        .collect();
+    let actions: Vec<serde_json::Value> =
+        report.actions.iter().map(|a| serde_json::to_value(&a.action).expect("actions serialize")).collect();
+    let mut status = WorkloadStatus {
+        name: name.to_string(),
+        time: crate::time::format(now),
+        state: report.failure.as_ref().map(|f| f.state.to_string()),
+        findings: report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.reason.clone())).collect(),
+        eligible: report.eligibility.as_ref().map(|e| e.eligible),
+        release: report.selection.as_ref().and_then(|s| s.release.clone()),
+        actions,
+        dry_run: mode == Mode::DryRun,
+        errors: report.errors.clone(),
+        rollbacks: Vec::new(),
+        flap_guard_tripped: false,
+    };
+    let planned: Vec<Action> = report.actions.iter().map(|a| a.action.clone()).collect();
+    let rollback = automatic_rollback(report);
+    let (execute, event) = if fatal {
+        let message = report.errors.join("; ");
+        (Vec::new(), Some(event(EventType::Warning, "PolicyError", message)))
+    } else if planned.is_empty() {
+        (Vec::new(), None)
+    } else if rollback && rollbacks.len() >= guard.max_rollbacks as usize {
+        status.flap_guard_tripped = true;
+        let message = format!(
+            "{} automatic rollbacks in the last {} s; not acting until the window passes",
+            rollbacks.len(),
+            guard.window_seconds
+        );
+        (Vec::new(), Some(event(EventType::Warning, "FlapGuard", message)))
+    } else if mode == Mode::DryRun {
+        let what = planned.iter().map(Action::type_name).collect::<Vec<_>>().join(", ");
+        let release = status.release.as_deref().map(|r| format!(" to release {r}")).unwrap_or_default();
+        (Vec::new(), Some(event(EventType::Normal, "WouldRollback", format!("dry run{release}: would {what}"))))
+    } else {
+        if rollback {
+            rollbacks.push(crate::time::format(now));
+        }
+        (planned, None)
+    };
+    status.rollbacks = rollbacks;
+    WorkloadPlan { execute, status, event }
+}
+
+fn event(event_type: EventType, reason: &str, message: String) -> ControllerEvent {
+    ControllerEvent { event_type, reason: reason.to_string(), message }
+}
+
+#[cfg(test)]
+mod tests;

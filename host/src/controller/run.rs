@@ -1,0 +1,270 @@
+//! The reconcile loop: for each RolloutPolicy, load its module, evaluate
+//! every covered workload on fresh cluster state, and act on the plan.
+
+use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
+use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
+use super::metrics::Metrics;
+use super::plan::plan;
+use crate::actions::ActionLimits;
+use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
+use crate::executor::{ExecutionContext, event_object};
+use crate::objects::{self, ObjectKey};
+use crate::runtime::{LoadedPolicy, PolicyRuntime};
+use futures::StreamExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action as Requeue, Controller};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error("RolloutPolicy without a namespace")]
+    NoNamespace,
+}
+
+/// A loaded module and what it was loaded from, so a change of path,
+/// digest or settings swaps it.
+struct Loaded {
+    source: (String, Option<String>, String),
+    policy: LoadedPolicy,
+}
+
+pub struct Context {
+    pub cluster: Cluster,
+    pub runtime: Arc<PolicyRuntime>,
+    pub metrics: Metrics,
+    loaded: Mutex<HashMap<String, Loaded>>,
+}
+
+impl Context {
+    pub fn new(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics) -> Self {
+        Context { cluster: Cluster { client }, runtime, metrics, loaded: Mutex::new(HashMap::new()) }
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn condition(kind: &str, ok: bool, reason: &str, message: String) -> StatusCondition {
+    StatusCondition {
+        kind: kind.into(),
+        status: if ok { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message,
+        last_transition_time: crate::time::format(now()),
+    }
+}
+
+/// The module for `rp`: the one already serving if its source is unchanged;
+/// otherwise a new load, and if that fails the previous one keeps serving.
+async fn policy_for(rp: &RolloutPolicy, ctx: &Context) -> (Option<LoadedPolicy>, StatusCondition) {
+    let id = format!("{}/{}", rp.namespace().unwrap_or_default(), rp.name_any());
+    let settings = rp.spec.settings.clone().unwrap_or(json!({})).to_string();
+    let source = (rp.spec.policy.path.clone(), rp.spec.policy.sha256.clone(), settings.clone());
+    let previous = ctx.loaded.lock().expect("lock").get(&id).map(|l| (l.source.clone(), l.policy.clone()));
+    if let Some((loaded_source, policy)) = &previous
+        && *loaded_source == source
+    {
+        return (
+            Some(policy.clone()),
+            condition("PolicyReady", true, "Loaded", format!("{} ({})", policy.name, policy.wit)),
+        );
+    }
+    let runtime = ctx.runtime.clone();
+    let path = std::path::PathBuf::from(&rp.spec.policy.path);
+    let expected = rp.spec.policy.sha256.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let policy = runtime.load(&path, &settings).map_err(|e| e.to_string())?;
+        match expected {
+            Some(sha) if !sha.eq_ignore_ascii_case(&policy.sha256) => {
+                Err(format!("{} has sha256 {}, not the expected {sha}", policy.name, policy.sha256))
+            }
+            _ => Ok(policy),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("loading panicked: {e}")));
+    match loaded {
+        Ok(policy) => {
+            ctx.loaded.lock().expect("lock").insert(id, Loaded { source, policy: policy.clone() });
+            (
+                Some(policy.clone()),
+                condition("PolicyReady", true, "Loaded", format!("{} ({})", policy.name, policy.wit)),
+            )
+        }
+        Err(problem) => {
+            let serving = previous.map(|(_, p)| p);
+            let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
+            (serving, condition("PolicyReady", false, "LoadFailed", format!("{problem}{note}")))
+        }
+    }
+}
+
+/// One covered workload: evaluate on fresh state, plan, act, report.
+async fn reconcile_workload(
+    rp: &RolloutPolicy,
+    ctx: &Context,
+    policy: &LoadedPolicy,
+    workload: serde_json::Value,
+    previous: Option<&WorkloadStatus>,
+) -> Result<WorkloadStatus, Error> {
+    let key = ObjectKey::of(&workload).ok_or(Error::NoNamespace)?;
+    let namespace = key.namespace.clone().ok_or(Error::NoNamespace)?;
+    let mut objects = ctx.cluster.objects_for(workload.clone()).await?;
+    let target = TargetSpec { kind: format!("{}.{}", key.kind, key.group()), name: key.name.clone(), namespace };
+    let now = now();
+    let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default() };
+    let policy_for_eval = policy.clone();
+    let started = std::time::Instant::now();
+    let (evaluation, objects) = tokio::task::spawn_blocking(move || {
+        let evaluation = evaluate(&policy_for_eval, &mut objects, &target, &options);
+        (evaluation, objects)
+    })
+    .await
+    .expect("evaluation task");
+    let evaluation = evaluation.map_err(|e| ClusterError::Invalid(e.to_string()))?;
+    let plan = plan(&key.name, &evaluation.report, evaluation.fatal, rp.spec.mode, &rp.spec.flap_guard, previous, now);
+    let metrics = &ctx.metrics;
+    let outcome = match (&evaluation.report.failure, evaluation.fatal) {
+        (_, true) => "error",
+        (Some(f), false) => f.state,
+        (None, false) => "unknown",
+    };
+    metrics.evaluation(&policy.name, outcome, started.elapsed().as_secs_f64());
+    if evaluation.fatal {
+        metrics.policy_error(&policy.name);
+    }
+    if plan.status.flap_guard_tripped {
+        metrics.flap_guard_trip(&policy.name);
+    }
+    let rolled_back = plan.status.rollbacks.len() > previous.map_or(0, |p| p.rollbacks.len());
+    let mut status = plan.status;
+    if let Some(event) = &plan.event {
+        let object = event_object(&workload, event.event_type, &event.reason, &event.message, now, 0);
+        if let Err(e) = emit(&ctx.cluster, object).await {
+            status.errors.push(format!("recording event {}: {e}", event.reason));
+        }
+    }
+    if !plan.execute.is_empty() {
+        let mut executor = KubeExecutor::new(&ctx.cluster, &objects);
+        let context = ExecutionContext { target: key.clone(), now };
+        let (outcomes, failure) = executor.execute(&context, &plan.execute).await;
+        for (action, _) in plan.execute.iter().zip(&outcomes) {
+            metrics.action(action.type_name());
+        }
+        if rolled_back && failure.is_none() {
+            metrics.rollback(&policy.name);
+        }
+        if let Some((index, error)) = failure {
+            if matches!(error, ClusterError::Conflict { .. }) {
+                return Err(error.into());
+            }
+            status.errors.push(format!("action {index} failed: {error}"));
+        }
+    }
+    Ok(status)
+}
+
+/// Reconciles one RolloutPolicy. Free function over the shared context, as
+/// kube-runtime calls it.
+pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requeue, Error> {
+    let namespace = rp.namespace().ok_or(Error::NoNamespace)?;
+    let resync = Requeue::requeue(Duration::from_secs(rp.spec.resync_seconds.max(1)));
+    let (policy, ready) = policy_for(&rp, &ctx).await;
+    let previous = rp.status.clone().unwrap_or_default();
+    let mut status = RolloutPolicyStatus {
+        conditions: vec![ready],
+        policy_sha256: policy.as_ref().map(|p| p.sha256.clone()),
+        workloads: Vec::new(),
+    };
+    if let Some(policy) = &policy {
+        let selector = &rp.spec.target;
+        let resource = ctx.cluster.resource(&selector.api_version, &selector.kind).await?;
+        let workloads = ctx
+            .cluster
+            .workloads(&resource, &namespace, selector.name.as_deref(), selector.match_labels.as_ref())
+            .await?;
+        for workload in workloads {
+            let name = objects::name(&workload).unwrap_or_default().to_string();
+            let before = previous.workloads.iter().find(|w| w.name == name);
+            match reconcile_workload(&rp, &ctx, policy, workload, before).await {
+                Ok(workload_status) => status.workloads.push(workload_status),
+                // A conflict: someone changed the workload; decide again on
+                // what it is now, shortly.
+                Err(Error::Cluster(ClusterError::Conflict { what })) => {
+                    tracing::info!(%what, "conflict while acting; re-evaluating");
+                    write_status(&rp, &ctx, &status).await?;
+                    return Ok(Requeue::requeue(Duration::from_secs(1)));
+                }
+                Err(e) => status.workloads.push(WorkloadStatus {
+                    name,
+                    time: crate::time::format(now()),
+                    errors: vec![e.to_string()],
+                    ..Default::default()
+                }),
+            }
+        }
+    }
+    write_status(&rp, &ctx, &status).await?;
+    Ok(resync)
+}
+
+async fn write_status(rp: &RolloutPolicy, ctx: &Context, status: &RolloutPolicyStatus) -> Result<(), Error> {
+    let api: Api<RolloutPolicy> = Api::namespaced(ctx.cluster.client.clone(), &rp.namespace().unwrap_or_default());
+    let patch = json!({"status": status});
+    api.patch_status(&rp.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    Ok(())
+}
+
+pub fn error_policy(rp: Arc<RolloutPolicy>, error: &Error, _ctx: Arc<Context>) -> Requeue {
+    tracing::warn!(policy = %rp.name_any(), %error, "reconcile failed");
+    Requeue::requeue(Duration::from_secs(5))
+}
+
+/// RolloutPolicies of the object's namespace: a change to any Deployment,
+/// StatefulSet or Pod there re-evaluates them.
+fn policies_in_namespace<K: kube::Resource>(
+    store: kube::runtime::reflector::Store<RolloutPolicy>,
+) -> impl Fn(K) -> Vec<kube::runtime::reflector::ObjectRef<RolloutPolicy>> {
+    move |object: K| {
+        let namespace = object.meta().namespace.clone();
+        store
+            .state()
+            .iter()
+            .filter(|rp| rp.namespace() == namespace)
+            .map(|rp| kube::runtime::reflector::ObjectRef::from_obj(rp.as_ref()))
+            .collect()
+    }
+}
+
+/// Runs the controller until the process is stopped.
+pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics) {
+    use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+    use k8s_openapi::api::core::v1::Pod;
+    let policies: Api<RolloutPolicy> = Api::all(client.clone());
+    let context = Arc::new(Context::new(client.clone(), runtime, metrics));
+    let controller = Controller::new(policies, watcher::Config::default());
+    let store = controller.store();
+    let config = || watcher::Config::default();
+    controller
+        .watches(Api::<Pod>::all(client.clone()), config(), policies_in_namespace::<Pod>(store.clone()))
+        .watches(Api::<Deployment>::all(client.clone()), config(), policies_in_namespace::<Deployment>(store.clone()))
+        .watches(Api::<StatefulSet>::all(client), config(), policies_in_namespace::<StatefulSet>(store))
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "reconcile error");
+            }
+        })
+        .await;
+}

@@ -1,0 +1,194 @@
+//! The controller against a real kube-apiserver and kube-controller-manager
+//! (`scripts/e2e.sh` starts them, sets REWIND_E2E_KUBECONFIG and runs these
+//! ignored tests). No kubelet runs, so the test writes pod status as a
+//! kubelet would.
+
+mod common;
+use common::*;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, CustomResourceExt};
+use rewind::controller::crd::RolloutPolicy;
+use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn client() -> Client {
+    let path = std::env::var_os("REWIND_E2E_KUBECONFIG")
+        .expect("REWIND_E2E_KUBECONFIG is not set: run the e2e tests with scripts/e2e.sh, which starts an API server");
+    let file = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await.expect("config");
+    Client::try_from(config).expect("client")
+}
+
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..120 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn ago(seconds: i64) -> String {
+    rewind::time::format(jiff::Timestamp::now().as_second() - seconds)
+}
+
+/// Plays the kubelet: a pod Running and Ready, or waiting with `reason`
+/// since ten minutes ago.
+async fn set_pod_status(pods: &Api<Pod>, name: &str, waiting: Option<&str>) {
+    let since = ago(600);
+    let ready = if waiting.is_some() { "False" } else { "True" };
+    let state = match waiting {
+        Some(reason) => json!({"waiting": {"reason": reason, "message": "e2e"}}),
+        None => json!({"running": {"startedAt": since}}),
+    };
+    let image = pods.get(name).await.unwrap().spec.unwrap().containers[0].image.clone().unwrap();
+    let status = json!({"status": {
+        "phase": if waiting.is_some() { "Pending" } else { "Running" },
+        "startTime": since,
+        "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": since},
+                       {"type": "PodScheduled", "status": "True", "lastTransitionTime": since}],
+        "containerStatuses": [{"name": "app", "image": image, "imageID": "", "ready": waiting.is_none(),
+                               "restartCount": 0, "state": state}]
+    }});
+    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+}
+
+async fn pods_of_image(pods: &Api<Pod>, image: &str) -> Vec<String> {
+    pods.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| p.spec.as_ref().unwrap().containers[0].image.as_deref() == Some(image))
+        .map(|p| p.metadata.name.unwrap())
+        .collect()
+}
+
+fn deployment(namespace: &str, image: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "app", "image": image}]}}}
+    }))
+    .unwrap()
+}
+
+async fn install_crd(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = RolloutPolicy::crd();
+    if crds.get_opt("rolloutpolicies.rewind.dev").await.unwrap().is_none() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    eventually("the CRD to be established", async || {
+        let crd = crds.get("rolloutpolicies.rewind.dev").await.ok()?;
+        let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
+        established.then_some(())
+    })
+    .await;
+}
+
+/// A Deployment rolled out to a good image, then to one that cannot be
+/// pulled; returns the namespace.
+async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, Api<Pod>) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+        .await
+        .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    deployments.create(&PostParams::default(), &deployment(namespace, "shop/web:1")).await.unwrap();
+    let good = eventually("a pod of revision 1", async || pods_of_image(&pods, "shop/web:1").await.pop()).await;
+    set_pod_status(&pods, &good, None).await;
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:2"}]}}}});
+    deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
+    let bad = eventually("a pod of revision 2", async || pods_of_image(&pods, "shop/web:2").await.pop()).await;
+    set_pod_status(&pods, &bad, Some("ImagePullBackOff")).await;
+    (deployments, pods)
+}
+
+async fn rollout_policy(client: &Client, namespace: &str, mode: &str) {
+    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
+    let policy: RolloutPolicy = serde_json::from_value(json!({
+        "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "policy": {"path": component("plugins/deployment").display().to_string()},
+                 "settings": {"graceSeconds": 60}, "mode": mode, "resyncSeconds": 1}
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &policy).await.unwrap();
+}
+
+fn start_controller(client: &Client) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
+        tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), Default::default()));
+    });
+}
+
+async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .count()
+}
+
+fn template_image(d: &Deployment) -> String {
+    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].image.clone().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes_nothing() {
+    let client = client().await;
+    install_crd(&client).await;
+    start_controller(&client);
+
+    // Enforce: rolled back to revision 1, exactly once, with an Event.
+    let (deployments, _pods) = failing_rollout(&client, "e2e-enforce").await;
+    rollout_policy(&client, "e2e-enforce", "Enforce").await;
+    eventually("the rollback", async || {
+        let d = deployments.get("web").await.ok()?;
+        (template_image(&d) == "shop/web:1").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1, "one rollback, one event");
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "e2e-enforce");
+    assert_eq!(replica_sets.list(&ListParams::default()).await.unwrap().items.len(), 2, "no third revision");
+    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-enforce");
+    let status = policies.get("web").await.unwrap().status.unwrap();
+    assert_eq!(status.conditions[0].status, "True", "{:?}", status.conditions);
+    assert_eq!(status.workloads[0].rollbacks.len(), 1, "{:?}", status.workloads);
+
+    // DryRun: the decision is reported, nothing changes.
+    let (deployments, _pods) = failing_rollout(&client, "e2e-dry-run").await;
+    rollout_policy(&client, "e2e-dry-run", "DryRun").await;
+    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-dry-run");
+    let planned: Value = eventually("the planned rollback", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        let workload = status.workloads.first()?;
+        (workload.release.as_deref() == Some("1")).then(|| workload.actions[0].clone())
+    })
+    .await;
+    assert_eq!(planned["type"], "rollback-deployment");
+    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:2");
+    assert!(events(&client, "e2e-dry-run", "WouldRollback").await >= 1);
+    assert_eq!(events(&client, "e2e-dry-run", "RollingBack").await, 0);
+}
