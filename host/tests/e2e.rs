@@ -116,14 +116,15 @@ async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, 
     (deployments, pods)
 }
 
-async fn rollout_policy(client: &Client, namespace: &str, mode: &str) {
+async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollbacks: u32) {
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
     let policy: RolloutPolicy = serde_json::from_value(json!({
         "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
         "metadata": {"name": "web", "namespace": namespace},
         "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
                  "policy": {"path": component("plugins/deployment").display().to_string()},
-                 "settings": {"graceSeconds": 60}, "mode": mode, "resyncSeconds": 1}
+                 "settings": {"graceSeconds": 60}, "mode": mode, "resyncSeconds": 1,
+                 "flapGuard": {"maxRollbacks": max_rollbacks, "windowSeconds": 3600}}
     }))
     .unwrap();
     policies.create(&PostParams::default(), &policy).await.unwrap();
@@ -162,7 +163,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
 
     // Enforce: rolled back to revision 1, exactly once, with an Event.
     let (deployments, _pods) = failing_rollout(&client, "e2e-enforce").await;
-    rollout_policy(&client, "e2e-enforce", "Enforce").await;
+    rollout_policy(&client, "e2e-enforce", "Enforce", 1).await;
     eventually("the rollback", async || {
         let d = deployments.get("web").await.ok()?;
         (template_image(&d) == "shop/web:1").then_some(())
@@ -179,7 +180,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
 
     // DryRun: the decision is reported, nothing changes.
     let (deployments, _pods) = failing_rollout(&client, "e2e-dry-run").await;
-    rollout_policy(&client, "e2e-dry-run", "DryRun").await;
+    rollout_policy(&client, "e2e-dry-run", "DryRun", 3).await;
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-dry-run");
     let planned: Value = eventually("the planned rollback", async || {
         let status = policies.get("web").await.ok()?.status?;
@@ -188,7 +189,51 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     })
     .await;
     assert_eq!(planned["type"], "rollback-deployment");
+    let deployment_sha = policies.get("web").await.unwrap().status.unwrap().policy_sha256.unwrap();
     assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:2");
     assert!(events(&client, "e2e-dry-run", "WouldRollback").await >= 1);
     assert_eq!(events(&client, "e2e-dry-run", "RollingBack").await, 0);
+
+    // Swapping the module changes the behaviour without a restart: the
+    // hostile test policy (behaving) announces itself with an event.
+    let hostile = component("tests/components/hostile").display().to_string();
+    let swap = json!({"spec": {"policy": {"path": hostile}, "settings": {"attack": "none"}}});
+    policies.patch("web", &PatchParams::default(), &Patch::Merge(&swap)).await.unwrap();
+    eventually("the swapped module to decide", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        let planned = &status.workloads.first()?.actions;
+        let hostile_decided = planned.iter().any(|a| a["reason"] == "HostileSelected");
+        (hostile_decided && status.policy_sha256.as_deref() != Some(deployment_sha.as_str())).then_some(())
+    })
+    .await;
+    // A module that fails to load leaves the previous one serving.
+    let broken = json!({"spec": {"policy": {"path": "/nonexistent/policy.wasm"}}});
+    policies.patch("web", &PatchParams::default(), &Patch::Merge(&broken)).await.unwrap();
+    let condition = eventually("the load failure to be reported", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        status.conditions.into_iter().find(|c| c.status == "False")
+    })
+    .await;
+    assert!(condition.message.contains("/nonexistent/policy.wasm"), "{condition:?}");
+    assert!(condition.message.contains("previous module keeps serving"), "{condition:?}");
+    let status = policies.get("web").await.unwrap().status.unwrap();
+    assert_ne!(status.policy_sha256.as_deref(), Some(deployment_sha.as_str()), "the hostile module still serves");
+
+    // Flap guard (1 automatic rollback per hour in e2e-enforce): a second
+    // failing rollout is left alone and reported.
+    let enforce: Api<Deployment> = Api::namespaced(client.clone(), "e2e-enforce");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "e2e-enforce");
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:3"}]}}}});
+    enforce.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
+    let bad = eventually("a pod of revision 3", async || pods_of_image(&pods, "shop/web:3").await.pop()).await;
+    set_pod_status(&pods, &bad, Some("CrashLoopBackOff")).await;
+    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-enforce");
+    eventually("the flap guard", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        status.workloads.first()?.flap_guard_tripped.then_some(())
+    })
+    .await;
+    assert_eq!(template_image(&enforce.get("web").await.unwrap()), "shop/web:3", "not rolled back again");
+    assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1);
+    assert!(events(&client, "e2e-enforce", "FlapGuard").await >= 1);
 }

@@ -114,22 +114,24 @@ impl Cluster {
     }
 }
 
-/// Executes validated actions against the API server. Every write carries
-/// the resourceVersion the decision was made on (or the one the previous
-/// write of the same evaluation produced): if anyone else changed the
-/// object in between, the API server answers 409 and the evaluation is
-/// re-run on fresh state instead of overwriting.
+/// Executes validated actions against the API server. The first write to
+/// an object carries the resourceVersion the decision was made on: if
+/// anyone changed the object since, the API server answers 409 and the
+/// evaluation is re-run on fresh state instead of overwriting. Later
+/// actions on an object this evaluation already wrote (removing the
+/// rollback annotation after the rollback) read it fresh, since the
+/// Deployment controller updates it in between.
 pub struct KubeExecutor<'a> {
     pub cluster: &'a Cluster,
     /// The objects the decision was made on.
     pub objects: &'a ObjectSet,
-    versions: HashMap<String, String>,
+    written: std::collections::HashSet<String>,
     resources: HashMap<(String, String), ApiResource>,
 }
 
 impl<'a> KubeExecutor<'a> {
     pub fn new(cluster: &'a Cluster, objects: &'a ObjectSet) -> Self {
-        KubeExecutor { cluster, objects, versions: HashMap::new(), resources: HashMap::new() }
+        KubeExecutor { cluster, objects, written: Default::default(), resources: HashMap::new() }
     }
 
     /// Executes in order and stops at the first failure; returns what was
@@ -159,35 +161,33 @@ impl<'a> KubeExecutor<'a> {
         Ok(resource)
     }
 
-    /// The resourceVersion a write to `key` must be made against.
-    fn version(&self, key: &ObjectKey) -> Option<String> {
-        if let Some(v) = self.versions.get(&key.to_string()) {
-            return Some(v.clone());
+    /// The resourceVersion the decision saw, for objects not yet written.
+    fn decided_version(&self, key: &ObjectKey) -> Option<String> {
+        if self.written.contains(&key.to_string()) {
+            return None;
         }
         let id = self.objects.find_key(key)?;
         objects::metadata(self.objects.get(id)?)?.get("resourceVersion")?.as_str().map(str::to_string)
     }
 
-    fn remember(&mut self, key: &ObjectKey, written: &DynamicObject) {
-        if let Some(version) = &written.metadata.resource_version {
-            self.versions.insert(key.to_string(), version.clone());
-        }
+    fn remember(&mut self, key: &ObjectKey) {
+        self.written.insert(key.to_string());
     }
 
     async fn patch(&mut self, key: &ObjectKey, mut patch: Value, status: bool) -> Result<(), ClusterError> {
         let resource = self.resource(key).await?;
-        if let Some(version) = self.version(key) {
+        if let Some(version) = self.decided_version(key) {
             patch["metadata"]["resourceVersion"] = json!(version);
         }
         let api = self.cluster.api(&resource, key.namespace.as_deref().unwrap_or("default"));
         let params = PatchParams::default();
-        let written = if status {
+        if status {
             api.patch_status(&key.name, &params, &Patch::Merge(&patch)).await
         } else {
             api.patch(&key.name, &params, &Patch::Merge(&patch)).await
         }
         .map_err(|e| ClusterError::from_write(e, key))?;
-        self.remember(key, &written);
+        self.remember(key);
         Ok(())
     }
 
@@ -197,7 +197,7 @@ impl<'a> KubeExecutor<'a> {
         let object = api.get(&key.name).await?;
         let value = as_value(object, &resource);
         let version = objects::metadata(&value).and_then(|m| m.get("resourceVersion")).and_then(Value::as_str);
-        if let (Some(expected), Some(found)) = (self.version(key), version)
+        if let (Some(expected), Some(found)) = (self.decided_version(key), version)
             && expected != found
         {
             return Err(ClusterError::Conflict { what: key.to_string() });
@@ -235,11 +235,10 @@ impl<'a> KubeExecutor<'a> {
                         let api = self.cluster.api(&resource, target.namespace.as_deref().unwrap_or("default"));
                         let object: DynamicObject =
                             serde_json::from_value(updated).map_err(|e| ClusterError::Invalid(e.to_string()))?;
-                        let written = api
-                            .replace(&target.name, &PostParams::default(), &object)
+                        api.replace(&target.name, &PostParams::default(), &object)
                             .await
                             .map_err(|e| ClusterError::from_write(e, target))?;
-                        self.remember(target, &written);
+                        self.remember(target);
                         Ok(Outcome::Applied(format!("rolled back to revision {revision} ({replica_set})")))
                     }
                 }
@@ -255,7 +254,7 @@ impl<'a> KubeExecutor<'a> {
                 let params = DeleteParams {
                     preconditions: Some(Preconditions {
                         uid: uid.map(str::to_string),
-                        resource_version: self.version(object),
+                        resource_version: self.decided_version(object),
                     }),
                     ..DeleteParams::background()
                 };
@@ -271,16 +270,26 @@ impl<'a> KubeExecutor<'a> {
                 Ok(Outcome::Applied(format!("removed annotation {key}")))
             }
             Action::SetCondition { condition } => {
+                // Read-modify-write of the status: the write carries the
+                // version just read, so a concurrent change is a conflict.
                 let current = self.current(target).await?;
                 let conditions = upsert_condition(current.pointer("/status/conditions"), condition, context.now);
-                self.patch(target, json!({"status": {"conditions": conditions}}), true).await?;
+                let version = objects::metadata(&current).and_then(|m| m.get("resourceVersion")).cloned();
+                let patch = json!({"metadata": {"resourceVersion": version}, "status": {"conditions": conditions}});
+                let resource = self.resource(target).await?;
+                let api = self.cluster.api(&resource, target.namespace.as_deref().unwrap_or("default"));
+                api.patch_status(&target.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ClusterError::from_write(e, target))?;
+                self.remember(target);
                 Ok(Outcome::Applied(format!("set condition {}={}", condition.kind, condition.status)))
             }
             Action::EmitEvent { event_type, reason, message } => {
-                let current = self.current(target).await?;
-                let sequence = self.versions.len();
-                let event = event_object(&current, *event_type, reason, message, context.now, sequence);
-                emit(self.cluster, event).await?;
+                // Events do not change the workload: no read, no precondition.
+                let id =
+                    self.objects.find_key(target).ok_or_else(|| ClusterError::Invalid(format!("{target} vanished")))?;
+                let about = self.objects.get(id).expect("found above");
+                emit(self.cluster, event_object(about, *event_type, reason, message, context.now, 0)).await?;
                 Ok(Outcome::Applied(format!("{event_type:?} event {reason}")))
             }
         }

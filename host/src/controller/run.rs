@@ -181,6 +181,11 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
     let resync = Requeue::requeue(Duration::from_secs(rp.spec.resync_seconds.max(1)));
     let (policy, ready) = policy_for(&rp, &ctx).await;
     let previous = rp.status.clone().unwrap_or_default();
+    // A condition keeps its transition time while its status holds.
+    let mut ready = ready;
+    if let Some(before) = previous.conditions.iter().find(|c| c.kind == ready.kind && c.status == ready.status) {
+        ready.last_transition_time = before.last_transition_time.clone();
+    }
     let mut status = RolloutPolicyStatus {
         conditions: vec![ready],
         policy_sha256: policy.as_ref().map(|p| p.sha256.clone()),
