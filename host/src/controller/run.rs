@@ -180,7 +180,11 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
     let namespace = rp.namespace().ok_or(Error::NoNamespace)?;
     let resync = Requeue::requeue(Duration::from_secs(rp.spec.resync_seconds.max(1)));
     let (policy, ready) = policy_for(&rp, &ctx).await;
-    let previous = rp.status.clone().unwrap_or_default();
+    // The status as last written, read fresh: the cached object can lag
+    // behind our own previous write, and the rollback history (flap guard,
+    // restarts) must not be lost.
+    let api: Api<RolloutPolicy> = Api::namespaced(ctx.cluster.client.clone(), &namespace);
+    let previous = api.get_status(&rp.name_any()).await?.status.unwrap_or_default();
     // A condition keeps its transition time while its status holds.
     let mut ready = ready;
     if let Some(before) = previous.conditions.iter().find(|c| c.kind == ready.kind && c.status == ready.status) {
