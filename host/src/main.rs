@@ -227,6 +227,10 @@ fn controller(
         let client = kube::Client::try_from(config)?;
         let metrics = rewind::controller::metrics::Metrics::default();
         metrics.serve(metrics_address).with_context(|| format!("cannot serve metrics on {metrics_address}"))?;
+        let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "default".into());
+        let identity =
+            format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "rewind".into()), std::process::id());
+        rewind::controller::leader::lead(client.clone(), &namespace, "rewind-controller", identity).await;
         metrics.set_ready(true);
         tracing::info!(metrics = metrics_address, "rewind controller started");
         rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics).await;

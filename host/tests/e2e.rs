@@ -237,3 +237,15 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1);
     assert!(events(&client, "e2e-enforce", "FlapGuard").await >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn only_one_replica_holds_the_lease() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use rewind::controller::leader::try_hold;
+    let client = client().await;
+    let leases: Api<Lease> = Api::namespaced(client, "default");
+    assert!(try_hold(&leases, "e2e-lease", "replica-a").await.unwrap(), "the first candidate takes it");
+    assert!(!try_hold(&leases, "e2e-lease", "replica-b").await.unwrap(), "a second one does not");
+    assert!(try_hold(&leases, "e2e-lease", "replica-a").await.unwrap(), "the holder renews");
+}
