@@ -130,12 +130,10 @@ async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollba
     policies.create(&PostParams::default(), &policy).await.unwrap();
 }
 
+/// Starts a controller on the test's own runtime: it stops with the test.
 fn start_controller(client: &Client) {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-        tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), Default::default()));
-    });
+    let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
+    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), Default::default()));
 }
 
 async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
@@ -248,4 +246,113 @@ async fn only_one_replica_holds_the_lease() {
     assert!(try_hold(&leases, "e2e-lease", "replica-a").await.unwrap(), "the first candidate takes it");
     assert!(!try_hold(&leases, "e2e-lease", "replica-b").await.unwrap(), "a second one does not");
     assert!(try_hold(&leases, "e2e-lease", "replica-a").await.unwrap(), "the holder renews");
+}
+
+/// A Deployment owned by the MetadataServices resource, as the operator
+/// would create it.
+fn strategy_deployment(namespace: &str, owner_uid: &str, component: &str, strategy: &str, tag: &str) -> Deployment {
+    let name = format!("sample1-{component}-{strategy}");
+    let labels = json!({"app": format!("sample1-{component}"), "e6data.io/strategy": strategy});
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels,
+                     "ownerReferences": [{"apiVersion": "e6data.io/v1alpha1", "kind": "MetadataServices", "name": "sample1",
+                                          "uid": owner_uid, "controller": true}]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "app", "image": format!("e6/{component}:{tag}")}]}}}
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
+    use kube::api::{ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
+    let client = client().await;
+    install_crd(&client).await;
+    start_controller(&client);
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd_text = std::fs::read_to_string(workspace().join("examples/bluegreen/crd.yaml")).unwrap();
+    let crd: CustomResourceDefinition = serde_yaml::from_str(&crd_text).unwrap();
+    if crds.get_opt("metadataservices.e6data.io").await.unwrap().is_none() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let gvk = GroupVersionKind::gvk("e6data.io", "v1alpha1", "MetadataServices");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "metadataservices");
+    let namespace = "e2e-bluegreen";
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+        .await
+        .unwrap();
+    let resources: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let created = eventually("the MetadataServices kind to be served", async || {
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "e6data.io/v1alpha1", "kind": "MetadataServices",
+            "metadata": {"name": "sample1", "namespace": namespace},
+            "spec": {"storage": {"imageTag": "v2"}, "schema": {"imageTag": "v2"}}
+        }))
+        .unwrap();
+        match resources.create(&PostParams::default(), &object).await {
+            Ok(created) => Some(created),
+            Err(error) => {
+                eprintln!("not yet: {error}");
+                None
+            }
+        }
+    })
+    .await;
+    let history = json!([
+        {"version": "r1", "strategy": "blue", "storageTag": "v1", "schemaTag": "v1", "timestamp": ago(7200), "status": "Active"},
+        {"version": "r2", "strategy": "green", "storageTag": "v2", "schemaTag": "v2", "timestamp": ago(700), "status": "Pending"}
+    ]);
+    let status = json!({"status": {"activeStrategy": "blue", "activeReleaseVersion": "r1", "deploymentPhase": "Deploying",
+                                   "releaseHistory": history}});
+    resources.patch_status("sample1", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    let uid = created.metadata.uid.unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    for (strategy, tag) in [("blue", "v1"), ("green", "v2")] {
+        for component in ["storage", "schema"] {
+            let deployment = strategy_deployment(namespace, &uid, component, strategy, tag);
+            deployments.create(&PostParams::default(), &deployment).await.unwrap();
+            let image = format!("e6/{component}:{tag}");
+            let pod = eventually("a strategy pod", async || pods_of_image(&pods, &image).await.pop()).await;
+            set_pod_status(&pods, &pod, (strategy == "green").then_some("ImagePullBackOff")).await;
+        }
+    }
+    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
+    let policy: RolloutPolicy = serde_json::from_value(json!({
+        "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+        "metadata": {"name": "metadataservices", "namespace": namespace},
+        "spec": {"target": {"apiVersion": "e6data.io/v1alpha1", "kind": "MetadataServices"},
+                 "policy": {"path": component("plugins/bluegreen").display().to_string()},
+                 "mode": "Enforce", "resyncSeconds": 1}
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &policy).await.unwrap();
+
+    let status = eventually("the automatic rollback", async || {
+        let object = resources.get("sample1").await.ok()?;
+        let status = object.data.get("status")?.clone();
+        (status["deploymentPhase"] == "Stable").then_some(status)
+    })
+    .await;
+    assert_eq!(status["activeStrategy"], "blue");
+    assert_eq!(status["releaseHistory"][1]["status"], "Failed");
+    eventually("the green Deployments to go", async || {
+        let names: Vec<String> = deployments
+            .list(&ListParams::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .filter_map(|d| d.metadata.name)
+            .collect();
+        (names.len() == 2 && names.iter().all(|n| n.ends_with("-blue"))).then_some(())
+    })
+    .await;
+    assert!(events(&client, namespace, "AutomaticRollback").await >= 1);
 }
