@@ -130,10 +130,11 @@ async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollba
     policies.create(&PostParams::default(), &policy).await.unwrap();
 }
 
-/// Starts a controller on the test's own runtime: it stops with the test.
-fn start_controller(client: &Client) {
+/// Starts a controller on the test's own runtime: it stops with the test,
+/// or when the handle is aborted (a killed process).
+fn start_controller(client: &Client) -> tokio::task::JoinHandle<()> {
     let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), Default::default()));
+    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), Default::default()))
 }
 
 async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
@@ -355,4 +356,26 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
     })
     .await;
     assert!(events(&client, namespace, "AutomaticRollback").await >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn a_controller_killed_after_acting_and_restarted_does_not_act_twice() {
+    let client = client().await;
+    install_crd(&client).await;
+    let (deployments, _pods) = failing_rollout(&client, "e2e-restart").await;
+    rollout_policy(&client, "e2e-restart", "Enforce", 3).await;
+    let first = start_controller(&client);
+    eventually("the rollback", async || {
+        (template_image(&deployments.get("web").await.ok()?) == "shop/web:1").then_some(())
+    })
+    .await;
+    // Killed right after its write, whatever it had recorded by then.
+    first.abort();
+    let _second = start_controller(&client);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:1");
+    assert_eq!(events(&client, "e2e-restart", "RollingBack").await, 1, "one rollback across the restart");
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "e2e-restart");
+    assert_eq!(replica_sets.list(&ListParams::default()).await.unwrap().items.len(), 2);
 }
