@@ -170,6 +170,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1, "one rollback, one event");
+    assert_eq!(events(&client, "e2e-enforce", "RewindAction").await, 1, "the executed rollback is recorded");
     let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "e2e-enforce");
     assert_eq!(replica_sets.list(&ListParams::default()).await.unwrap().items.len(), 2, "no third revision");
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-enforce");

@@ -5,7 +5,7 @@ use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::metrics::Metrics;
 use super::plan::plan;
-use crate::actions::ActionLimits;
+use crate::actions::{ActionLimits, EventType};
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
 use crate::executor::{ExecutionContext, event_object};
 use crate::objects::{self, ObjectKey};
@@ -158,8 +158,18 @@ async fn reconcile_workload(
         let mut executor = KubeExecutor::new(&ctx.cluster, &objects);
         let context = ExecutionContext { target: key.clone(), now };
         let (outcomes, failure) = executor.execute(&context, &plan.execute).await;
-        for (action, _) in plan.execute.iter().zip(&outcomes) {
+        for (action, outcome) in plan.execute.iter().zip(&outcomes) {
             metrics.action(action.type_name());
+            // Every change the controller makes is visible on the workload;
+            // the policy's own events already are.
+            if !matches!(action, crate::actions::Action::EmitEvent { .. }) {
+                let (crate::executor::Outcome::Applied(detail) | crate::executor::Outcome::Skipped(detail)) = outcome;
+                let message = format!("{}: {detail}", policy.name);
+                let event = event_object(&workload, EventType::Normal, "RewindAction", &message, now, 0);
+                if let Err(e) = emit(&ctx.cluster, event).await {
+                    status.errors.push(format!("recording event RewindAction: {e}"));
+                }
+            }
         }
         if rolled_back && failure.is_none() {
             metrics.rollback(&policy.name);
@@ -168,7 +178,12 @@ async fn reconcile_workload(
             if matches!(error, ClusterError::Conflict { .. }) {
                 return Err(error.into());
             }
-            status.errors.push(format!("action {index} failed: {error}"));
+            let message = format!("action {index} failed: {error}");
+            let event = event_object(&workload, EventType::Warning, "RewindActionFailed", &message, now, 0);
+            if let Err(e) = emit(&ctx.cluster, event).await {
+                status.errors.push(format!("recording event RewindActionFailed: {e}"));
+            }
+            status.errors.push(message);
         }
     }
     Ok(status)
