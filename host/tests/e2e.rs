@@ -380,3 +380,48 @@ async fn a_controller_killed_after_acting_and_restarted_does_not_act_twice() {
     let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "e2e-restart");
     assert_eq!(replica_sets.list(&ListParams::default()).await.unwrap().items.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn a_concurrent_writer_is_never_overwritten() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let client = client().await;
+    install_crd(&client).await;
+    let (deployments, _pods) = failing_rollout(&client, "e2e-conflict").await;
+    // Another writer keeps changing the Deployment while the controller
+    // decides and acts: every write of the controller's that was decided on
+    // an older version must fail (409) and be decided again, never
+    // overwrite the other writer's change.
+    let stop = Arc::new(AtomicBool::new(false));
+    let last = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (deployments, stop, last) = (deployments.clone(), stop.clone(), last.clone());
+        tokio::spawn(async move {
+            for n in 1.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let patch = json!({"metadata": {"annotations": {"e2e/writer": n.to_string()}}});
+                if deployments.patch("web", &PatchParams::default(), &Patch::Merge(&patch)).await.is_ok() {
+                    last.store(n, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        })
+    };
+    rollout_policy(&client, "e2e-conflict", "Enforce", 3).await;
+    let _controller = start_controller(&client);
+    eventually("the rollback", async || {
+        (template_image(&deployments.get("web").await.ok()?) == "shop/web:1").then_some(())
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    let annotations = deployments.get("web").await.unwrap().metadata.annotations.unwrap();
+    assert_eq!(
+        annotations["e2e/writer"],
+        last.load(Ordering::SeqCst).to_string(),
+        "the other writer's last change survived"
+    );
+    assert_eq!(events(&client, "e2e-conflict", "RollingBack").await, 1);
+}
