@@ -357,6 +357,21 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
     })
     .await;
     assert!(events(&client, namespace, "AutomaticRollback").await >= 1);
+
+    // With resync out of the way, a change to the custom resource alone
+    // (a manual rollback request) is seen through the dynamic watch.
+    let slow = json!({"spec": {"resyncSeconds": 3600}});
+    policies.patch("metadataservices", &PatchParams::default(), &Patch::Merge(&slow)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let request = json!({"metadata": {"annotations": {"e6data.io/rollback-to": "r1"}}});
+    resources.patch("sample1", &PatchParams::default(), &Patch::Merge(&request)).await.unwrap();
+    eventually("the request to be answered (r1 is active: a no-op that clears it)", async || {
+        let object = resources.get("sample1").await.ok()?;
+        let pending = object.metadata.annotations.unwrap_or_default().contains_key("e6data.io/rollback-to");
+        (!pending).then_some(())
+    })
+    .await;
+    assert!(events(&client, namespace, "RollbackSkipped").await >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -270,13 +270,51 @@ fn policies_in_namespace<K: kube::Resource>(
     }
 }
 
+/// Watches the custom-resource kinds RolloutPolicies target (found through
+/// discovery as policies appear) and signals a re-evaluation whenever an
+/// object of one changes. Built-in kinds have typed watches instead.
+async fn watch_custom_kinds(client: Client, trigger: futures::channel::mpsc::UnboundedSender<()>) {
+    use kube::api::DynamicObject;
+    let mut watched = std::collections::HashSet::new();
+    let policies: Api<RolloutPolicy> = Api::all(client.clone());
+    let cluster = Cluster { client: client.clone() };
+    loop {
+        if let Ok(list) = policies.list(&Default::default()).await {
+            for rp in list.items {
+                let target = &rp.spec.target;
+                let group = objects::group_of(&target.api_version);
+                let kind = (target.api_version.clone(), target.kind.clone());
+                if matches!(group, "" | "apps") || watched.contains(&kind) {
+                    continue;
+                }
+                let Ok(resource) = cluster.resource(&kind.0, &kind.1).await else { continue };
+                watched.insert(kind);
+                let (api, trigger) = (Api::<DynamicObject>::all_with(client.clone(), &resource), trigger.clone());
+                tokio::spawn(async move {
+                    let mut changes = std::pin::pin!(watcher::watcher(api, watcher::Config::default()));
+                    while let Some(change) = changes.next().await {
+                        if change.is_ok() && trigger.unbounded_send(()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}
+
 /// Runs the controller until the process is stopped.
 pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics) {
     use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::Pod;
     let policies: Api<RolloutPolicy> = Api::all(client.clone());
     let context = Arc::new(Context::new(client.clone(), runtime, metrics));
-    let controller = Controller::new(policies, watcher::Config::default());
+    let (trigger, custom_changes) = futures::channel::mpsc::unbounded();
+    tokio::spawn(watch_custom_kinds(client.clone(), trigger));
+    // No debounce: under a steady stream of changes it would postpone
+    // reconciles indefinitely; queued reconciles of one policy coalesce anyway.
+    let controller = Controller::new(policies, watcher::Config::default()).reconcile_all_on(custom_changes);
     let store = controller.store();
     let config = || watcher::Config::default();
     controller
