@@ -11,6 +11,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use rewind::controller::crd::RolloutPolicy;
+use rewind::controller::metrics::Metrics;
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -133,8 +134,12 @@ async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollba
 /// Starts a controller on the test's own runtime: it stops with the test,
 /// or when the handle is aborted (a killed process).
 fn start_controller(client: &Client) -> tokio::task::JoinHandle<()> {
+    start_controller_with(client, Default::default())
+}
+
+fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::JoinHandle<()> {
     let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), Default::default()))
+    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), metrics))
 }
 
 async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
@@ -158,7 +163,8 @@ fn template_image(d: &Deployment) -> String {
 async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes_nothing() {
     let client = client().await;
     install_crd(&client).await;
-    start_controller(&client);
+    let metrics = Metrics::default();
+    let _controller = start_controller_with(&client, metrics.clone());
 
     // Enforce: rolled back to revision 1, exactly once, with an Event.
     let (deployments, _pods) = failing_rollout(&client, "e2e-enforce").await;
@@ -218,6 +224,20 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     assert!(condition.message.contains("previous module keeps serving"), "{condition:?}");
     let status = policies.get("web").await.unwrap().status.unwrap();
     assert_ne!(status.policy_sha256.as_deref(), Some(deployment_sha.as_str()), "the hostile module still serves");
+
+    // A policy that loops: the error is in the status, a Warning event and
+    // the policy-error metric, and nothing is done.
+    let looping = json!({"spec": {"policy": {"path": hostile}, "settings": {"attack": "loop"}}});
+    policies.patch("web", &PatchParams::default(), &Patch::Merge(&looping)).await.unwrap();
+    let error = eventually("the policy error in the status", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        status.workloads.first()?.errors.iter().find(|e| e.contains("exceeded its time limit")).cloned()
+    })
+    .await;
+    assert!(error.contains("hostile.wasm"), "{error}");
+    assert!(events(&client, "e2e-dry-run", "PolicyError").await >= 1);
+    assert!(metrics.render().contains("rewind_policy_errors_total{policy="), "{}", metrics.render());
+    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:2");
 
     // Flap guard (1 automatic rollback per hour in e2e-enforce): a second
     // failing rollout is left alone and reported.
