@@ -181,7 +181,8 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     assert_eq!(replica_sets.list(&ListParams::default()).await.unwrap().items.len(), 2, "no third revision");
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-enforce");
     let status = policies.get("web").await.unwrap().status.unwrap();
-    assert_eq!(status.conditions[0].status, "True", "{:?}", status.conditions);
+    let ready = status.conditions.iter().find(|c| c.kind == "PolicyReady").unwrap();
+    assert_eq!(ready.status, "True", "{:?}", status.conditions);
     assert_eq!(status.workloads[0].rollbacks.len(), 1, "{:?}", status.workloads);
 
     // DryRun: the decision is reported, nothing changes.
@@ -217,7 +218,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     policies.patch("web", &PatchParams::default(), &Patch::Merge(&broken)).await.unwrap();
     let condition = eventually("the load failure to be reported", async || {
         let status = policies.get("web").await.ok()?.status?;
-        status.conditions.into_iter().find(|c| c.status == "False")
+        status.conditions.into_iter().find(|c| c.kind == "PolicyReady" && c.status == "False")
     })
     .await;
     assert!(condition.message.contains("/nonexistent/policy.wasm"), "{condition:?}");
@@ -256,6 +257,9 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     assert_eq!(template_image(&enforce.get("web").await.unwrap()), "shop/web:3", "not rolled back again");
     assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1);
     assert!(events(&client, "e2e-enforce", "FlapGuard").await >= 1);
+    let status = policies.get("web").await.unwrap().status.unwrap();
+    let guard = status.conditions.iter().find(|c| c.kind == "FlapGuard").unwrap();
+    assert_eq!((guard.status.as_str(), guard.reason.as_str()), ("True", "TooManyRollbacks"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

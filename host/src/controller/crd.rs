@@ -107,6 +107,9 @@ pub struct StatusCondition {
     pub kind: String,
     pub status: String,
     pub reason: String,
+    /// Left out when empty: the API server stores an empty string of a
+    /// merge patch as null, which the schema would refuse.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     pub last_transition_time: String,
 }

@@ -238,6 +238,22 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
             }
         }
     }
+    let tripped: Vec<&str> =
+        status.workloads.iter().filter(|w| w.flap_guard_tripped).map(|w| w.name.as_str()).collect();
+    let mut guard = condition(
+        "FlapGuard",
+        !tripped.is_empty(),
+        if tripped.is_empty() { "WithinLimit" } else { "TooManyRollbacks" },
+        if tripped.is_empty() {
+            String::new()
+        } else {
+            format!("not acting on {}: rollback limit reached for the window", tripped.join(", "))
+        },
+    );
+    if let Some(before) = previous.conditions.iter().find(|c| c.kind == guard.kind && c.status == guard.status) {
+        guard.last_transition_time = before.last_transition_time.clone();
+    }
+    status.conditions.push(guard);
     write_status(&rp, &ctx, &status).await?;
     Ok(resync)
 }
