@@ -4,7 +4,7 @@
 //! into a rollback.
 
 use crate::actions::{ActionLimits, Scope, validate_actions};
-use crate::executor::{ExecutionContext, Executor, InMemoryExecutor};
+use crate::executor::{ExecutionContext, InMemoryExecutor};
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::pipeline::decide;
 use crate::report::{ActionOut, EligibilityOut, EvalReport, FailureOut, LimitsOut, PolicyOut, SelectionOut, TargetOut};
@@ -157,7 +157,7 @@ pub fn evaluate(
     }
 
     let context = ExecutionContext { target: target_key, now: options.now };
-    let fatal = match (InMemoryExecutor { objects }).execute(&context, &actions) {
+    let fatal = match (InMemoryExecutor { objects }).execute_now(&context, &actions) {
         Ok(outcomes) => {
             for (out, outcome) in report.actions.iter_mut().zip(outcomes) {
                 out.outcome = Some(outcome);

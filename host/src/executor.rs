@@ -23,6 +23,9 @@ pub struct ExecutionError {
     pub index: usize,
     pub action: &'static str,
     pub message: String,
+    /// The object changed since the decision was made (HTTP 409): decide
+    /// again on fresh state rather than report a failure.
+    pub conflict: bool,
 }
 
 /// The evaluation an action list belongs to.
@@ -33,10 +36,21 @@ pub struct ExecutionContext {
     pub now: i64,
 }
 
+/// What executing an action list did: the outcome of each action that ran,
+/// and the failure that stopped it, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executed {
+    pub outcomes: Vec<Outcome>,
+    pub failure: Option<ExecutionError>,
+}
+
+/// Carries out validated actions. Async because the API-server executor
+/// is; the in-memory one completes at once.
 pub trait Executor {
-    /// Executes a validated action list. On error, the in-memory executor
-    /// has changed nothing; an API-server executor reports how far it got.
-    fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Result<Vec<Outcome>, ExecutionError>;
+    /// Executes the actions in order, stopping at the first failure. The
+    /// in-memory executor then has changed nothing (`outcomes` is empty); an
+    /// API-server executor reports the outcomes of the actions before it.
+    fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> impl Future<Output = Executed>;
 }
 
 /// Executes against an [`ObjectSet`], all or nothing: actions run on a copy
@@ -46,19 +60,36 @@ pub struct InMemoryExecutor<'a> {
 }
 
 impl Executor for InMemoryExecutor<'_> {
-    fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Result<Vec<Outcome>, ExecutionError> {
+    async fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Executed {
         let mut working = self.objects.clone();
         let mut outcomes = Vec::with_capacity(actions.len());
         for (i, action) in actions.iter().enumerate() {
-            let outcome = execute_one(&mut working, context, action).map_err(|message| ExecutionError {
-                index: i + 1,
-                action: action.type_name(),
-                message,
-            })?;
-            outcomes.push(outcome);
+            match execute_one(&mut working, context, action) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(message) => {
+                    let failure = ExecutionError { index: i + 1, action: action.type_name(), message, conflict: false };
+                    return Executed { outcomes: Vec::new(), failure: Some(failure) };
+                }
+            }
         }
         *self.objects = working;
-        Ok(outcomes)
+        Executed { outcomes, failure: None }
+    }
+}
+
+impl InMemoryExecutor<'_> {
+    /// [`Executor::execute`] for synchronous callers: the in-memory future
+    /// never waits.
+    pub fn execute_now(
+        &mut self,
+        context: &ExecutionContext,
+        actions: &[Action],
+    ) -> Result<Vec<Outcome>, ExecutionError> {
+        let executed = futures::executor::block_on(self.execute(context, actions));
+        match executed.failure {
+            Some(failure) => Err(failure),
+            None => Ok(executed.outcomes),
+        }
     }
 }
 
@@ -253,7 +284,7 @@ mod tests {
         let before = format!("{:?}", set);
         let actions =
             [Action::SetAnnotation { key: "a".into(), value: "b".into() }, Action::RollbackDeployment { revision: 9 }];
-        let err = InMemoryExecutor { objects: &mut set }.execute(&context(), &actions).unwrap_err();
+        let err = InMemoryExecutor { objects: &mut set }.execute_now(&context(), &actions).unwrap_err();
         assert_eq!(err.index, 2);
         assert!(err.message.contains("revision 9"), "{err}");
         assert_eq!(format!("{:?}", set), before);
@@ -263,7 +294,7 @@ mod tests {
     fn rollback_restores_the_template_and_bumps_generation() {
         let mut set = set_of([deployment("web:3"), replica_set("2", "web:2"), replica_set("3", "web:3")]);
         let outcomes = InMemoryExecutor { objects: &mut set }
-            .execute(
+            .execute_now(
                 &context(),
                 &[Action::RollbackDeployment { revision: 2 }, Action::RollbackDeployment { revision: 2 }],
             )
@@ -310,8 +341,9 @@ mod tests {
         context.target = ObjectKey::of(&deployment("x")).unwrap();
         // Delete the ReplicaSet: its pod goes with it, the Deployment stays.
         let rs = ObjectKey::of(&replica_set("3", "web:3")).unwrap();
-        let outcomes =
-            InMemoryExecutor { objects: &mut set }.execute(&context, &[Action::DeleteObject { object: rs }]).unwrap();
+        let outcomes = InMemoryExecutor { objects: &mut set }
+            .execute_now(&context, &[Action::DeleteObject { object: rs }])
+            .unwrap();
         assert_eq!(
             outcomes[0],
             Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop and 1 dependents".into())
@@ -324,7 +356,7 @@ mod tests {
         let mut set = set_of([deployment("web:3")]);
         let action =
             Action::EmitEvent { event_type: EventType::Warning, reason: "RollbackFailed".into(), message: "m".into() };
-        InMemoryExecutor { objects: &mut set }.execute(&context(), &[action]).unwrap();
+        InMemoryExecutor { objects: &mut set }.execute_now(&context(), &[action]).unwrap();
         let event = set.iter().map(|(_, v)| v).find(|v| objects::kind(v) == Some("Event")).unwrap();
         assert_eq!(event["involvedObject"]["name"], "web");
         assert_eq!(event["type"], "Warning");

@@ -4,7 +4,9 @@
 //! [`apply_merge_patch`], [`upsert_condition`], [`event_object`]).
 
 use crate::actions::{Action, UndoOutcome, plan_undo};
-use crate::executor::{ExecutionContext, Outcome, annotation_patch, event_object, upsert_condition};
+use crate::executor::{
+    Executed, ExecutionContext, ExecutionError, Executor, Outcome, annotation_patch, event_object, upsert_condition,
+};
 use crate::objects::{self, ObjectKey, ObjectSet, Origin};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
@@ -132,23 +134,6 @@ pub struct KubeExecutor<'a> {
 impl<'a> KubeExecutor<'a> {
     pub fn new(cluster: &'a Cluster, objects: &'a ObjectSet) -> Self {
         KubeExecutor { cluster, objects, written: Default::default(), resources: HashMap::new() }
-    }
-
-    /// Executes in order and stops at the first failure; returns what was
-    /// done so far with the error.
-    pub async fn execute(
-        &mut self,
-        context: &ExecutionContext,
-        actions: &[Action],
-    ) -> (Vec<Outcome>, Option<(usize, ClusterError)>) {
-        let mut outcomes = Vec::new();
-        for (i, action) in actions.iter().enumerate() {
-            match self.execute_one(context, action).await {
-                Ok(outcome) => outcomes.push(outcome),
-                Err(e) => return (outcomes, Some((i + 1, e))),
-            }
-        }
-        (outcomes, None)
     }
 
     async fn resource(&mut self, key: &ObjectKey) -> Result<ApiResource, ClusterError> {
@@ -293,6 +278,30 @@ impl<'a> KubeExecutor<'a> {
                 Ok(Outcome::Applied(format!("{event_type:?} event {reason}")))
             }
         }
+    }
+}
+
+impl Executor for KubeExecutor<'_> {
+    /// Executes in order and stops at the first failure, reporting the
+    /// outcomes of the actions before it (writes to an API server cannot be
+    /// taken back).
+    async fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Executed {
+        let mut outcomes = Vec::new();
+        for (i, action) in actions.iter().enumerate() {
+            match self.execute_one(context, action).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(error) => {
+                    let failure = ExecutionError {
+                        index: i + 1,
+                        action: action.type_name(),
+                        conflict: matches!(error, ClusterError::Conflict { .. }),
+                        message: error.to_string(),
+                    };
+                    return Executed { outcomes, failure: Some(failure) };
+                }
+            }
+        }
+        Executed { outcomes, failure: None }
     }
 }
 

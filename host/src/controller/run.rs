@@ -7,7 +7,7 @@ use super::metrics::Metrics;
 use super::plan::plan;
 use crate::actions::{ActionLimits, EventType};
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
-use crate::executor::{ExecutionContext, event_object};
+use crate::executor::{Executed, ExecutionContext, Executor, event_object};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::{LoadedPolicy, PolicyRuntime};
 use futures::StreamExt;
@@ -157,7 +157,7 @@ async fn reconcile_workload(
     if !plan.execute.is_empty() {
         let mut executor = KubeExecutor::new(&ctx.cluster, &objects);
         let context = ExecutionContext { target: key.clone(), now };
-        let (outcomes, failure) = executor.execute(&context, &plan.execute).await;
+        let Executed { outcomes, failure } = executor.execute(&context, &plan.execute).await;
         for (action, outcome) in plan.execute.iter().zip(&outcomes) {
             metrics.action(action.type_name());
             // Every change the controller makes is visible on the workload;
@@ -174,11 +174,11 @@ async fn reconcile_workload(
         if rolled_back && failure.is_none() {
             metrics.rollback(&policy.name);
         }
-        if let Some((index, error)) = failure {
-            if matches!(error, ClusterError::Conflict { .. }) {
-                return Err(error.into());
+        if let Some(failure) = failure {
+            if failure.conflict {
+                return Err(ClusterError::Conflict { what: failure.message }.into());
             }
-            let message = format!("action {index} failed: {error}");
+            let message = failure.to_string();
             let event = event_object(&workload, EventType::Warning, "RewindActionFailed", &message, now, 0);
             if let Err(e) = emit(&ctx.cluster, event).await {
                 status.errors.push(format!("recording event RewindActionFailed: {e}"));
