@@ -10,5 +10,5 @@ cargo clippy --target wasm32-wasip2 -p rewind-sdk -p deployment -p bluegreen -p 
 # binary they call, which runs the example suites below.
 cargo test --workspace
 target/debug/rewind test examples/
-# The controller against a real API server (built once, cached in target/k8s).
+# The controller against a real API server (built once, cached in ~/.cache/rewind).
 scripts/e2e.sh
