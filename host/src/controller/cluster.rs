@@ -199,7 +199,7 @@ impl<'a> KubeExecutor<'a> {
                 let replica_sets = self
                     .cluster
                     .workloads(
-                        &self.resource(&rs_key(target)).await?,
+                        &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "ReplicaSet")),
                         target.namespace.as_deref().unwrap_or(""),
                         None,
                         None,
@@ -302,15 +302,6 @@ impl Executor for KubeExecutor<'_> {
             }
         }
         Executed { outcomes, failure: None }
-    }
-}
-
-fn rs_key(target: &ObjectKey) -> ObjectKey {
-    ObjectKey {
-        api_version: "apps/v1".into(),
-        kind: "ReplicaSet".into(),
-        namespace: target.namespace.clone(),
-        name: String::new(),
     }
 }
 
