@@ -88,13 +88,15 @@ pub fn kind(object: &Value) -> Option<&str> {
 }
 
 /// A string map under `metadata` (`labels`, `annotations`), in key order.
-pub fn string_map(object: &Value, field: &str) -> Vec<(String, String)> {
+pub fn string_map(object: &Value, field: &str) -> rewind_snapshot::Pairs<'static> {
     metadata(object)
         .and_then(|m| m.get(field))
         .and_then(Value::as_object)
         .map(|map| {
             map.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (k.clone().into(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()).into())
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn version_messages_name_both_versions() {
-        let message = LoadProblem::WrongVersion { found: "0.2.0".into() }.to_string();
-        assert!(message.contains("rewind:policy@0.2.0") && message.contains("rewind:policy@0.1.0"), "{message}");
+        let message = LoadProblem::WrongVersion { found: "0.1.0".into() }.to_string();
+        assert!(message.contains("rewind:policy@0.1.0") && message.contains("rewind:policy@0.2.0"), "{message}");
     }
 }

@@ -279,19 +279,23 @@ impl PolicySession {
 impl PolicyStages for PolicySession {
     type Error = PolicyError;
 
+    /// The snapshot crosses into the guest here, once, encoded; the next two
+    /// stages run on the same instance, which keeps it.
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
         let stage = Stage::DetectFailure;
-        self.call(stage, |p, s| p.call_detect_failure(s, snapshot))?.map_err(|m| self.failed(stage, m))
+        let bytes = Arc::new(rewind_snapshot::encode(snapshot));
+        self.store.data_mut().snapshot = Some(bytes.clone());
+        self.call(stage, |p, s| p.call_detect_failure(s, &bytes))?.map_err(|m| self.failed(stage, m))
     }
 
-    fn check_eligibility(&mut self, snapshot: &Snapshot, report: &FailureReport) -> Result<Eligibility, PolicyError> {
+    fn check_eligibility(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Eligibility, PolicyError> {
         let stage = Stage::CheckEligibility;
-        self.call(stage, |p, s| p.call_check_eligibility(s, snapshot, report))?.map_err(|m| self.failed(stage, m))
+        self.call(stage, |p, s| p.call_check_eligibility(s, report))?.map_err(|m| self.failed(stage, m))
     }
 
-    fn select_release(&mut self, snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, PolicyError> {
+    fn select_release(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Selection, PolicyError> {
         let stage = Stage::SelectRelease;
-        self.call(stage, |p, s| p.call_select_release(s, snapshot, report))?.map_err(|m| self.failed(stage, m))
+        self.call(stage, |p, s| p.call_select_release(s, report))?.map_err(|m| self.failed(stage, m))
     }
 }
 

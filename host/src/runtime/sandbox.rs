@@ -60,6 +60,9 @@ pub enum LimitHit {
 pub struct Sandbox {
     pub limits: SandboxLimits,
     pub objects: Arc<dyn RawObjects>,
+    /// The encoded snapshot of this evaluation, once `detect-failure` has
+    /// been called.
+    pub snapshot: Option<Arc<Vec<u8>>>,
     pub logs: Vec<LogEntry>,
     log_bytes: usize,
     pub limit_hit: Option<LimitHit>,
@@ -78,6 +81,7 @@ impl Sandbox {
         Sandbox {
             limits,
             objects,
+            snapshot: None,
             logs: Vec::new(),
             log_bytes: 0,
             limit_hit: None,
@@ -120,6 +124,16 @@ impl types::Host for Sandbox {}
 impl host::Host for Sandbox {
     fn get_object(&mut self, object: u32) -> Option<String> {
         self.objects.raw_json(object)
+    }
+
+    /// Decoded again from the bytes: the JSON form is for the rare policy
+    /// that cannot read the encoding, so it costs nothing until asked.
+    fn snapshot_json(&mut self) -> String {
+        let decoded = self.snapshot.as_deref().map(|bytes| rewind_snapshot::decode(bytes));
+        match decoded {
+            Some(Ok(snapshot)) => serde_json::to_string(&snapshot).expect("snapshots serialize"),
+            Some(Err(_)) | None => "null".to_string(),
+        }
     }
 
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {

@@ -7,12 +7,12 @@ mod tree;
 
 pub use pods::{conditions, waiting_reason};
 #[doc(hidden)]
-pub fn pod_view_for_profile(v: &serde_json::Value) -> Result<crate::contract::Pod, String> {
+pub fn pod_view_for_profile(v: &serde_json::Value) -> Result<crate::contract::Pod<'static>, String> {
     pods::pod_view(v, 0)
 }
 pub use tree::{TreeNode, ownership_tree};
 
-use crate::contract::{ObjectInfo, Snapshot, Target};
+use crate::contract::{ObjectInfo, Snapshot, Target, Text};
 use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
 use serde_json::Value;
 
@@ -82,7 +82,7 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
             releases,
             objects: infos,
             pods,
-            settings: settings.to_string(),
+            settings: Text::copied(settings),
         },
         tree,
         warnings,
@@ -99,13 +99,13 @@ fn bad_object(set: &ObjectSet, id: ObjectId, problem: String) -> SnapshotError {
     }
 }
 
-fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo {
-    let text = |field: &str| value.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo<'static> {
+    let text = |field: &str| Text::copied(value.get(field).and_then(Value::as_str).unwrap_or_default());
     ObjectInfo {
         api_version: text("apiVersion"),
         kind: text("kind"),
-        name: objects::name(value).unwrap_or_default().to_string(),
-        uid: objects::uid(value).unwrap_or_default().to_string(),
+        name: Text::copied(objects::name(value).unwrap_or_default()),
+        uid: Text::copied(objects::uid(value).unwrap_or_default()),
         labels: objects::string_map(value, "labels"),
         annotations: objects::string_map(value, "annotations"),
         owner: owner.map(|o| o as u32),
@@ -114,8 +114,8 @@ fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo {
 
 /// The target's typed view. Fields are read from JSON, not a typed struct,
 /// because the target may be any kind, custom resources included.
-fn target_view(value: &Value) -> Result<Target, String> {
-    let text = |field: &str| value.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+fn target_view(value: &Value) -> Result<Target<'static>, String> {
+    let text = |field: &str| Text::copied(value.get(field).and_then(Value::as_str).unwrap_or_default());
     let count = |pointer: &str| -> Result<Option<u32>, String> {
         match value.pointer(pointer) {
             None | Some(Value::Null) => Ok(None),
@@ -129,9 +129,9 @@ fn target_view(value: &Value) -> Result<Target, String> {
     Ok(Target {
         api_version: text("apiVersion"),
         kind: text("kind"),
-        namespace: objects::namespace(value).unwrap_or_default().to_string(),
-        name: objects::name(value).unwrap_or_default().to_string(),
-        uid: objects::uid(value).unwrap_or_default().to_string(),
+        namespace: Text::copied(objects::namespace(value).unwrap_or_default()),
+        name: Text::copied(objects::name(value).unwrap_or_default()),
+        uid: Text::copied(objects::uid(value).unwrap_or_default()),
         generation: value.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0),
         observed_generation: value.pointer("/status/observedGeneration").and_then(Value::as_i64),
         labels: objects::string_map(value, "labels"),

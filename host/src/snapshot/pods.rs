@@ -1,11 +1,11 @@
 //! Pods and their containers in the snapshot's typed form. Known reasons and
 //! phases become enum cases so the common case carries no strings.
 
-use crate::contract::{
-    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState, TerminatedState,
-    WaitingReason, WaitingState,
-};
 use crate::objects::at;
+use rewind_snapshot::{
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Pod, PodPhase, RunningState, TerminatedState,
+    Text, WaitingReason, WaitingState,
+};
 use serde_json::Value;
 
 /// Reads a pod straight from its JSON (no typed copy: this runs for every
@@ -54,7 +54,7 @@ impl<'a> Fields<'a> {
 
 /// Builds the snapshot view of one pod; `object` is its position in the
 /// snapshot's object list. A field of the wrong type is an error naming it.
-pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
+pub fn pod_view(value: &Value, object: u32) -> Result<Pod<'static>, String> {
     let pod = Fields(value);
     let init_statuses = pod.list(&["status", "initContainerStatuses"])?;
     let app_statuses = pod.list(&["status", "containerStatuses"])?;
@@ -76,8 +76,8 @@ pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
     Ok(Pod {
         object,
         phase: phase(pod.text(&["status", "phase"])?),
-        reason: pod.text(&["status", "reason"])?.map(str::to_string),
-        message: pod.text(&["status", "message"])?.map(str::to_string),
+        reason: pod.text(&["status", "reason"])?.map(Text::copied),
+        message: pod.text(&["status", "message"])?.map(Text::copied),
         conditions: conditions(at(value, &["status", "conditions"])),
         created: pod.time(&["metadata", "creationTimestamp"])?,
         started: pod.time(&["status", "startTime"])?,
@@ -86,7 +86,7 @@ pub fn pod_view(value: &Value, object: u32) -> Result<Pod, String> {
     })
 }
 
-fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Result<Container, String> {
+fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Result<Container<'static>, String> {
     let name = spec.text(&["name"])?.unwrap_or_default();
     let status = statuses.iter().find(|s| s.get("name").and_then(Value::as_str) == Some(name)).map(Fields);
     let (ready, started, restart_count, state, last_terminated) = match &status {
@@ -103,8 +103,8 @@ fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Res
         ),
     };
     Ok(Container {
-        name: name.to_string(),
-        image: spec.text(&["image"])?.unwrap_or_default().to_string(),
+        name: Text::copied(name),
+        image: Text::copied(spec.text(&["image"])?.unwrap_or_default()),
         role,
         ready,
         started,
@@ -114,12 +114,12 @@ fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Res
     })
 }
 
-fn state_view(state: &Fields) -> Result<ContainerState, String> {
+fn state_view(state: &Fields) -> Result<ContainerState<'static>, String> {
     let has = |key: &str| state.0.get(key).is_some_and(Value::is_object);
     Ok(if has("waiting") {
         ContainerState::Waiting(WaitingState {
             reason: waiting_reason(state.text(&["waiting", "reason"])?),
-            message: state.text(&["waiting", "message"])?.map(str::to_string),
+            message: state.text(&["waiting", "message"])?.map(Text::copied),
         })
     } else if has("terminated") {
         ContainerState::Terminated(terminated_view(&state.at(&["terminated"]))?)
@@ -130,10 +130,10 @@ fn state_view(state: &Fields) -> Result<ContainerState, String> {
     })
 }
 
-fn terminated_view(t: &Fields) -> Result<TerminatedState, String> {
+fn terminated_view(t: &Fields) -> Result<TerminatedState<'static>, String> {
     Ok(TerminatedState {
-        reason: t.text(&["reason"])?.map(str::to_string),
-        message: t.text(&["message"])?.map(str::to_string),
+        reason: t.text(&["reason"])?.map(Text::copied),
+        message: t.text(&["message"])?.map(Text::copied),
         exit_code: t.0.get("exitCode").and_then(Value::as_i64).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64)
             as i32,
         started_at: t.time(&["startedAt"])?,
@@ -141,19 +141,8 @@ fn terminated_view(t: &Fields) -> Result<TerminatedState, String> {
     })
 }
 
-pub fn waiting_reason(reason: Option<&str>) -> WaitingReason {
-    match reason.unwrap_or("") {
-        "ContainerCreating" => WaitingReason::ContainerCreating,
-        "PodInitializing" => WaitingReason::PodInitializing,
-        "ImagePullBackOff" => WaitingReason::ImagePullBackOff,
-        "ErrImagePull" => WaitingReason::ErrImagePull,
-        "CrashLoopBackOff" => WaitingReason::CrashLoopBackOff,
-        "CreateContainerError" => WaitingReason::CreateContainerError,
-        "CreateContainerConfigError" => WaitingReason::CreateContainerConfigError,
-        "RunContainerError" => WaitingReason::RunContainerError,
-        "InvalidImageName" => WaitingReason::InvalidImageName,
-        other => WaitingReason::Other(other.to_string()),
-    }
+pub fn waiting_reason(reason: Option<&str>) -> WaitingReason<'static> {
+    WaitingReason::parse(reason.unwrap_or("")).into_owned()
 }
 
 fn phase(phase: Option<&str>) -> PodPhase {
@@ -169,11 +158,11 @@ fn phase(phase: Option<&str>) -> PodPhase {
 /// Reads a `status.conditions` array of any kind of object. Entries without
 /// a `type` are skipped; unparseable times become none rather than failing
 /// the whole snapshot.
-pub fn conditions(array: Option<&Value>) -> Vec<Condition> {
+pub fn conditions(array: Option<&Value>) -> Vec<Condition<'static>> {
     let Some(items) = array.and_then(Value::as_array) else {
         return Vec::new();
     };
-    let text = |c: &Value, field: &str| c.get(field).and_then(Value::as_str).map(str::to_string);
+    let text = |c: &Value, field: &str| c.get(field).and_then(Value::as_str).map(Text::copied);
     items
         .iter()
         .filter_map(|c| {

@@ -1,7 +1,7 @@
 //! The releases of a Deployment: its own ReplicaSets, oldest revision first.
 
 use super::tree::TreeNode;
-use crate::contract::Release;
+use crate::contract::{Release, Text};
 use crate::deployment;
 use crate::objects::{self, ObjectSet};
 use k8s_openapi::api::apps::v1::ReplicaSet;
@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 /// A ReplicaSet whose revision annotation is not a number is left out and
 /// named in the returned warnings; the current release is the one whose pod
 /// template is the Deployment's.
-pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release>, Vec<String>), String> {
+pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release<'static>>, Vec<String>), String> {
     let deployment = set.get(tree[0].object).ok_or("target vanished")?;
     let mut releases = Vec::new();
     let mut warnings = Vec::new();
@@ -32,7 +32,7 @@ pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Re
         let status = rs.status.unwrap_or_default();
         let template = spec.template.unwrap_or_default();
         releases.push(Release {
-            id: revision.map(|r| r.to_string()).unwrap_or_else(|| name.to_string()),
+            id: revision.map(|r| r.to_string()).unwrap_or_else(|| name.to_string()).into(),
             revision,
             object: Some(position as u32),
             pod_template_hash: template
@@ -40,10 +40,10 @@ pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Re
                 .as_ref()
                 .and_then(|m| m.labels.as_ref())
                 .and_then(|l| l.get(deployment::POD_TEMPLATE_HASH))
-                .cloned(),
+                .map(|hash| Text::copied(hash)),
             images: template
                 .spec
-                .map(|s| s.containers.into_iter().filter_map(|c| c.image).collect())
+                .map(|s| s.containers.into_iter().filter_map(|c| c.image.map(Text::from)).collect())
                 .unwrap_or_default(),
             created: rs.metadata.creation_timestamp.as_ref().map(|t| crate::time::from_jiff(&t.0)),
             replicas: status.replicas.max(0) as u32,

@@ -20,7 +20,7 @@ pub struct BlueGreen {
 
 impl BlueGreen {
     pub fn read(snapshot: &Snapshot, strategy_label: &str) -> Result<BlueGreen, String> {
-        let raw = snapshot.target_raw()?;
+        let raw = rewind_sdk::view::target_raw(snapshot)?;
         let active = raw.non_empty_str("/status/activeStrategy")?.map(str::to_string);
         let active_version = raw.non_empty_str("/status/activeReleaseVersion")?.map(str::to_string);
         let phase = raw.non_empty_str("/status/deploymentPhase")?.map(str::to_string);
@@ -67,10 +67,10 @@ impl BlueGreen {
 
 /// The Deployments the resource owns directly that carry a strategy label:
 /// (index, strategy, object).
-pub fn strategy_deployments<'a>(
-    snapshot: &'a Snapshot,
-    strategy_label: &'a str,
-) -> impl Iterator<Item = (u32, &'a str, &'a ObjectInfo)> {
+pub fn strategy_deployments<'s, 'a>(
+    snapshot: &'s Snapshot<'a>,
+    strategy_label: &'s str,
+) -> impl Iterator<Item = (u32, &'s str, &'s ObjectInfo<'a>)> {
     snapshot
         .children_of_kind(0, "Deployment")
         .filter_map(move |(i, o)| lookup(&o.labels, strategy_label).map(|s| (i, s, o)))

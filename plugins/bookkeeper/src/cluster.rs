@@ -1,7 +1,6 @@
 //! What a BookkeeperCluster and its bookies say about the upgrade state.
 
 use crate::Settings;
-use rewind_sdk::classify::waiting_reason_text;
 use rewind_sdk::view::condition;
 use rewind_sdk::{ConditionStatus, ContainerRole, ContainerState, Finding, Pod, Snapshot, WaitingReason};
 
@@ -61,7 +60,7 @@ fn image_tag(image: &str) -> Option<&str> {
 
 impl Cluster {
     pub fn read(s: &Snapshot, settings: &Settings) -> Result<Cluster, String> {
-        let raw = s.target_raw()?;
+        let raw = rewind_sdk::view::target_raw(s)?;
         let spec_version = raw.non_empty_str("/spec/version")?.ok_or("the cluster has no spec.version")?.to_string();
         let current_version = raw.non_empty_str("/status/currentVersion")?.unwrap_or_default().to_string();
         let mut history = Vec::new();
@@ -79,7 +78,8 @@ impl Cluster {
             is_true("Error").map(|c| (c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()));
 
         let statefulset = s.children_of_kind(0, "StatefulSet").next().map(|(i, _)| i);
-        let statefulset_raw = statefulset.and_then(|i| s.raw_object(i)).map(rewind_sdk::raw::RawObject::new);
+        let statefulset_raw =
+            statefulset.and_then(|i| rewind_sdk::view::raw_object(i)).map(rewind_sdk::raw::RawObject::new);
         let deployed_version = match &statefulset_raw {
             Some(raw) => raw
                 .array("/spec/template/spec/containers")?
@@ -109,10 +109,11 @@ impl Cluster {
             current_version,
             history,
             last_stable,
-            error,
+            error: error.map(|(reason, message)| (reason.to_string(), message.to_string())),
             upgrading: is_true("Upgrading").is_some(),
             rollback_in_progress: is_true("RollbackInProgress").is_some(),
-            rollback_message: condition(&s.target.conditions, "RollbackInProgress").and_then(|c| c.message.clone()),
+            rollback_message: condition(&s.target.conditions, "RollbackInProgress")
+                .and_then(|c| c.message.as_deref().map(str::to_string)),
             deployed_version,
             failing_pods,
             component: settings.component.clone(),
@@ -132,7 +133,7 @@ impl Cluster {
     }
 }
 
-fn bookie_container<'a>(pod: &'a Pod, settings: &Settings) -> Option<&'a rewind_sdk::Container> {
+fn bookie_container<'s, 'a>(pod: &'s Pod<'a>, settings: &Settings) -> Option<&'s rewind_sdk::Container<'a>> {
     pod.containers
         .iter()
         .find(|c| c.name == settings.container)
@@ -157,9 +158,9 @@ fn pod_failure(s: &Snapshot, pod: &Pod) -> Option<PodFailure> {
         );
         fails_fast.then(|| PodFailure {
             pod: s.pod_name(pod).to_string(),
-            container: c.name.clone(),
-            reason: waiting_reason_text(&waiting.reason).to_string(),
-            message: waiting.message.clone().unwrap_or_default(),
+            container: c.name.to_string(),
+            reason: waiting.reason.as_str().to_string(),
+            message: waiting.message.as_deref().unwrap_or_default().to_string(),
         })
     })
 }

@@ -175,7 +175,7 @@ fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -
         return refuse(format!("{annotation}={shown:?} on Deployment {name} is not a revision number"));
     };
     let Some(release) = snapshot.release_by_revision(revision) else {
-        let known: Vec<String> = snapshot.releases.iter().map(|r| r.id.clone()).collect();
+        let known: Vec<String> = snapshot.releases.iter().map(|r| r.id.to_string()).collect();
         return refuse(format!(
             "Deployment {name} has no revision {revision} (known revisions: {})",
             if known.is_empty() { "none".into() } else { known.join(", ") }
@@ -183,14 +183,14 @@ fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -
     };
     if release.current {
         return Selection {
-            release: Some(release.id.clone()),
+            release: Some(release.id.to_string()),
             reason: format!("revision {revision} is already current; nothing to do"),
             error: None,
             actions: vec![clear, act::normal("RollbackSkipped", format!("revision {revision} is already current"))],
         };
     }
     Selection {
-        release: Some(release.id.clone()),
+        release: Some(release.id.to_string()),
         reason: format!("rollback to revision {revision} was requested by annotation {annotation}"),
         error: None,
         actions: vec![
@@ -221,7 +221,7 @@ fn select_previous(snapshot: &Snapshot, report: &FailureReport) -> Selection {
         .unwrap_or_else(|| "the rollout failed".into());
     let reason = format!("revision {} failed ({cause}); revision {} is the previous one", current.id, previous.id);
     Selection {
-        release: Some(previous.id.clone()),
+        release: Some(previous.id.to_string()),
         reason: reason.clone(),
         error: None,
         actions: vec![

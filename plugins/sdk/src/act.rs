@@ -33,7 +33,7 @@ pub fn rollback_deployment(revision: u64) -> Action {
 pub fn set_condition(kind: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Action {
     Action::SetCondition(ConditionUpdate {
         kind: kind.to_string(),
-        status,
+        status: status.into(),
         reason: reason.to_string(),
         message: message.into(),
     })
@@ -43,20 +43,20 @@ pub fn set_condition(kind: &str, status: ConditionStatus, reason: &str, message:
 pub fn target_key(snapshot: &Snapshot) -> ObjectKey {
     let t = &snapshot.target;
     ObjectKey {
-        api_version: t.api_version.clone(),
-        kind: t.kind.clone(),
-        namespace: Some(t.namespace.clone()),
-        name: t.name.clone(),
+        api_version: t.api_version.to_string(),
+        kind: t.kind.to_string(),
+        namespace: Some(t.namespace.to_string()),
+        name: t.name.to_string(),
     }
 }
 
 /// The key of a tree object (tree objects share the target's namespace).
 pub fn object_key(snapshot: &Snapshot, object: &ObjectInfo) -> ObjectKey {
     ObjectKey {
-        api_version: object.api_version.clone(),
-        kind: object.kind.clone(),
-        namespace: Some(snapshot.target.namespace.clone()),
-        name: object.name.clone(),
+        api_version: object.api_version.to_string(),
+        kind: object.kind.to_string(),
+        namespace: Some(snapshot.target.namespace.to_string()),
+        name: object.name.to_string(),
     }
 }
 

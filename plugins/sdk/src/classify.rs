@@ -43,22 +43,6 @@ impl Problem {
     }
 }
 
-/// The text Kubernetes uses for a waiting reason.
-pub fn waiting_reason_text(reason: &WaitingReason) -> &str {
-    match reason {
-        WaitingReason::ContainerCreating => "ContainerCreating",
-        WaitingReason::PodInitializing => "PodInitializing",
-        WaitingReason::ImagePullBackOff => "ImagePullBackOff",
-        WaitingReason::ErrImagePull => "ErrImagePull",
-        WaitingReason::CrashLoopBackOff => "CrashLoopBackOff",
-        WaitingReason::CreateContainerError => "CreateContainerError",
-        WaitingReason::CreateContainerConfigError => "CreateContainerConfigError",
-        WaitingReason::RunContainerError => "RunContainerError",
-        WaitingReason::InvalidImageName => "InvalidImageName",
-        WaitingReason::Other(text) => text,
-    }
-}
-
 /// Waiting reasons that mean the container will not start by itself.
 pub fn is_failing_wait(reason: &WaitingReason) -> bool {
     matches!(
@@ -90,12 +74,12 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
     if !is_failing_wait(&waiting.reason) {
         return None;
     }
-    let reason = waiting_reason_text(&waiting.reason).to_string();
+    let reason = waiting.reason.as_str().to_string();
     let mut message = format!("container {} ({}) is waiting: {reason}", container.name, container.image);
     if let Some(detail) = waiting.message.as_deref().filter(|m| !m.is_empty()) {
         message = format!("{message}: {detail}");
     }
-    Some(Problem { reason, message, container: Some(container.name.clone()), since: not_ready_since(pod) })
+    Some(Problem { reason, message, container: Some(container.name.to_string()), since: not_ready_since(pod) })
 }
 
 /// Everything wrong with one pod, most specific first: failing containers;
@@ -105,8 +89,8 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
         return Vec::new();
     }
     if pod.phase == PodPhase::Failed {
-        let reason = pod.reason.clone().unwrap_or_else(|| "PodFailed".to_string());
-        let message = pod.message.clone().unwrap_or_else(|| "the pod failed".to_string());
+        let reason = pod.reason.as_deref().unwrap_or("PodFailed").to_string();
+        let message = pod.message.as_deref().unwrap_or("the pod failed").to_string();
         return vec![Problem { reason, message, container: None, since: not_ready_since(pod) }];
     }
     let containers: Vec<Problem> = pod.containers.iter().filter_map(|c| container_problem(pod, c)).collect();
@@ -119,8 +103,8 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             let unschedulable = scheduled.filter(|c| c.status == ConditionStatus::False);
             let (reason, message, since) = match unschedulable {
                 Some(c) => (
-                    c.reason.clone().unwrap_or_else(|| "Unschedulable".into()),
-                    c.message.clone().unwrap_or_else(|| "the pod cannot be scheduled".into()),
+                    c.reason.as_deref().unwrap_or("Unschedulable").to_string(),
+                    c.message.as_deref().unwrap_or("the pod cannot be scheduled").to_string(),
                     c.last_transition.or(pod.created),
                 ),
                 None => ("Pending".to_string(), "the pod has not started".to_string(), pod.created),
@@ -164,7 +148,7 @@ pub struct Verdict {
     pub settling: Vec<crate::Finding>,
 }
 
-pub fn judge<'a>(snapshot: &Snapshot, pods: impl Iterator<Item = &'a Pod>, grace_seconds: i64) -> Verdict {
+pub fn judge<'s, 'a: 's>(snapshot: &Snapshot, pods: impl Iterator<Item = &'s Pod<'a>>, grace_seconds: i64) -> Verdict {
     let mut verdict = Verdict { failing: Vec::new(), settling: Vec::new() };
     for pod in pods {
         let name = snapshot.pod_name(pod);
@@ -188,10 +172,15 @@ mod tests {
     use super::*;
     use crate::{Condition, ContainerRole, WaitingState};
 
-    fn container(name: &str, role: ContainerRole, state: ContainerState, ready: bool) -> Container {
+    fn container(
+        name: &'static str,
+        role: ContainerRole,
+        state: ContainerState<'static>,
+        ready: bool,
+    ) -> Container<'static> {
         Container {
             name: name.into(),
-            image: format!("{name}:1"),
+            image: format!("{name}:1").into(),
             role,
             ready,
             started: None,
@@ -201,11 +190,11 @@ mod tests {
         }
     }
 
-    fn waiting(reason: WaitingReason) -> ContainerState {
+    fn waiting(reason: WaitingReason<'static>) -> ContainerState<'static> {
         ContainerState::Waiting(WaitingState { reason, message: None })
     }
 
-    fn pod(phase: PodPhase, containers: Vec<Container>, ready_since: Option<i64>) -> Pod {
+    fn pod(phase: PodPhase, containers: Vec<Container<'static>>, ready_since: Option<i64>) -> Pod<'static> {
         Pod {
             object: 1,
             phase,

@@ -24,8 +24,32 @@ pub mod settings;
 pub mod view;
 
 pub use self::exports::rewind::policy::policy::Guest as Policy;
-pub use self::rewind::policy::types::*;
+pub use self::rewind::policy::types::{
+    Action, ConditionUpdate, Eligibility, Event, EventType, FailureReport, Finding, Health, LogLevel, MergePatch,
+    ObjectKey, Selection, Subresource,
+};
+/// The snapshot a policy reads, decoded from the bytes the host passes.
+pub use rewind_snapshot::{
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, ObjectIndex, ObjectInfo, Pod, PodPhase,
+    Release, RunningState, Snapshot, Target, TerminatedState, Text, Timestamp, WaitingReason, WaitingState,
+};
 pub use settings::Settings;
+
+/// The WIT types under their own names, where they differ from the
+/// snapshot's (a condition status in a `set-condition` action).
+pub mod wit {
+    pub use crate::rewind::policy::types::*;
+}
+
+impl From<ConditionStatus> for wit::ConditionStatus {
+    fn from(status: ConditionStatus) -> Self {
+        match status {
+            ConditionStatus::True => wit::ConditionStatus::True,
+            ConditionStatus::False => wit::ConditionStatus::False,
+            ConditionStatus::Unknown => wit::ConditionStatus::Unknown,
+        }
+    }
+}
 
 /// A rollback policy's rules. The SDK parses and validates the settings
 /// before every call, so each rule starts from typed settings.
@@ -60,22 +84,22 @@ macro_rules! export {
     ($policy:ident) => {
         #[cfg(target_arch = "wasm32")]
         mod __rewind_export {
-            use $crate::{Eligibility, FailureReport, Selection, Snapshot, run};
+            use $crate::{Eligibility, FailureReport, Selection, run::guest};
 
             struct Exported;
 
             impl $crate::Policy for Exported {
                 fn validate_settings(settings: String) -> Result<(), String> {
-                    run::validate_settings::<super::$policy>(&settings)
+                    $crate::run::validate_settings::<super::$policy>(&settings)
                 }
-                fn detect_failure(snapshot: Snapshot) -> Result<FailureReport, String> {
-                    run::detect_failure::<super::$policy>(&snapshot)
+                fn detect_failure(snapshot: Vec<u8>) -> Result<FailureReport, String> {
+                    guest::detect_failure::<super::$policy>(snapshot)
                 }
-                fn check_eligibility(snapshot: Snapshot, report: FailureReport) -> Result<Eligibility, String> {
-                    run::check_eligibility::<super::$policy>(&snapshot, &report)
+                fn check_eligibility(report: FailureReport) -> Result<Eligibility, String> {
+                    guest::check_eligibility::<super::$policy>(&report)
                 }
-                fn select_release(snapshot: Snapshot, report: FailureReport) -> Result<Selection, String> {
-                    run::select_release::<super::$policy>(&snapshot, &report)
+                fn select_release(report: FailureReport) -> Result<Selection, String> {
+                    guest::select_release::<super::$policy>(&report)
                 }
             }
 
@@ -94,9 +118,9 @@ pub fn report_panics() {
     });
 }
 
-/// Host calls: raw object JSON and the bounded log.
+/// Host calls: raw object JSON, the snapshot as JSON, and the bounded log.
 pub mod host {
-    pub use crate::rewind::policy::host::{get_object, log};
+    pub use crate::rewind::policy::host::{get_object, log, snapshot_json};
 }
 
 /// Logs through the host (bounded per evaluation; excess ends the

@@ -1,7 +1,8 @@
 //! The calls the exported component makes into a policy's [`Rules`]:
 //! panic reporting, then settings parsed and validated, then the rule.
 //! Plain functions, so a native build (tests, benchmarks) runs a policy the
-//! same way the component does.
+//! same way the component does; [`guest`] adds what only the component
+//! needs: decoding the snapshot and keeping it between the stages.
 
 use crate::settings::Settings;
 use crate::{Eligibility, FailureReport, Rules, Selection, Snapshot};
@@ -31,4 +32,48 @@ pub fn check_eligibility<R: Rules>(snapshot: &Snapshot, report: &FailureReport) 
 pub fn select_release<R: Rules>(snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, String> {
     crate::report_panics();
     R::select_release(snapshot, &settings_of::<R>(&snapshot.settings)?, report)
+}
+
+/// Decodes the snapshot bytes the host passes to `detect-failure`.
+pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, String> {
+    rewind_snapshot::decode(bytes).map_err(|e| e.to_string())
+}
+
+/// The component's side of the three stages. The host passes the snapshot
+/// to `detect-failure` only; the other two stages of the same evaluation
+/// run on the same instance and read the snapshot kept here.
+pub mod guest {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static KEPT: Cell<Option<&'static Snapshot<'static>>> = const { Cell::new(None) };
+    }
+
+    /// The bytes and the decoded snapshot are leaked on purpose: an
+    /// instance serves one evaluation and is then dropped whole, and the
+    /// `'static` borrow lets the later stages read the snapshot in place.
+    pub fn detect_failure<R: Rules>(bytes: Vec<u8>) -> Result<FailureReport, String> {
+        crate::report_panics();
+        let bytes: &'static [u8] = bytes.leak();
+        let snapshot: &'static Snapshot<'static> = Box::leak(Box::new(decode(bytes)?));
+        KEPT.set(Some(snapshot));
+        super::detect_failure::<R>(snapshot)
+    }
+
+    pub fn check_eligibility<R: Rules>(report: &FailureReport) -> Result<Eligibility, String> {
+        super::check_eligibility::<R>(kept("check-eligibility")?, report)
+    }
+
+    pub fn select_release<R: Rules>(report: &FailureReport) -> Result<Selection, String> {
+        super::select_release::<R>(kept("select-release")?, report)
+    }
+
+    fn kept(stage: &str) -> Result<&'static Snapshot<'static>, String> {
+        KEPT.get().ok_or_else(|| {
+            format!(
+                "{stage} was called before detect-failure on this instance, so there is no snapshot to answer about"
+            )
+        })
+    }
 }

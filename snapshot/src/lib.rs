@@ -1,0 +1,339 @@
+//! The snapshot of one workload that rewind hands a policy, and its binary
+//! encoding.
+//!
+//! The host builds a [`Snapshot`], encodes it with [`encode`] and passes the
+//! bytes to the policy's `detect-failure` export once per evaluation. The
+//! guest SDK decodes them with [`decode`]: strings are borrowed from the
+//! bytes, so decoding allocates only one vector per list, never per string.
+//! Passing one byte list instead of typed WIT records matters because the
+//! component model lowers every string and list of a record with a call
+//! into the guest's allocator (docs/snapshot-encoding.md measures it).
+//!
+//! The encoding is [postcard](https://docs.rs/postcard) of these types, field
+//! by field in declaration order. It is part of the WIT package's version:
+//! any change to a type here bumps `rewind:policy`, and the host refuses
+//! components built against another version, so host and guest always
+//! agree on the layout.
+
+pub mod read;
+mod text;
+
+pub use read::{condition, condition_is, lookup};
+pub use text::Text;
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since the Unix epoch (UTC). Kubernetes timestamps have second
+/// resolution.
+pub type Timestamp = i64;
+
+/// Index into [`Snapshot::objects`]. Index 0 is always the target.
+pub type ObjectIndex = u32;
+
+/// Labels or annotations as key/value pairs, in the object's key order.
+pub type Pairs<'a> = Vec<(Text<'a>, Text<'a>)>;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Snapshot<'a> {
+    /// The evaluation time. Policies have no clock: every time-based rule
+    /// compares against this, so an evaluation can be replayed.
+    pub now: Timestamp,
+    #[serde(borrow)]
+    pub target: Target<'a>,
+    /// The versions the workload may return to, oldest first.
+    #[serde(borrow)]
+    pub releases: Vec<Release<'a>>,
+    /// The ownership tree: the target (index 0) and every object reachable
+    /// from it through `ownerReferences` uids, breadth-first.
+    #[serde(borrow)]
+    pub objects: Vec<ObjectInfo<'a>>,
+    /// The pods of the tree, in tree order.
+    #[serde(borrow)]
+    pub pods: Vec<Pod<'a>>,
+    /// The policy's settings as a JSON document (`{}` when none).
+    #[serde(borrow)]
+    pub settings: Text<'a>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Condition<'a> {
+    /// The condition's `type` field.
+    #[serde(borrow)]
+    pub kind: Text<'a>,
+    pub status: ConditionStatus,
+    #[serde(borrow)]
+    pub reason: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub message: Option<Text<'a>>,
+    pub last_transition: Option<Timestamp>,
+}
+
+/// Why a container is waiting. Known reasons are cases of their own, so
+/// matching on them needs no string comparison; anything else is `Other`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitingReason<'a> {
+    ContainerCreating,
+    PodInitializing,
+    ImagePullBackOff,
+    ErrImagePull,
+    CrashLoopBackOff,
+    CreateContainerError,
+    CreateContainerConfigError,
+    RunContainerError,
+    InvalidImageName,
+    Other(#[serde(borrow)] Text<'a>),
+}
+
+impl<'a> WaitingReason<'a> {
+    /// The reason as Kubernetes writes it (`ImagePullBackOff`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            WaitingReason::ContainerCreating => "ContainerCreating",
+            WaitingReason::PodInitializing => "PodInitializing",
+            WaitingReason::ImagePullBackOff => "ImagePullBackOff",
+            WaitingReason::ErrImagePull => "ErrImagePull",
+            WaitingReason::CrashLoopBackOff => "CrashLoopBackOff",
+            WaitingReason::CreateContainerError => "CreateContainerError",
+            WaitingReason::CreateContainerConfigError => "CreateContainerConfigError",
+            WaitingReason::RunContainerError => "RunContainerError",
+            WaitingReason::InvalidImageName => "InvalidImageName",
+            WaitingReason::Other(text) => text,
+        }
+    }
+
+    /// The case for a reason as Kubernetes writes it; unknown reasons (and
+    /// none) become `Other`.
+    pub fn parse(reason: &'a str) -> Self {
+        match reason {
+            "ContainerCreating" => WaitingReason::ContainerCreating,
+            "PodInitializing" => WaitingReason::PodInitializing,
+            "ImagePullBackOff" => WaitingReason::ImagePullBackOff,
+            "ErrImagePull" => WaitingReason::ErrImagePull,
+            "CrashLoopBackOff" => WaitingReason::CrashLoopBackOff,
+            "CreateContainerError" => WaitingReason::CreateContainerError,
+            "CreateContainerConfigError" => WaitingReason::CreateContainerConfigError,
+            "RunContainerError" => WaitingReason::RunContainerError,
+            "InvalidImageName" => WaitingReason::InvalidImageName,
+            other => WaitingReason::Other(Text::borrowed(other)),
+        }
+    }
+
+    pub fn into_owned(self) -> WaitingReason<'static> {
+        match self {
+            WaitingReason::ContainerCreating => WaitingReason::ContainerCreating,
+            WaitingReason::PodInitializing => WaitingReason::PodInitializing,
+            WaitingReason::ImagePullBackOff => WaitingReason::ImagePullBackOff,
+            WaitingReason::ErrImagePull => WaitingReason::ErrImagePull,
+            WaitingReason::CrashLoopBackOff => WaitingReason::CrashLoopBackOff,
+            WaitingReason::CreateContainerError => WaitingReason::CreateContainerError,
+            WaitingReason::CreateContainerConfigError => WaitingReason::CreateContainerConfigError,
+            WaitingReason::RunContainerError => WaitingReason::RunContainerError,
+            WaitingReason::InvalidImageName => WaitingReason::InvalidImageName,
+            WaitingReason::Other(text) => WaitingReason::Other(text.into_owned()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct WaitingState<'a> {
+    #[serde(borrow)]
+    pub reason: WaitingReason<'a>,
+    #[serde(borrow)]
+    pub message: Option<Text<'a>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RunningState {
+    pub started_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TerminatedState<'a> {
+    #[serde(borrow)]
+    pub reason: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub message: Option<Text<'a>>,
+    pub exit_code: i32,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerState<'a> {
+    Waiting(#[serde(borrow)] WaitingState<'a>),
+    Running(RunningState),
+    Terminated(#[serde(borrow)] TerminatedState<'a>),
+    /// The kubelet has not reported a state yet.
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerRole {
+    /// A regular container.
+    App,
+    /// An init container that runs to completion before the app starts.
+    Init,
+    /// An init container with `restartPolicy: Always` (a native sidecar).
+    Sidecar,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Container<'a> {
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    #[serde(borrow)]
+    pub image: Text<'a>,
+    pub role: ContainerRole,
+    pub ready: bool,
+    pub started: Option<bool>,
+    pub restart_count: u32,
+    #[serde(borrow)]
+    pub state: ContainerState<'a>,
+    #[serde(borrow)]
+    pub last_terminated: Option<TerminatedState<'a>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Pod<'a> {
+    /// This pod in [`Snapshot::objects`] (name, labels and owner live there).
+    pub object: ObjectIndex,
+    pub phase: PodPhase,
+    /// `status.reason`, e.g. `Evicted`.
+    #[serde(borrow)]
+    pub reason: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub message: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub conditions: Vec<Condition<'a>>,
+    pub created: Option<Timestamp>,
+    pub started: Option<Timestamp>,
+    /// Set when the pod is being deleted.
+    pub deleting: bool,
+    /// Init containers (and sidecars) first, in spec order, then app
+    /// containers.
+    #[serde(borrow)]
+    pub containers: Vec<Container<'a>>,
+}
+
+/// One object of the target's ownership tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ObjectInfo<'a> {
+    #[serde(borrow)]
+    pub api_version: Text<'a>,
+    #[serde(borrow)]
+    pub kind: Text<'a>,
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    #[serde(borrow)]
+    pub uid: Text<'a>,
+    #[serde(borrow)]
+    pub labels: Pairs<'a>,
+    #[serde(borrow)]
+    pub annotations: Pairs<'a>,
+    /// The controlling owner inside the tree (none for the target).
+    pub owner: Option<ObjectIndex>,
+}
+
+/// A version of the workload the policy may return to. For a Deployment
+/// these are its ReplicaSets, ordered by revision (oldest first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Release<'a> {
+    /// How the release is named in decisions: the revision number for a
+    /// Deployment.
+    #[serde(borrow)]
+    pub id: Text<'a>,
+    pub revision: Option<u64>,
+    pub object: Option<ObjectIndex>,
+    #[serde(borrow)]
+    pub pod_template_hash: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub images: Vec<Text<'a>>,
+    pub created: Option<Timestamp>,
+    pub replicas: u32,
+    pub ready_replicas: u32,
+    /// The release the workload runs now.
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Target<'a> {
+    #[serde(borrow)]
+    pub api_version: Text<'a>,
+    #[serde(borrow)]
+    pub kind: Text<'a>,
+    #[serde(borrow)]
+    pub namespace: Text<'a>,
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    #[serde(borrow)]
+    pub uid: Text<'a>,
+    pub generation: i64,
+    pub observed_generation: Option<i64>,
+    #[serde(borrow)]
+    pub labels: Pairs<'a>,
+    #[serde(borrow)]
+    pub annotations: Pairs<'a>,
+    #[serde(borrow)]
+    pub conditions: Vec<Condition<'a>>,
+    pub paused: bool,
+    pub desired_replicas: Option<u32>,
+    pub ready_replicas: Option<u32>,
+    pub updated_replicas: Option<u32>,
+    pub available_replicas: Option<u32>,
+}
+
+/// The snapshot's bytes, as the host passes them to `detect-failure`.
+pub fn encode(snapshot: &Snapshot<'_>) -> Vec<u8> {
+    postcard::to_allocvec(snapshot).expect("every snapshot type has an encoding")
+}
+
+/// Reads a snapshot from its bytes, borrowing its strings from them.
+pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, DecodeError> {
+    postcard::from_bytes(bytes).map_err(DecodeError)
+}
+
+/// Bytes that are not a snapshot of this version of the encoding.
+#[derive(Debug)]
+pub struct DecodeError(postcard::Error);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the snapshot's bytes do not decode ({}); host and policy disagree on the encoding", self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+#[cfg(test)]
+mod tests;
