@@ -78,8 +78,7 @@ impl Cluster {
             is_true("Error").map(|c| (c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()));
 
         let statefulset = s.children_of_kind(0, "StatefulSet").next().map(|(i, _)| i);
-        let statefulset_raw =
-            statefulset.and_then(|i| rewind_sdk::view::raw_object(i)).map(rewind_sdk::raw::RawObject::new);
+        let statefulset_raw = statefulset.and_then(rewind_sdk::view::raw_object).map(rewind_sdk::raw::RawObject::new);
         let deployed_version = match &statefulset_raw {
             Some(raw) => raw
                 .array("/spec/template/spec/containers")?
