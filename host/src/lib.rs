@@ -6,6 +6,7 @@
 //! the executors ([`executor`]).
 
 pub mod actions;
+pub mod authoring;
 pub mod contract;
 pub mod controller;
 pub mod deployment;

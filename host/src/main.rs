@@ -1,7 +1,7 @@
 //! The `rewind` command line.
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use rewind::actions::ActionLimits;
 use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
@@ -68,6 +68,24 @@ enum Command {
     },
     /// Print the RolloutPolicy CRD.
     Crd,
+    /// Create a policy crate: the example rules, a suite and its dumps.
+    New {
+        /// The crate's name (lowercase, digits and '-').
+        name: String,
+        /// Where to create it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The rewind SDK crate (plugins/sdk of a rewind checkout).
+        #[arg(long, default_value_os_t = rewind::authoring::default_sdk())]
+        sdk: PathBuf,
+    },
+    /// Build a policy crate into a component (wasm32-wasip2, `guest` profile).
+    Build {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(clap::Args)]
@@ -116,6 +134,22 @@ fn main() -> ExitCode {
             print!("{}", rewind::controller::crd::crd_yaml());
             Ok(ExitCode::SUCCESS)
         }
+        Command::New { name, dir, sdk } => {
+            let created = rewind::authoring::new_policy(name, dir, sdk)?;
+            println!("created {}", created.display());
+            println!("next: rewind test {0}   (builds it and runs its suite)", created.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build { path } => build(path),
+        Command::Completions { shell } => {
+            // Written whole, so a closed pipe (`| head`) is an error, not a panic.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "rewind", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
     });
     match result {
         Ok(code) => code,
@@ -124,6 +158,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn build(path: &Path) -> Result<ExitCode> {
+    eprintln!(
+        "building {} for {} ({} profile)",
+        path.display(),
+        rewind::suite::GUEST_TARGET,
+        rewind::suite::GUEST_PROFILE
+    );
+    let component = rewind::suite::build_policy(path, true)?;
+    let bytes = std::fs::read(&component).with_context(|| format!("cannot read {}", component.display()))?;
+    println!("{}", component.display());
+    eprintln!("{} bytes, sha256 {}", bytes.len(), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime(args: &RuntimeArgs) -> Result<PolicyRuntime> {

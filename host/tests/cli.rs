@@ -5,8 +5,13 @@ use common::*;
 use std::process::Command;
 
 fn rewind(args: &[&str]) -> (i32, String, String) {
+    rewind_with(args, &[])
+}
+
+fn rewind_with(args: &[&str], env: &[(&str, &std::path::Path)]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_rewind"))
         .args(args)
+        .envs(env.iter().copied())
         .env("REWIND_CACHE_DIR", cache_dir())
         .current_dir(workspace())
         .output()
@@ -82,4 +87,44 @@ fn text_output_shows_stages_and_limits() {
     assert!(stdout.contains("failure:     progressing"), "{stdout}");
     assert!(stdout.contains("eligibility: not asked"), "{stdout}");
     assert!(stdout.contains("limits:      250 ms, 64 MiB memory"), "{stdout}");
+}
+
+/// `rewind new` as a user runs it: the crate it creates builds with
+/// `rewind build` and passes its own suite with `rewind test`.
+#[test]
+fn a_new_policy_builds_and_passes_its_suite_as_created() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().to_str().unwrap();
+    let (code, stdout, stderr) = rewind(&["new", "rollback-on-oom", "--dir", dir]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let created = parent.path().join("rollback-on-oom");
+    assert!(created.join("src/lib.rs").is_file() && created.join("rollback-on-oom.suite.yaml").is_file());
+
+    // The workspace's target directory already holds the SDK's dependencies
+    // built for the guest; a user's first build compiles them once.
+    let target = workspace().join("target");
+    let shared = [("CARGO_TARGET_DIR", target.as_path())];
+    let (code, stdout, stderr) = rewind_with(&["build", created.to_str().unwrap()], &shared);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.trim().ends_with("rollback_on_oom.wasm"), "{stdout}");
+    assert!(std::path::Path::new(stdout.trim()).is_file());
+
+    let (code, stdout, stderr) = rewind_with(&["test", created.to_str().unwrap()], &shared);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.trim().ends_with("3 passed, 0 failed"), "{stdout}");
+
+    let (code, _, stderr) = rewind(&["new", "rollback-on-oom", "--dir", dir]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("already exists"), "{stderr}");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, stdout, stderr) = rewind(&["completions", shell]);
+        assert_eq!(code, 0, "{stderr}");
+        for subcommand in ["eval", "test", "new", "build"] {
+            assert!(stdout.contains(subcommand), "{shell} completions lack {subcommand}: {stdout}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::SuiteError;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The rustup target policies are built for.
 pub const GUEST_TARGET: &str = "wasm32-wasip2";
@@ -16,6 +16,13 @@ pub fn resolve_policy(path: &Path) -> Result<PathBuf, SuiteError> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());
     }
+    build_policy(path, false)
+}
+
+/// Builds the policy crate in `path` for [`GUEST_TARGET`] with the
+/// [`GUEST_PROFILE`] profile and returns the component. With `progress`,
+/// cargo's own progress and diagnostics go to stderr as it works.
+pub fn build_policy(path: &Path, progress: bool) -> Result<PathBuf, SuiteError> {
     let manifest = path.join("Cargo.toml");
     let fail = |message: String| SuiteError::Build { path: path.to_path_buf(), message };
     if !manifest.is_file() {
@@ -26,9 +33,13 @@ pub fn resolve_policy(path: &Path) -> Result<PathBuf, SuiteError> {
         .args(["build", "--message-format=json-render-diagnostics", "--target", GUEST_TARGET])
         .args(["--profile", GUEST_PROFILE, "--manifest-path"])
         .arg(&manifest)
+        .stderr(if progress { Stdio::inherit() } else { Stdio::piped() })
         .output()
         .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
     if !output.status.success() {
+        if progress {
+            return Err(fail("cargo failed (its messages are above)".into()));
+        }
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
         return Err(fail(tail.into_iter().rev().collect::<Vec<_>>().join("\n")));

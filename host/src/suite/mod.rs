@@ -8,7 +8,7 @@ mod build;
 mod expect;
 mod run;
 
-pub use build::{GUEST_PROFILE, GUEST_TARGET, resolve_policy};
+pub use build::{GUEST_PROFILE, GUEST_TARGET, build_policy, resolve_policy};
 pub use expect::Expectations;
 pub use run::{CaseResult, SuiteResult, run_suite_file};
 
