@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod authoring;
+pub mod backtest;
 pub mod contract;
 pub mod controller;
 pub mod deployment;

@@ -5,6 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use rewind::actions::ActionLimits;
 use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -84,6 +85,10 @@ enum Command {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
+    /// Run policies over a timeline of dumps (a directory of dumps named by
+    /// the time they were taken) without acting: when each would have
+    /// declared failure and acted, and where they decide differently.
+    Backtest(BacktestArgs),
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
 }
@@ -115,6 +120,26 @@ struct EvalArgs {
     output: Output,
 }
 
+#[derive(clap::Args)]
+struct BacktestArgs {
+    /// A policy component; give it twice or more to compare policies.
+    #[arg(long = "policy", required = true)]
+    policies: Vec<PathBuf>,
+    /// Settings (YAML or JSON) for the policies, in the order of --policy.
+    #[arg(long)]
+    settings: Vec<PathBuf>,
+    /// The timeline directory.
+    #[arg(long)]
+    timeline: PathBuf,
+    /// The workload, as Kind/name (e.g. Deployment/web).
+    #[arg(long)]
+    target: String,
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Output {
     Text,
@@ -141,6 +166,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { path } => build(path),
+        Command::Backtest(args) => backtest(&runtime, args, action_limits),
         Command::Completions { shell } => {
             // Written whole, so a closed pipe (`| head`) is an error, not a panic.
             let mut script = Vec::new();
@@ -158,6 +184,43 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn backtest(runtime: &PolicyRuntime, args: &BacktestArgs, action_limits: ActionLimits) -> Result<ExitCode> {
+    if args.settings.len() > args.policies.len() {
+        bail!(
+            "{} --settings for {} --policy: give at most one per policy, in the same order",
+            args.settings.len(),
+            args.policies.len()
+        );
+    }
+    let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
+    let timeline = rewind::backtest::read_timeline(&args.timeline)?;
+    let mut policies = Vec::new();
+    for (i, path) in args.policies.iter().enumerate() {
+        let settings = match args.settings.get(i) {
+            Some(file) => read_settings(file)?,
+            None => "{}".to_string(),
+        };
+        policies.push(runtime.load(path, &settings)?);
+    }
+    let interactive = std::io::stderr().is_terminal();
+    let total = timeline.len();
+    let mut progress = |index: usize, moment: &rewind::backtest::Moment| {
+        if interactive {
+            eprint!("\r\x1b[K[{}/{total}] {}", index + 1, rewind::time::format(moment.at));
+        }
+    };
+    let result = rewind::backtest::run(&policies, &timeline, &target, action_limits, &mut progress);
+    if interactive {
+        eprint!("\r\x1b[K");
+    }
+    let backtest = result?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&backtest)?),
+        Output::Text => print!("{}", backtest.to_text()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn build(path: &Path) -> Result<ExitCode> {

@@ -128,3 +128,49 @@ fn completions_are_printed_for_each_shell() {
         }
     }
 }
+
+/// Two real policies over the example timeline: the Deployment policy calls
+/// the rollout progressing within its grace period where the example policy
+/// sees nothing; both roll back at 14:34.
+#[test]
+fn backtest_reports_first_failure_and_where_policies_differ() {
+    let deployment = component("plugins/deployment");
+    let example = component("examples/policies/rollback-on-crash");
+    let (code, stdout, stderr) = rewind(&[
+        "backtest",
+        "--policy",
+        deployment.to_str().unwrap(),
+        "--policy",
+        example.to_str().unwrap(),
+        "--timeline",
+        "examples/timeline/web",
+        "--target",
+        "Deployment/web",
+        "-n",
+        "shop",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let differs: Vec<bool> = report["steps"].as_array().unwrap().iter().map(|s| s["differs"] == true).collect();
+    assert_eq!(differs, [false, true, false]);
+    assert_eq!(report["steps"][1]["verdicts"][0]["state"], "progressing");
+    assert_eq!(report["steps"][1]["verdicts"][1]["state"], "healthy");
+    for policy in report["policies"].as_array().unwrap() {
+        let first = policy["firstAction"].as_str().unwrap();
+        assert!(first.starts_with("2024-11-06T14:34:00Z") && first.contains("release 2"), "{first}");
+    }
+
+    let (code, _, stderr) = rewind(&[
+        "backtest",
+        "--policy",
+        deployment.to_str().unwrap(),
+        "--timeline",
+        "examples",
+        "--target",
+        "Deployment/web",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not named by a time"), "{stderr}");
+}
