@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod authoring;
 pub mod backtest;
+pub mod capture;
 pub mod contract;
 pub mod controller;
 pub mod deployment;

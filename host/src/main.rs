@@ -89,6 +89,9 @@ enum Command {
     /// the time they were taken) without acting: when each would have
     /// declared failure and acted, and where they decide differently.
     Backtest(BacktestArgs),
+    /// Write a workload's ownership tree from a live cluster as a dump
+    /// (secrets excluded); with --watch, a timeline for `rewind backtest`.
+    Capture(CaptureArgs),
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
 }
@@ -140,6 +143,31 @@ struct BacktestArgs {
     output: Output,
 }
 
+#[derive(clap::Args)]
+struct CaptureArgs {
+    /// The workload, as Kind/name (e.g. Deployment/web, or Kind.group/name).
+    #[arg(long)]
+    target: String,
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// A kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Write the dump to this file instead of stdout.
+    #[arg(long, short = 'o', conflicts_with = "watch")]
+    output: Option<PathBuf>,
+    /// Capture repeatedly into this directory, one dump per moment, named
+    /// by the time it was taken.
+    #[arg(long)]
+    watch: Option<PathBuf>,
+    /// Seconds between captures with --watch.
+    #[arg(long, default_value_t = 10, requires = "watch")]
+    interval: u64,
+    /// Stop after this many captures with --watch (default: until stopped).
+    #[arg(long, requires = "watch")]
+    count: Option<u64>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Output {
     Text,
@@ -167,6 +195,7 @@ fn main() -> ExitCode {
         }
         Command::Build { path } => build(path),
         Command::Backtest(args) => backtest(&runtime, args, action_limits),
+        Command::Capture(args) => capture(args),
         Command::Completions { shell } => {
             // Written whole, so a closed pipe (`| head`) is an error, not a panic.
             let mut script = Vec::new();
@@ -221,6 +250,51 @@ fn backtest(runtime: &PolicyRuntime, args: &BacktestArgs, action_limits: ActionL
         Output::Text => print!("{}", backtest.to_text()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn kube_client(kubeconfig: Option<&Path>) -> Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &Default::default()).await?
+        }
+        None => kube::Config::infer().await?,
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+fn capture(args: &CaptureArgs) -> Result<ExitCode> {
+    let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    tokio.block_on(async {
+        let cluster = rewind::controller::cluster::Cluster { client: kube_client(args.kubeconfig.as_deref()).await? };
+        let Some(dir) = &args.watch else {
+            let dump = rewind::capture::capture(&cluster, &target).await?;
+            match &args.output {
+                Some(path) => std::fs::write(path, dump).with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{dump}"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut taken = 0u64;
+        loop {
+            let at = jiff::Timestamp::now().as_second();
+            let dump = rewind::capture::capture(&cluster, &target).await?;
+            let path = dir.join(rewind::backtest::moment_file_name(at));
+            std::fs::write(&path, dump).with_context(|| format!("cannot write {}", path.display()))?;
+            taken += 1;
+            eprintln!("captured {} ({taken})", path.display());
+            if args.count.is_some_and(|count| taken >= count) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(args.interval.max(1))) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            }
+        }
+    })
 }
 
 fn build(path: &Path) -> Result<ExitCode> {
@@ -327,15 +401,7 @@ fn controller(
     }
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async {
-        let config = match kubeconfig {
-            Some(path) => {
-                let file = kube::config::Kubeconfig::read_from(path)
-                    .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
-                kube::Config::from_custom_kubeconfig(file, &Default::default()).await?
-            }
-            None => kube::Config::infer().await?,
-        };
-        let client = kube::Client::try_from(config)?;
+        let client = kube_client(kubeconfig).await?;
         let metrics = rewind::controller::metrics::Metrics::default();
         metrics.serve(metrics_address).with_context(|| format!("cannot serve metrics on {metrics_address}"))?;
         let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "default".into());

@@ -251,16 +251,19 @@ fn kind_matches(object: &Value, wanted: &str) -> bool {
     let Some(kind) = self::kind(object) else {
         return false;
     };
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    names_kind(wanted, kind, api_version)
+}
+
+/// Whether `wanted`, as a user writes a target's kind (`Deployment`,
+/// `deployments`, `Deployment.apps`; any case), names this kind.
+pub fn names_kind(wanted: &str, kind: &str, api_version: &str) -> bool {
     let (wanted_kind, wanted_group) = match wanted.split_once('.') {
         Some((k, g)) => (k, Some(g)),
         None => (wanted, None),
     };
     let kind_ok = kind.eq_ignore_ascii_case(wanted_kind) || format!("{kind}s").eq_ignore_ascii_case(wanted_kind);
-    let group_ok = wanted_group.is_none_or(|g| {
-        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        group_of(api_version).eq_ignore_ascii_case(g)
-    });
-    kind_ok && group_ok
+    kind_ok && wanted_group.is_none_or(|g| group_of(api_version).eq_ignore_ascii_case(g))
 }
 
 #[derive(Debug, thiserror::Error)]

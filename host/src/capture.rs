@@ -1,0 +1,76 @@
+//! `rewind capture`: a workload's ownership tree read from a live cluster
+//! and written as a dump that `rewind eval`, `rewind test` and
+//! `rewind backtest` read. Secrets are never written, and server-side
+//! bookkeeping (`managedFields`) is left out as `kubectl get` does.
+
+use crate::controller::cluster::{Cluster, ClusterError};
+use crate::evaluate::TargetSpec;
+use crate::objects::{self, ObjectKey};
+use crate::snapshot::ownership_tree;
+use kube::api::ApiResource;
+use kube::discovery::Discovery;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("the cluster serves no kind named {0:?} (see kubectl api-resources)")]
+    UnknownKind(String),
+    #[error("{kind:?} names {count} kinds of different API groups; write Kind.group, e.g. Deployment.apps")]
+    AmbiguousKind { kind: String, count: usize },
+    #[error("{0} is not in the cluster")]
+    NotFound(TargetSpec),
+    #[error("discovery failed: {0}")]
+    Discovery(#[from] kube::Error),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// The dump of `target`'s ownership tree as it is now: a YAML `List`, the
+/// target first.
+pub async fn capture(cluster: &Cluster, target: &TargetSpec) -> Result<String, CaptureError> {
+    let resource = resource_of(cluster, &target.kind).await?;
+    let workload = cluster
+        .workloads(&resource, &target.namespace, Some(&target.name), None)
+        .await?
+        .pop()
+        .ok_or_else(|| CaptureError::NotFound(target.clone()))?;
+    let key = ObjectKey::of(&workload).ok_or_else(|| CaptureError::NotFound(target.clone()))?;
+    let set = cluster.objects_for(workload).await?;
+    let root = set.find_key(&key).expect("objects_for keeps the workload");
+    let items: Vec<Value> = ownership_tree(&set, root)
+        .iter()
+        .filter_map(|node| set.get(node.object))
+        .filter(|object| objects::kind(object) != Some("Secret"))
+        .map(without_bookkeeping)
+        .collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let header = format!(
+        "# {} captured by rewind capture at {}: its ownership tree, secrets excluded\n",
+        target,
+        crate::time::format(jiff::Timestamp::now().as_second())
+    );
+    Ok(header + &serde_yaml::to_string(&list).expect("JSON values serialize as YAML"))
+}
+
+async fn resource_of(cluster: &Cluster, kind: &str) -> Result<ApiResource, CaptureError> {
+    let discovery = Discovery::new(cluster.client.clone()).run().await?;
+    let mut matches: Vec<ApiResource> = discovery
+        .groups()
+        .flat_map(|group| group.recommended_resources())
+        .map(|(resource, _)| resource)
+        .filter(|r| objects::names_kind(kind, &r.kind, &r.api_version))
+        .collect();
+    match matches.len() {
+        0 => Err(CaptureError::UnknownKind(kind.to_string())),
+        1 => Ok(matches.remove(0)),
+        count => Err(CaptureError::AmbiguousKind { kind: kind.to_string(), count }),
+    }
+}
+
+fn without_bookkeeping(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    object
+}
