@@ -14,6 +14,7 @@ use crate::dump::{self, DumpError};
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
 use crate::report::EvalReport;
 use crate::runtime::LoadedPolicy;
+use crate::style::Style;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -240,6 +241,11 @@ pub fn run(
 
 impl Backtest {
     pub fn to_text(&self) -> String {
+        self.to_text_styled(Style::PLAIN)
+    }
+
+    /// The text view, with differences and failures coloured when `style` says so.
+    pub fn to_text_styled(&self, style: Style) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "target: {}", self.target);
         for (i, p) in self.policies.iter().enumerate() {
@@ -247,10 +253,13 @@ impl Backtest {
         }
         let _ = writeln!(out);
         for step in &self.steps {
-            let marker = if step.differs { "  ← differs" } else { "" };
+            let marker = if step.differs { style.caution("  ← differs") } else { String::new() };
             let _ = writeln!(out, "{}{marker}", step.at);
             for (i, verdict) in step.verdicts.iter().enumerate() {
-                let _ = writeln!(out, "  {}: {}", letter(i), verdict.summary());
+                let summary = verdict.summary();
+                let summary =
+                    if verdict.failed() || !verdict.errors.is_empty() { style.bad(&summary) } else { summary };
+                let _ = writeln!(out, "  {}: {summary}", letter(i));
             }
         }
         let _ = writeln!(out);

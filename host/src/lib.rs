@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod snapshot;
+pub mod style;
 pub mod synthetic;
 pub mod time;
 

@@ -5,6 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use rewind::actions::ActionLimits;
 use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
+use rewind::style::{ColorChoice, Style};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,6 +43,10 @@ struct RuntimeArgs {
     /// Compile policies every time instead of using the cache.
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Colour text output: auto (when stdout is a terminal and NO_COLOR is
+    /// unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -175,11 +180,21 @@ enum Output {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our
+    // output goes away (`rewind test … | head`) instead of panicking on the
+    // failed write: Rust ignores SIGPIPE unless told otherwise.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let action_limits = ActionLimits { max_actions: cli.runtime.max_actions, ..ActionLimits::default() };
+    let style = Style::for_stdout(cli.runtime.color);
     let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
-        Command::Eval(args) => eval(&runtime, args, action_limits),
-        Command::Test { paths } => test(&runtime, paths),
+        Command::Eval(args) => eval(&runtime, args, action_limits, style),
+        Command::Test { paths } => test(&runtime, paths, style),
         Command::Controller { kubeconfig, json_logs, metrics_address } => {
             controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address)
         }
@@ -194,16 +209,11 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { path } => build(path),
-        Command::Backtest(args) => backtest(&runtime, args, action_limits),
+        Command::Backtest(args) => backtest(&runtime, args, action_limits, style),
         Command::Capture(args) => capture(args),
         Command::Completions { shell } => {
-            // Written whole, so a closed pipe (`| head`) is an error, not a panic.
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "rewind", &mut script);
-            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-                _ => Ok(ExitCode::SUCCESS),
-            }
+            clap_complete::generate(*shell, &mut Cli::command(), "rewind", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
         }
     });
     match result {
@@ -215,7 +225,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn backtest(runtime: &PolicyRuntime, args: &BacktestArgs, action_limits: ActionLimits) -> Result<ExitCode> {
+fn backtest(
+    runtime: &PolicyRuntime,
+    args: &BacktestArgs,
+    action_limits: ActionLimits,
+    style: Style,
+) -> Result<ExitCode> {
     if args.settings.len() > args.policies.len() {
         bail!(
             "{} --settings for {} --policy: give at most one per policy, in the same order",
@@ -247,7 +262,7 @@ fn backtest(runtime: &PolicyRuntime, args: &BacktestArgs, action_limits: ActionL
     let backtest = result?;
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&backtest)?),
-        Output::Text => print!("{}", backtest.to_text()),
+        Output::Text => print!("{}", backtest.to_text_styled(style)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,7 +347,7 @@ fn read_settings(path: &Path) -> Result<String> {
     Ok(value.to_string())
 }
 
-fn eval(runtime: &PolicyRuntime, args: &EvalArgs, action_limits: ActionLimits) -> Result<ExitCode> {
+fn eval(runtime: &PolicyRuntime, args: &EvalArgs, action_limits: ActionLimits, style: Style) -> Result<ExitCode> {
     let settings = match &args.settings {
         Some(path) => read_settings(path)?,
         None => "{}".to_string(),
@@ -348,12 +363,12 @@ fn eval(runtime: &PolicyRuntime, args: &EvalArgs, action_limits: ActionLimits) -
     let evaluation = evaluate(&policy, &mut objects, &target, &options)?;
     match args.output {
         Output::Json => println!("{}", evaluation.report.to_json()),
-        Output::Text => print!("{}", evaluation.report.to_text()),
+        Output::Text => print!("{}", evaluation.report.to_text_styled(style)),
     }
     Ok(if evaluation.fatal { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn test(runtime: &PolicyRuntime, paths: &[PathBuf]) -> Result<ExitCode> {
+fn test(runtime: &PolicyRuntime, paths: &[PathBuf], style: Style) -> Result<ExitCode> {
     let mut files = Vec::new();
     for path in paths {
         files.extend(rewind::suite::discover(path)?);
@@ -366,10 +381,10 @@ fn test(runtime: &PolicyRuntime, paths: &[PathBuf]) -> Result<ExitCode> {
                 for case in result.cases {
                     if case.problems.is_empty() {
                         passed += 1;
-                        println!("  PASS {}", case.name);
+                        println!("  {} {}", style.good("PASS"), case.name);
                     } else {
                         failed += 1;
-                        println!("  FAIL {}", case.name);
+                        println!("  {} {}", style.bad("FAIL"), case.name);
                         for problem in case.problems {
                             println!("       - {problem}");
                         }
@@ -378,7 +393,7 @@ fn test(runtime: &PolicyRuntime, paths: &[PathBuf]) -> Result<ExitCode> {
             }
             Err(e) => {
                 failed += 1;
-                println!("  FAIL (suite) {e}");
+                println!("  {} (suite) {e}", style.bad("FAIL"));
             }
         }
     }

@@ -5,6 +5,7 @@ use crate::actions::{Action, ActionLimits};
 use crate::contract::{self, Health};
 use crate::executor::Outcome;
 use crate::runtime::{LogEntry, SandboxLimits};
+use crate::style::Style;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -124,6 +125,11 @@ impl EvalReport {
     }
 
     pub fn to_text(&self) -> String {
+        self.to_text_styled(Style::PLAIN)
+    }
+
+    /// The text view, with decisions coloured when `style` says so.
+    pub fn to_text_styled(&self, style: Style) -> String {
         let mut out = String::new();
         let t = &self.target;
         let _ = writeln!(out, "target:      {}/{} in namespace {} ({})", t.kind, t.name, t.namespace, t.api_version);
@@ -133,7 +139,8 @@ impl EvalReport {
         match &self.failure {
             Some(f) => {
                 let manual = if f.manual_request { ", manual rollback requested" } else { "" };
-                let _ = writeln!(out, "failure:     {} ({} findings{manual})", f.state, f.findings.len());
+                let state = style.health(f.state);
+                let _ = writeln!(out, "failure:     {state} ({} findings{manual})", f.findings.len());
                 for finding in &f.findings {
                     let mut place = Vec::new();
                     if let Some(pod) = &finding.pod {
@@ -153,7 +160,7 @@ impl EvalReport {
         }
         match &self.eligibility {
             Some(e) => {
-                let verdict = if e.eligible { "eligible" } else { "not eligible" };
+                let verdict = if e.eligible { style.caution("eligible") } else { "not eligible".to_string() };
                 let _ = writeln!(out, "eligibility: {verdict}: {}", e.reason);
             }
             None => out.push_str("eligibility: not asked\n"),
@@ -185,13 +192,13 @@ impl EvalReport {
             }
         }
         for warning in &self.warnings {
-            let _ = writeln!(out, "warning:     {warning}");
+            let _ = writeln!(out, "{}     {warning}", style.caution("warning:"));
         }
         for log in &self.logs {
             let _ = writeln!(out, "log {:5}:   {}", log.level, log.message);
         }
         for error in &self.errors {
-            let _ = writeln!(out, "error:       {error}");
+            let _ = writeln!(out, "{}       {error}", style.bad("error:"));
         }
         if let Some(limits) = &self.limits {
             let s = &limits.sandbox;
