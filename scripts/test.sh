@@ -12,3 +12,5 @@ cargo test --workspace
 target/debug/rewind test examples/
 # The controller against a real API server (built once, cached in ~/.cache/rewind).
 scripts/e2e.sh
+# Policy distribution against a real registry and an https server on loopback.
+scripts/distribution-e2e.sh

@@ -12,6 +12,7 @@ pub mod capture;
 pub mod contract;
 pub mod controller;
 pub mod deployment;
+pub mod distribution;
 pub mod dump;
 pub mod evaluate;
 pub mod executor;

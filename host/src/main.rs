@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use rewind::actions::ActionLimits;
+use rewind::distribution::PolicyRef;
 use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
 use rewind::style::{ColorChoice, Style};
@@ -97,15 +98,34 @@ enum Command {
     /// Write a workload's ownership tree from a live cluster as a dump
     /// (secrets excluded); with --watch, a timeline for `rewind backtest`.
     Capture(CaptureArgs),
+    /// Push a policy component to an OCI registry, with its WIT version and
+    /// metadata as manifest annotations.
+    Push {
+        module: PathBuf,
+        /// oci://registry/repository:tag
+        reference: String,
+        /// More manifest annotations, as key=value (e.g. a description).
+        #[arg(long = "annotation")]
+        annotations: Vec<String>,
+    },
+    /// Pull a policy component from an OCI registry (or an https URL) into
+    /// the module cache, verified by digest.
+    Pull {
+        reference: String,
+        /// Also copy it here.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
 }
 
 #[derive(clap::Args)]
 struct EvalArgs {
-    /// The policy component (.wasm).
+    /// The policy component: a path, https://…#sha256=<hex>, or
+    /// oci://registry/repository:tag (or @sha256:<hex>).
     #[arg(long)]
-    policy: PathBuf,
+    policy: String,
     /// A cluster dump (`kubectl get -o yaml` output, or YAML documents), or a
     /// directory of them. May be repeated.
     #[arg(long, required = true)]
@@ -130,9 +150,10 @@ struct EvalArgs {
 
 #[derive(clap::Args)]
 struct BacktestArgs {
-    /// A policy component; give it twice or more to compare policies.
+    /// A policy component (path, https or oci reference); give it twice or
+    /// more to compare policies.
     #[arg(long = "policy", required = true)]
-    policies: Vec<PathBuf>,
+    policies: Vec<String>,
     /// Settings (YAML or JSON) for the policies, in the order of --policy.
     #[arg(long)]
     settings: Vec<PathBuf>,
@@ -192,8 +213,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let action_limits = ActionLimits { max_actions: cli.runtime.max_actions, ..ActionLimits::default() };
     let style = Style::for_stdout(cli.runtime.color);
+    let cache_root = cli.runtime.cache_dir.clone().or_else(ArtifactCache::default_dir);
+    let cache_root = cache_root.as_deref();
     let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
-        Command::Eval(args) => eval(&runtime, args, action_limits, style),
+        Command::Eval(args) => eval(&runtime, args, action_limits, style, cache_root),
         Command::Test { paths } => test(&runtime, paths, style),
         Command::Controller { kubeconfig, json_logs, metrics_address } => {
             controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address)
@@ -209,8 +232,10 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { path } => build(path),
-        Command::Backtest(args) => backtest(&runtime, args, action_limits, style),
+        Command::Backtest(args) => backtest(&runtime, args, action_limits, style, cache_root),
         Command::Capture(args) => capture(args),
+        Command::Push { module, reference, annotations } => push(&runtime, module, reference, annotations, cache_root),
+        Command::Pull { reference, output } => pull(reference, output.as_deref(), cache_root),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rewind", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -230,6 +255,7 @@ fn backtest(
     args: &BacktestArgs,
     action_limits: ActionLimits,
     style: Style,
+    cache_root: Option<&Path>,
 ) -> Result<ExitCode> {
     if args.settings.len() > args.policies.len() {
         bail!(
@@ -246,7 +272,7 @@ fn backtest(
             Some(file) => read_settings(file)?,
             None => "{}".to_string(),
         };
-        policies.push(runtime.load(path, &settings)?);
+        policies.push(runtime.load(&local_policy(path, cache_root)?, &settings)?);
     }
     let interactive = std::io::stderr().is_terminal();
     let total = timeline.len();
@@ -312,6 +338,85 @@ fn capture(args: &CaptureArgs) -> Result<ExitCode> {
     })
 }
 
+fn fetcher(cache_root: Option<&Path>) -> Result<rewind::distribution::Fetcher> {
+    let root = cache_root.context("no cache directory for downloaded policies: set --cache-dir or REWIND_CACHE_DIR")?;
+    Ok(rewind::distribution::Fetcher::new(root))
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future))
+}
+
+/// The file behind a policy reference, downloaded (and verified) first when
+/// it is remote.
+fn local_policy(reference: &str, cache_root: Option<&Path>) -> Result<PathBuf> {
+    let reference: PolicyRef = reference.parse().map_err(anyhow::Error::msg)?;
+    if let PolicyRef::File(path) = reference {
+        return Ok(path);
+    }
+    let fetcher = fetcher(cache_root)?;
+    Ok(block_on(fetcher.fetch(&reference))??.path)
+}
+
+fn oci_reference(text: &str) -> Result<rewind::distribution::OciRef> {
+    match text.parse().map_err(anyhow::Error::msg)? {
+        PolicyRef::Oci(oci) => Ok(oci),
+        _ => bail!("{text} is not an oci:// reference"),
+    }
+}
+
+fn push(
+    runtime: &PolicyRuntime,
+    module: &Path,
+    reference: &str,
+    extra: &[String],
+    cache_root: Option<&Path>,
+) -> Result<ExitCode> {
+    let oci = oci_reference(reference)?;
+    let inspected = runtime.inspect(module)?;
+    let bytes = std::fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
+    let mut annotations = std::collections::BTreeMap::from([
+        (rewind::distribution::ANNOTATION_WIT.to_string(), format!("rewind:policy@{}", inspected.wit_version)),
+        ("org.opencontainers.image.created".to_string(), rewind::time::format(jiff::Timestamp::now().as_second())),
+    ]);
+    if let Some(name) = module.file_name().and_then(|n| n.to_str()) {
+        annotations.insert("org.opencontainers.image.title".into(), name.to_string());
+    }
+    for pair in extra {
+        let (key, value) = pair.split_once('=').with_context(|| format!("--annotation {pair:?} is not key=value"))?;
+        annotations.insert(key.to_string(), value.to_string());
+    }
+    let digest = block_on(fetcher(cache_root)?.push(&oci, &bytes, &annotations))??;
+    // The pinned form: what a RolloutPolicy should name to never move.
+    println!("{}", rewind::distribution::OciRef { reference: digest, ..oci.clone() });
+    eprintln!(
+        "pushed {} (sha256 {}, rewind:policy@{}) as {oci}",
+        module.display(),
+        inspected.sha256,
+        inspected.wit_version
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pull(reference: &str, output: Option<&Path>, cache_root: Option<&Path>) -> Result<ExitCode> {
+    let reference: PolicyRef = reference.parse().map_err(anyhow::Error::msg)?;
+    if let PolicyRef::File(path) = &reference {
+        bail!("{} is a local path; pull takes an oci:// reference or an https:// URL", path.display());
+    }
+    let fetched = block_on(fetcher(cache_root)?.fetch(&reference))??;
+    if let Some(output) = output {
+        std::fs::copy(&fetched.path, output).with_context(|| format!("cannot write {}", output.display()))?;
+    }
+    println!("{}", output.unwrap_or(&fetched.path).display());
+    if let Some(digest) = &fetched.manifest_digest {
+        eprintln!("manifest {digest}");
+    }
+    for (key, value) in &fetched.annotations {
+        eprintln!("  {key}: {value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn build(path: &Path) -> Result<ExitCode> {
     eprintln!(
         "building {} for {} ({} profile)",
@@ -347,7 +452,13 @@ fn read_settings(path: &Path) -> Result<String> {
     Ok(value.to_string())
 }
 
-fn eval(runtime: &PolicyRuntime, args: &EvalArgs, action_limits: ActionLimits, style: Style) -> Result<ExitCode> {
+fn eval(
+    runtime: &PolicyRuntime,
+    args: &EvalArgs,
+    action_limits: ActionLimits,
+    style: Style,
+    cache_root: Option<&Path>,
+) -> Result<ExitCode> {
     let settings = match &args.settings {
         Some(path) => read_settings(path)?,
         None => "{}".to_string(),
@@ -358,7 +469,7 @@ fn eval(runtime: &PolicyRuntime, args: &EvalArgs, action_limits: ActionLimits, s
         None => jiff::Timestamp::now().as_second(),
     };
     let mut objects = rewind::dump::load_paths(&args.cluster)?;
-    let policy = runtime.load(&args.policy, &settings)?;
+    let policy = runtime.load(&local_policy(&args.policy, cache_root)?, &settings)?;
     let options = EvalOptions { now, apply: args.apply, action_limits };
     let evaluation = evaluate(&policy, &mut objects, &target, &options)?;
     match args.output {

@@ -81,14 +81,7 @@ impl PolicyRuntime {
     /// with it. A policy that fails any check is refused here, before it
     /// sees a snapshot.
     pub fn load(&self, path: &Path, settings: &str) -> Result<LoadedPolicy, PolicyError> {
-        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
-        let refused = |problem| PolicyError::Refused { path: path.to_path_buf(), problem };
-        inspect::check_header(&bytes).map_err(refused)?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (component, cache_status) = self
-            .component(&bytes, &sha256)
-            .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
-        let wit_version = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
+        let Inspected { sha256, component, cache_status, wit_version } = self.inspect(path)?;
 
         let name = path.display().to_string();
         let link_error = |e: wasmtime::Error| PolicyError::Link { policy: name.clone(), message: format!("{e:#}") };
@@ -117,6 +110,20 @@ impl PolicyRuntime {
         Ok(policy)
     }
 
+    /// Reads and compiles the module at `path` and checks what it imports
+    /// and exports, without running it.
+    pub fn inspect(&self, path: &Path) -> Result<Inspected, PolicyError> {
+        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
+        let refused = |problem| PolicyError::Refused { path: path.to_path_buf(), problem };
+        inspect::check_header(&bytes).map_err(refused)?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (component, cache_status) = self
+            .component(&bytes, &sha256)
+            .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
+        let wit_version = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
+        Ok(Inspected { sha256, component, cache_status, wit_version })
+    }
+
     fn component(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, CacheStatus)> {
         if let Some(component) = self.compiled.lock().expect("cache lock").get(sha256) {
             return Ok((component.clone(), CacheStatus::LoadedFromCache));
@@ -128,6 +135,15 @@ impl PolicyRuntime {
         self.compiled.lock().expect("cache lock").insert(sha256.to_string(), component.clone());
         Ok((component, status))
     }
+}
+
+/// A module that compiled and passed the import and export checks.
+pub struct Inspected {
+    pub sha256: String,
+    component: Component,
+    pub cache_status: CacheStatus,
+    /// The `rewind:policy` version it was built against.
+    pub wit_version: String,
 }
 
 /// Instances come from a pre-reserved pool: a fresh instance per evaluation

@@ -1,0 +1,8 @@
+//! Policy distribution: references to modules (path, pinned https URL, OCI
+//! registry) and the downloads and pushes behind them.
+
+mod fetch;
+mod reference;
+
+pub use fetch::{ANNOTATION_WIT, FetchError, Fetched, Fetcher, OCI_MANIFEST, WASM_CONFIG, WASM_LAYER};
+pub use reference::{OciRef, PolicyRef};

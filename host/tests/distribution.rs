@@ -1,0 +1,127 @@
+//! Policies pushed to and pulled from a real registry, and downloaded over
+//! https, as a user runs `rewind` (`scripts/distribution-e2e.sh` starts a
+//! Docker registry and an https server on loopback and sets the variables).
+
+mod common;
+use common::*;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/distribution-e2e.sh"))
+}
+
+/// Runs `rewind` with a download cache of its own, so every fetch is real.
+fn rewind(cache: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rewind")).args(args).env("REWIND_CACHE_DIR", cache).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
+fn sha256_of(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// The Deployment policy on the ImagePullBackOff example: rolls back to 2.
+fn eval_release(cache: &Path, policy: &str) -> Result<String, String> {
+    let cluster = workspace().join("examples/deployment/image-pull-backoff.yaml");
+    let (code, stdout, stderr) = rewind(
+        cache,
+        &[
+            "eval",
+            "--policy",
+            policy,
+            "--cluster",
+            cluster.to_str().unwrap(),
+            "--target",
+            "Deployment/web",
+            "-n",
+            "shop",
+            "--now",
+            "2024-11-06T14:34:00Z",
+            "--output",
+            "json",
+        ],
+    );
+    if code != 0 {
+        return Err(format!("{stdout}{stderr}"));
+    }
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    Ok(report["selection"]["release"].as_str().unwrap_or_default().to_string())
+}
+
+fn cached_modules(cache: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache.join("modules")).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+}
+
+#[test]
+#[ignore = "needs a registry: scripts/distribution-e2e.sh"]
+fn a_policy_pushed_to_a_registry_is_pulled_verified_and_evaluated() {
+    let registry = env("REWIND_E2E_REGISTRY");
+    let cache = tempfile::tempdir().unwrap();
+    let deployment = component("plugins/deployment");
+    let tag = format!("oci://{registry}/policies/deployment:v1");
+
+    let (code, stdout, stderr) =
+        rewind(cache.path(), &["push", deployment.to_str().unwrap(), &tag, "--annotation", "team=platform"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let pinned = stdout.trim().to_string();
+    assert!(pinned.starts_with(&format!("oci://{registry}/policies/deployment@sha256:")), "{pinned}");
+
+    let out = cache.path().join("pulled.wasm");
+    let (code, stdout, stderr) = rewind(cache.path(), &["pull", &tag, "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(sha256_of(&out), sha256_of(&deployment), "the pulled module is the pushed one");
+    assert!(stderr.contains("dev.rewind.policy.wit: rewind:policy@0.2.0"), "{stderr}");
+    assert!(stderr.contains("team: platform"), "{stderr}");
+    let cached = cached_modules(cache.path());
+    assert_eq!(cached.len(), 1);
+    assert!(cached[0].ends_with(format!("sha256-{}.wasm", sha256_of(&deployment))), "cached by digest: {cached:?}");
+
+    assert_eq!(eval_release(cache.path(), &tag).unwrap(), "2");
+    assert_eq!(eval_release(cache.path(), &pinned).unwrap(), "2");
+
+    // The tag moves to another module; the pinned digest still names the first.
+    let other = component("examples/policies/rollback-on-crash");
+    let (code, stdout, stderr) = rewind(cache.path(), &["push", other.to_str().unwrap(), &tag]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = rewind(cache.path(), &["pull", &tag]);
+    assert_eq!(code, 0);
+    assert_eq!(sha256_of(Path::new(stdout.trim())), sha256_of(&other));
+    let (code, stdout, _) = rewind(cache.path(), &["pull", &pinned]);
+    assert_eq!(code, 0);
+    assert_eq!(sha256_of(Path::new(stdout.trim())), sha256_of(&deployment));
+
+    let missing = format!("oci://{registry}/policies/deployment:no-such-tag");
+    let err = eval_release(cache.path(), &missing).unwrap_err();
+    assert!(err.contains("no-such-tag") && err.contains("404"), "{err}");
+    let wrong_digest = format!("oci://{registry}/policies/deployment@sha256:{}", "0".repeat(64));
+    assert!(eval_release(cache.path(), &wrong_digest).is_err());
+}
+
+#[test]
+#[ignore = "needs an https server: scripts/distribution-e2e.sh"]
+fn an_https_policy_is_used_only_when_its_digest_matches() {
+    let base = env("REWIND_E2E_HTTPS");
+    let served = PathBuf::from(env("REWIND_E2E_HTTPS_DIR"));
+    let deployment = component("plugins/deployment");
+    std::fs::copy(&deployment, served.join("deployment.wasm")).unwrap();
+    let digest = sha256_of(&deployment);
+    let cache = tempfile::tempdir().unwrap();
+
+    let url = format!("{base}/deployment.wasm");
+    assert_eq!(eval_release(cache.path(), &format!("{url}#sha256={digest}")).unwrap(), "2");
+    assert_eq!(cached_modules(cache.path()).len(), 1);
+
+    let wrong = "f".repeat(64);
+    let err = eval_release(cache.path(), &format!("{url}#sha256={wrong}")).unwrap_err();
+    assert!(err.contains(&format!("has sha256 {digest}, not {wrong}")), "{err}");
+    assert_eq!(cached_modules(cache.path()).len(), 1, "a mismatching download is never cached");
+
+    let err = eval_release(cache.path(), &url).unwrap_err();
+    assert!(err.contains("#sha256="), "an unpinned URL is refused: {err}");
+    let missing = format!("{base}/missing.wasm#sha256={digest}");
+    // Already cached by digest: the cache answers without asking the server.
+    assert_eq!(eval_release(cache.path(), &missing).unwrap(), "2");
+}
