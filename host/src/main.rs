@@ -219,7 +219,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval(&runtime, args, action_limits, style, cache_root),
         Command::Test { paths } => test(&runtime, paths, style),
         Command::Controller { kubeconfig, json_logs, metrics_address } => {
-            controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address)
+            controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address, cache_root)
         }
         Command::Crd => {
             print!("{}", rewind::controller::crd::crd_yaml());
@@ -517,7 +517,9 @@ fn controller(
     kubeconfig: Option<&Path>,
     json_logs: bool,
     metrics_address: &str,
+    cache_root: Option<&Path>,
 ) -> Result<ExitCode> {
+    let cache_root = cache_root.map(Path::to_path_buf);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     if json_logs {
@@ -536,7 +538,7 @@ fn controller(
         rewind::controller::leader::lead(client.clone(), &namespace, "rewind-controller", identity).await;
         metrics.set_ready(true);
         tracing::info!(metrics = metrics_address, "rewind controller started");
-        rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics).await;
+        rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, cache_root).await;
         Ok(ExitCode::SUCCESS)
     })
 }

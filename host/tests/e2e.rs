@@ -123,7 +123,7 @@ async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollba
         "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
         "metadata": {"name": "web", "namespace": namespace},
         "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                 "policy": {"path": component("plugins/deployment").display().to_string()},
+                 "policy": {"module": component("plugins/deployment").display().to_string()},
                  "settings": {"graceSeconds": 60}, "mode": mode, "resyncSeconds": 1,
                  "flapGuard": {"maxRollbacks": max_rollbacks, "windowSeconds": 3600}}
     }))
@@ -139,7 +139,7 @@ fn start_controller(client: &Client) -> tokio::task::JoinHandle<()> {
 
 fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::JoinHandle<()> {
     let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), metrics))
+    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), metrics, Some(cache_dir())))
 }
 
 async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
@@ -201,12 +201,23 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     assert!(events(&client, "e2e-dry-run", "WouldRollback").await >= 1);
     assert_eq!(events(&client, "e2e-dry-run", "RollingBack").await, 0);
 
-    // Swapping the module changes the behaviour without a restart: the
-    // hostile test policy (behaving) announces itself with an event.
+    // Swapping the module changes the behaviour without a restart, whether
+    // the file the RolloutPolicy names changes on disk or it names another
+    // module: the hostile test policy (behaving) announces itself.
     let hostile = component("tests/components/hostile").display().to_string();
-    let swap = json!({"spec": {"policy": {"path": hostile}, "settings": {"attack": "none"}}});
-    policies.patch("web", &PatchParams::default(), &Patch::Merge(&swap)).await.unwrap();
-    eventually("the swapped module to decide", async || {
+    let live_dir = tempfile::tempdir().unwrap();
+    let live = live_dir.path().join("policy.wasm");
+    std::fs::copy(component("plugins/deployment"), &live).unwrap();
+    let moved = json!({"spec": {"policy": {"module": live.display().to_string()}}});
+    policies.patch("web", &PatchParams::default(), &Patch::Merge(&moved)).await.unwrap();
+    eventually("the module at its new path", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        let ready = status.conditions.iter().find(|c| c.kind == "PolicyReady")?;
+        ready.message.contains(live.to_str()?).then_some(())
+    })
+    .await;
+    std::fs::copy(&hostile, &live).unwrap();
+    eventually("the changed file to decide", async || {
         let status = policies.get("web").await.ok()?.status?;
         let planned = &status.workloads.first()?.actions;
         let hostile_decided = planned.iter().any(|a| a["reason"] == "HostileSelected");
@@ -214,7 +225,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     })
     .await;
     // A module that fails to load leaves the previous one serving.
-    let broken = json!({"spec": {"policy": {"path": "/nonexistent/policy.wasm"}}});
+    let broken = json!({"spec": {"policy": {"module": "/nonexistent/policy.wasm"}}});
     policies.patch("web", &PatchParams::default(), &Patch::Merge(&broken)).await.unwrap();
     let condition = eventually("the load failure to be reported", async || {
         let status = policies.get("web").await.ok()?.status?;
@@ -228,7 +239,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
 
     // A policy that loops: the error is in the status, a Warning event and
     // the policy-error metric, and nothing is done.
-    let looping = json!({"spec": {"policy": {"path": hostile}, "settings": {"attack": "loop"}}});
+    let looping = json!({"spec": {"policy": {"module": hostile}, "settings": {"attack": "loop"}}});
     policies.patch("web", &PatchParams::default(), &Patch::Merge(&looping)).await.unwrap();
     let error = eventually("the policy error in the status", async || {
         let status = policies.get("web").await.ok()?.status?;
@@ -354,7 +365,7 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
         "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
         "metadata": {"name": "metadataservices", "namespace": namespace},
         "spec": {"target": {"apiVersion": "e6data.io/v1alpha1", "kind": "MetadataServices"},
-                 "policy": {"path": component("plugins/bluegreen").display().to_string()},
+                 "policy": {"module": component("plugins/bluegreen").display().to_string()},
                  "mode": "Enforce", "resyncSeconds": 1}
     }))
     .unwrap();

@@ -60,8 +60,10 @@ pub struct WorkloadSelector {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySource {
-    /// A path on the controller's filesystem.
-    pub path: String,
+    /// The module: a path on the controller's file system, an https:// URL
+    /// pinned by `#sha256=<hex>`, or an oci:// reference (a tag is followed:
+    /// when it moves, the new module is loaded).
+    pub module: String,
     /// When set, the module must have this sha256 or it is not loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,

@@ -5,5 +5,6 @@ pub mod cluster;
 pub mod crd;
 pub mod leader;
 pub mod metrics;
+pub mod modules;
 pub mod plan;
 pub mod run;

@@ -4,6 +4,7 @@
 use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::metrics::Metrics;
+use super::modules::Modules;
 use super::plan::plan;
 use crate::actions::{ActionLimits, EventType};
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
@@ -16,8 +17,8 @@ use kube::runtime::controller::{Action as Requeue, Controller};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,23 +31,16 @@ pub enum Error {
     NoNamespace,
 }
 
-/// A loaded module and what it was loaded from, so a change of path,
-/// digest or settings swaps it.
-struct Loaded {
-    source: (String, Option<String>, String),
-    policy: LoadedPolicy,
-}
-
 pub struct Context {
     pub cluster: Cluster,
-    pub runtime: Arc<PolicyRuntime>,
+    pub modules: Modules,
     pub metrics: Metrics,
-    loaded: Mutex<HashMap<String, Loaded>>,
 }
 
 impl Context {
-    pub fn new(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics) -> Self {
-        Context { cluster: Cluster { client }, runtime, metrics, loaded: Mutex::new(HashMap::new()) }
+    /// Modules downloaded for RolloutPolicies are cached below `cache_root`.
+    pub fn new(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) -> Self {
+        Context { cluster: Cluster { client }, modules: Modules::new(runtime, cache_root), metrics }
     }
 }
 
@@ -54,58 +48,13 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-fn condition(kind: &str, ok: bool, reason: &str, message: String) -> StatusCondition {
+pub(super) fn condition(kind: &str, ok: bool, reason: &str, message: String) -> StatusCondition {
     StatusCondition {
         kind: kind.into(),
         status: if ok { "True" } else { "False" }.into(),
         reason: reason.into(),
         message,
         last_transition_time: crate::time::format(now()),
-    }
-}
-
-/// The module for `rp`: the one already serving if its source is unchanged;
-/// otherwise a new load, and if that fails the previous one keeps serving.
-async fn policy_for(rp: &RolloutPolicy, ctx: &Context) -> (Option<LoadedPolicy>, StatusCondition) {
-    let id = format!("{}/{}", rp.namespace().unwrap_or_default(), rp.name_any());
-    let settings = rp.spec.settings.clone().unwrap_or(json!({})).to_string();
-    let source = (rp.spec.policy.path.clone(), rp.spec.policy.sha256.clone(), settings.clone());
-    let previous = ctx.loaded.lock().expect("lock").get(&id).map(|l| (l.source.clone(), l.policy.clone()));
-    if let Some((loaded_source, policy)) = &previous
-        && *loaded_source == source
-    {
-        return (
-            Some(policy.clone()),
-            condition("PolicyReady", true, "Loaded", format!("{} ({})", policy.name, policy.wit)),
-        );
-    }
-    let runtime = ctx.runtime.clone();
-    let path = std::path::PathBuf::from(&rp.spec.policy.path);
-    let expected = rp.spec.policy.sha256.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        let policy = runtime.load(&path, &settings).map_err(|e| e.to_string())?;
-        match expected {
-            Some(sha) if !sha.eq_ignore_ascii_case(&policy.sha256) => {
-                Err(format!("{} has sha256 {}, not the expected {sha}", policy.name, policy.sha256))
-            }
-            _ => Ok(policy),
-        }
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("loading panicked: {e}")));
-    match loaded {
-        Ok(policy) => {
-            ctx.loaded.lock().expect("lock").insert(id, Loaded { source, policy: policy.clone() });
-            (
-                Some(policy.clone()),
-                condition("PolicyReady", true, "Loaded", format!("{} ({})", policy.name, policy.wit)),
-            )
-        }
-        Err(problem) => {
-            let serving = previous.map(|(_, p)| p);
-            let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
-            (serving, condition("PolicyReady", false, "LoadFailed", format!("{problem}{note}")))
-        }
     }
 }
 
@@ -194,7 +143,7 @@ async fn reconcile_workload(
 pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let namespace = rp.namespace().ok_or(Error::NoNamespace)?;
     let resync = Requeue::requeue(Duration::from_secs(rp.spec.resync_seconds.max(1)));
-    let (policy, ready) = policy_for(&rp, &ctx).await;
+    let (policy, ready) = ctx.modules.policy_for(&rp).await;
     // The status as last written, read fresh: the cached object can lag
     // behind our own previous write, and the rollback history (flap guard,
     // restarts) must not be lost.
@@ -321,11 +270,11 @@ async fn watch_custom_kinds(client: Client, trigger: futures::channel::mpsc::Unb
 }
 
 /// Runs the controller until the process is stopped.
-pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics) {
+pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) {
     use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::Pod;
     let policies: Api<RolloutPolicy> = Api::all(client.clone());
-    let context = Arc::new(Context::new(client.clone(), runtime, metrics));
+    let context = Arc::new(Context::new(client.clone(), runtime, metrics, cache_root));
     let (trigger, custom_changes) = futures::channel::mpsc::unbounded();
     tokio::spawn(watch_custom_kinds(client.clone(), trigger));
     // No debounce: under a steady stream of changes it would postpone

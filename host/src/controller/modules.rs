@@ -1,0 +1,154 @@
+//! The modules RolloutPolicies name, kept loaded and swapped when their
+//! source changes: a new reference or settings, a file changed on disk, or a
+//! tag that now names another digest.
+//!
+//! Invariants: a module replaces the serving one only after it was fetched,
+//! verified, compiled and accepted its settings; a failed load leaves the
+//! serving module in place and says why in the PolicyReady condition.
+
+use super::crd::{RolloutPolicy, StatusCondition};
+use crate::distribution::{Fetcher, OciRef, PolicyRef};
+use crate::runtime::{LoadedPolicy, PolicyRuntime};
+use kube::ResourceExt;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+/// How long a tag's digest is trusted before the registry is asked again.
+const TAG_RECHECK: Duration = Duration::from_secs(30);
+
+/// What a module was loaded from. Any difference loads it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Source {
+    reference: String,
+    /// Names the bytes behind the reference now (file size and time, pinned
+    /// digest, or the digest a tag resolved to).
+    version: String,
+    expected_sha256: Option<String>,
+    settings: String,
+}
+
+struct Loaded {
+    source: Source,
+    policy: LoadedPolicy,
+}
+
+pub struct Modules {
+    runtime: Arc<PolicyRuntime>,
+    fetcher: Option<Fetcher>,
+    loaded: Mutex<HashMap<String, Loaded>>,
+    tags: Mutex<HashMap<OciRef, (String, Instant)>>,
+}
+
+fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
+    super::run::condition("PolicyReady", ok, reason, message)
+}
+
+fn loaded_condition(policy: &LoadedPolicy) -> StatusCondition {
+    let sha = policy.sha256.get(..12).unwrap_or(&policy.sha256);
+    ready(true, "Loaded", format!("{} ({}, sha256 {sha}…)", policy.name, policy.wit))
+}
+
+impl Modules {
+    /// Downloads are cached below `cache_root`; without one, only modules
+    /// on the controller's file system can be used.
+    pub fn new(runtime: Arc<PolicyRuntime>, cache_root: Option<PathBuf>) -> Self {
+        Modules {
+            runtime,
+            fetcher: cache_root.map(|root| Fetcher::new(&root)),
+            loaded: Mutex::new(HashMap::new()),
+            tags: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The module serving `rp` and its PolicyReady condition: the loaded one
+    /// while its source is unchanged; otherwise a new load, and if that
+    /// fails the previous module keeps serving.
+    pub async fn policy_for(&self, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
+        let id = format!("{}/{}", rp.namespace().unwrap_or_default(), rp.name_any());
+        let serving = self.loaded.lock().expect("lock").get(&id).map(|l| (l.source.clone(), l.policy.clone()));
+        let keep_serving = |problem: String| {
+            let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
+            (serving.as_ref().map(|(_, p)| p.clone()), ready(false, "LoadFailed", format!("{problem}{note}")))
+        };
+        let reference: PolicyRef = match rp.spec.policy.module.parse() {
+            Ok(reference) => reference,
+            Err(problem) => return keep_serving(format!("spec.policy.module: {problem}")),
+        };
+        let version = match self.version(&reference).await {
+            Ok(version) => version,
+            Err(problem) => return keep_serving(problem),
+        };
+        let source = Source {
+            reference: reference.to_string(),
+            version,
+            expected_sha256: rp.spec.policy.sha256.clone(),
+            settings: rp.spec.settings.clone().unwrap_or(json!({})).to_string(),
+        };
+        if let Some((loaded_source, policy)) = &serving
+            && *loaded_source == source
+        {
+            return (Some(policy.clone()), loaded_condition(policy));
+        }
+        match self.load(&reference, &source).await {
+            Ok(policy) => {
+                tracing::info!(policy = %id, module = %source.reference, sha256 = %policy.sha256, "module loaded");
+                self.loaded.lock().expect("lock").insert(id, Loaded { source, policy: policy.clone() });
+                let condition = loaded_condition(&policy);
+                (Some(policy), condition)
+            }
+            Err(problem) => keep_serving(problem),
+        }
+    }
+
+    async fn version(&self, reference: &PolicyRef) -> Result<String, String> {
+        match reference {
+            PolicyRef::File(path) => {
+                let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let modified = metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+                Ok(format!("{} bytes, modified {:?}", metadata.len(), modified.unwrap_or_default()))
+            }
+            PolicyRef::Https { sha256, .. } => Ok(sha256.clone()),
+            PolicyRef::Oci(oci) if oci.is_digest() => Ok(oci.reference.clone()),
+            PolicyRef::Oci(oci) => {
+                let fresh = self.tags.lock().expect("lock").get(oci).cloned();
+                if let Some((digest, checked)) = fresh
+                    && checked.elapsed() < TAG_RECHECK
+                {
+                    return Ok(digest);
+                }
+                let (digest, _) = self.fetcher()?.resolve(oci).await.map_err(|e| e.to_string())?;
+                self.tags.lock().expect("lock").insert(oci.clone(), (digest.clone(), Instant::now()));
+                Ok(digest)
+            }
+        }
+    }
+
+    fn fetcher(&self) -> Result<&Fetcher, String> {
+        self.fetcher.as_ref().ok_or_else(|| "no cache directory for downloaded modules (set REWIND_CACHE_DIR)".into())
+    }
+
+    /// Fetches, compiles and checks the module off the async threads, so
+    /// other policies' reconciles go on meanwhile.
+    async fn load(&self, reference: &PolicyRef, source: &Source) -> Result<LoadedPolicy, String> {
+        let path = match reference {
+            PolicyRef::File(path) => path.clone(),
+            remote => self.fetcher()?.fetch(remote).await.map_err(|e| e.to_string())?.path,
+        };
+        let runtime = self.runtime.clone();
+        let (settings, expected) = (source.settings.clone(), source.expected_sha256.clone());
+        tokio::task::spawn_blocking(move || {
+            let policy = runtime.load(&path, &settings).map_err(|e| e.to_string())?;
+            match expected {
+                Some(sha) if !sha.eq_ignore_ascii_case(&policy.sha256) => {
+                    Err(format!("{} has sha256 {}, not the expected {sha}", policy.name, policy.sha256))
+                }
+                _ => Ok(policy),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("loading panicked: {e}")))
+    }
+}
