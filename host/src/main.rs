@@ -58,6 +58,10 @@ enum Command {
     Test {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Run the suites against this policy (path, https or oci
+        /// reference) instead of the one each names.
+        #[arg(long)]
+        policy: Option<String>,
     },
     /// Run the controller: evaluate the workloads of every RolloutPolicy and
     /// act on the decisions.
@@ -217,7 +221,10 @@ fn main() -> ExitCode {
     let cache_root = cache_root.as_deref();
     let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
         Command::Eval(args) => eval(&runtime, args, action_limits, style, cache_root),
-        Command::Test { paths } => test(&runtime, paths, style),
+        Command::Test { paths, policy } => {
+            let policy = policy.as_deref().map(|p| local_policy(p, cache_root)).transpose()?;
+            test(&runtime, paths, policy.as_deref(), style)
+        }
         Command::Controller { kubeconfig, json_logs, metrics_address } => {
             controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address, cache_root)
         }
@@ -479,7 +486,7 @@ fn eval(
     Ok(if evaluation.fatal { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn test(runtime: &PolicyRuntime, paths: &[PathBuf], style: Style) -> Result<ExitCode> {
+fn test(runtime: &PolicyRuntime, paths: &[PathBuf], policy: Option<&Path>, style: Style) -> Result<ExitCode> {
     let mut files = Vec::new();
     for path in paths {
         files.extend(rewind::suite::discover(path)?);
@@ -487,7 +494,7 @@ fn test(runtime: &PolicyRuntime, paths: &[PathBuf], style: Style) -> Result<Exit
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in files {
         println!("{}", file.display());
-        match rewind::suite::run_suite_file(runtime, &file) {
+        match rewind::suite::run_suite_file(runtime, &file, policy) {
             Ok(result) => {
                 for case in result.cases {
                     if case.problems.is_empty() {

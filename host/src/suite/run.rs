@@ -18,13 +18,17 @@ pub struct SuiteResult {
     pub cases: Vec<CaseResult>,
 }
 
-/// Runs every case of the suite at `path`. A suite that cannot be read or
-/// whose policy does not load is an error; a case that cannot be evaluated
-/// is a failed case.
-pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path) -> Result<SuiteResult, SuiteError> {
+/// Runs every case of the suite at `path` against its policy, or against
+/// `policy` when given (another build, or another language's port, of the
+/// same rules). A suite that cannot be read or whose policy does not load
+/// is an error; a case that cannot be evaluated is a failed case.
+pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path, policy: Option<&Path>) -> Result<SuiteResult, SuiteError> {
     let suite = parse_suite(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let policy_path = resolve_policy(&base.join(&suite.policy))?;
+    let policy_path = match policy {
+        Some(policy) => resolve_policy(policy)?,
+        None => resolve_policy(&base.join(&suite.policy))?,
+    };
     // One load per distinct settings document: settings are validated at
     // load, and the compiled component is shared by all of them.
     let mut loaded: HashMap<String, Result<LoadedPolicy, String>> = HashMap::new();

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the Python policy (plugins/rollback-on-crash-py) into a component
+# with componentize-py, installed from PyPI into target/python-venv on first
+# use. Prints the component's path.
+#
+# --stub-wasi replaces every WASI import of the Python runtime (sockets,
+# files, clocks ...) with a trapping stub, so the component imports only
+# rewind:policy/host, as the sandbox requires.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=target/python-venv
+version=0.25.1
+if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --version | grep -q "$version"; then
+  echo "installing componentize-py $version into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "componentize-py==$version" >&2
+fi
+mkdir -p target/python
+out=target/python/rollback-on-crash-py.wasm
+"$venv/bin/componentize-py" -d wit -w rollback-policy componentize --stub-wasi \
+  -p plugins/rollback-on-crash-py app -o "$out" >&2
+echo "$out"
