@@ -125,3 +125,55 @@ fn an_https_policy_is_used_only_when_its_digest_matches() {
     // Already cached by digest: the cache answers without asking the server.
     assert_eq!(eval_release(cache.path(), &missing).unwrap(), "2");
 }
+
+/// The controller's module handling with a RolloutPolicy naming a tag: when
+/// the tag moves, the new module serves; when it moves to a module that does
+/// not load, the previous one keeps serving and the condition says why.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a registry: scripts/distribution-e2e.sh"]
+async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
+    use rewind::controller::crd::RolloutPolicy;
+    use rewind::controller::modules::Modules;
+    use rewind::distribution::{Fetcher, PolicyRef};
+
+    let registry = env("REWIND_E2E_REGISTRY");
+    let cache = tempfile::tempdir().unwrap();
+    let tag = format!("oci://{registry}/policies/controller:live");
+    let PolicyRef::Oci(oci) = tag.parse().unwrap() else { panic!("an oci reference") };
+    let fetcher = Fetcher::new(cache.path());
+    let push = async |module: &[u8]| fetcher.push(&oci, module, &Default::default()).await.unwrap();
+    let deployment = std::fs::read(component("plugins/deployment")).unwrap();
+    let example = std::fs::read(component("examples/policies/rollback-on-crash")).unwrap();
+
+    let rp: RolloutPolicy = serde_json::from_value(serde_json::json!({
+        "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "policy": {"module": tag}}
+    }))
+    .unwrap();
+    let runtime = std::sync::Arc::new(
+        rewind::runtime::PolicyRuntime::new(Default::default(), Some(rewind::runtime::ArtifactCache::new(cache_dir())))
+            .unwrap(),
+    );
+    let modules = Modules::new(runtime, Some(cache.path().to_path_buf()), std::time::Duration::ZERO);
+    let serving_sha = async || {
+        let (policy, condition) = modules.policy_for(&rp).await;
+        (policy.map(|p| p.sha256), condition)
+    };
+
+    push(&deployment).await;
+    let (sha, condition) = serving_sha().await;
+    assert_eq!(sha.as_deref(), Some(hex::encode(Sha256::digest(&deployment)).as_str()), "{condition:?}");
+    assert_eq!(condition.status, "True");
+
+    push(&example).await;
+    let (sha, condition) = serving_sha().await;
+    assert_eq!(sha.as_deref(), Some(hex::encode(Sha256::digest(&example)).as_str()), "{condition:?}");
+
+    push(b"\0asm\x0d\0\x01\0 truncated").await;
+    let (sha, condition) = serving_sha().await;
+    assert_eq!(sha.as_deref(), Some(hex::encode(Sha256::digest(&example)).as_str()), "the good module keeps serving");
+    assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "LoadFailed"));
+    assert!(condition.message.contains("previous module keeps serving"), "{condition:?}");
+}

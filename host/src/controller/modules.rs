@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// How long a tag's digest is trusted before the registry is asked again.
-const TAG_RECHECK: Duration = Duration::from_secs(30);
+pub const TAG_RECHECK: Duration = Duration::from_secs(30);
 
 /// What a module was loaded from. Any difference loads it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +40,7 @@ pub struct Modules {
     fetcher: Option<Fetcher>,
     loaded: Mutex<HashMap<String, Loaded>>,
     tags: Mutex<HashMap<OciRef, (String, Instant)>>,
+    tag_recheck: Duration,
 }
 
 fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
@@ -53,13 +54,16 @@ fn loaded_condition(policy: &LoadedPolicy) -> StatusCondition {
 
 impl Modules {
     /// Downloads are cached below `cache_root`; without one, only modules
-    /// on the controller's file system can be used.
-    pub fn new(runtime: Arc<PolicyRuntime>, cache_root: Option<PathBuf>) -> Self {
+    /// on the controller's file system can be used. A tag's digest is
+    /// looked up again once `tag_recheck` has passed ([`TAG_RECHECK`] in the
+    /// controller).
+    pub fn new(runtime: Arc<PolicyRuntime>, cache_root: Option<PathBuf>, tag_recheck: Duration) -> Self {
         Modules {
             runtime,
             fetcher: cache_root.map(|root| Fetcher::new(&root)),
             loaded: Mutex::new(HashMap::new()),
             tags: Mutex::new(HashMap::new()),
+            tag_recheck,
         }
     }
 
@@ -115,7 +119,7 @@ impl Modules {
             PolicyRef::Oci(oci) => {
                 let fresh = self.tags.lock().expect("lock").get(oci).cloned();
                 if let Some((digest, checked)) = fresh
-                    && checked.elapsed() < TAG_RECHECK
+                    && checked.elapsed() < self.tag_recheck
                 {
                     return Ok(digest);
                 }

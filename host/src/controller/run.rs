@@ -4,7 +4,7 @@
 use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::metrics::Metrics;
-use super::modules::Modules;
+use super::modules::{Modules, TAG_RECHECK};
 use super::plan::plan;
 use crate::actions::{ActionLimits, EventType};
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
@@ -40,7 +40,7 @@ pub struct Context {
 impl Context {
     /// Modules downloaded for RolloutPolicies are cached below `cache_root`.
     pub fn new(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) -> Self {
-        Context { cluster: Cluster { client }, modules: Modules::new(runtime, cache_root), metrics }
+        Context { cluster: Cluster { client }, modules: Modules::new(runtime, cache_root, TAG_RECHECK), metrics }
     }
 }
 
