@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-toolchain.sh
-cargo build --profile guest --target wasm32-wasip2 -p deployment -p bluegreen -p bookkeeper
+cargo build --profile guest --target wasm32-wasip2 -p deployment -p bluegreen -p bookkeeper -p rollback-on-crash

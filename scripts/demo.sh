@@ -12,3 +12,9 @@ target/debug/rewind eval \
   --cluster examples/deployment/image-pull-backoff.yaml \
   --target Deployment/web --namespace shop --now 2024-11-06T14:34:00Z
 target/debug/rewind test examples/
+# The Deployment policy and the README's example policy over a timeline of
+# dumps: when each would have acted, and where they disagree.
+target/debug/rewind backtest \
+  --policy target/wasm32-wasip2/guest/deployment.wasm \
+  --policy target/wasm32-wasip2/guest/rollback_on_crash.wasm \
+  --timeline examples/timeline/web --target Deployment/web --namespace shop
