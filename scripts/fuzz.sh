@@ -4,7 +4,8 @@
 # in the README). FUZZ_FORK=<workers> spreads a target over processes.
 # Needs the nightly toolchain; installs cargo-fuzz if missing. Corpora are
 # seeded from the examples and kept in target/fuzz-corpus/. Prints, per
-# target, the executions reached; a crash stops the script and leaves the
+# target, the executions reached; FUZZ_MAX_LEN bounds input size (default
+# 65536). A crash stops the script and leaves the
 # input in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ for target in ${FUZZ_TARGETS:-dump_snapshot suite_file validate_actions merge_pa
   log=$(mktemp)
   start=$(date +%s)
   cargo +nightly fuzz run --sanitizer none -O "$target" "../$corpus/$target" -- \
-    "${limit[@]}" -max_len=65536 -print_final_stats=1 2>"$log" || { tail -40 "$log"; exit 1; }
+    "${limit[@]}" -max_len="${FUZZ_MAX_LEN:-65536}" -print_final_stats=1 2>"$log" || { tail -40 "$log"; exit 1; }
   runs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
   [ -n "$runs" ] || runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
   echo "$target: $runs executions in $(( $(date +%s) - start )) s, no crash"
