@@ -2,6 +2,7 @@
 //! the rollback executor, so both agree on what "current" and "same
 //! template" mean.
 
+use crate::objects;
 use serde_json::Value;
 
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
@@ -40,6 +41,20 @@ pub fn same_template(replica_set: &Value, deployment: &Value) -> bool {
 
 pub fn is_paused(deployment: &Value) -> bool {
     deployment.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The ReplicaSets among `candidates` that `deployment` owns (by uid, in its
+/// namespace): what `kubectl rollout undo` chooses a revision from.
+pub fn owned_replica_sets<'a>(deployment: &Value, candidates: impl IntoIterator<Item = &'a Value>) -> Vec<&'a Value> {
+    let uid = objects::uid(deployment).unwrap_or_default();
+    candidates
+        .into_iter()
+        .filter(|v| {
+            objects::kind(v) == Some("ReplicaSet")
+                && objects::namespace(v) == objects::namespace(deployment)
+                && objects::owner_references(v).iter().any(|o| o.uid == uid)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -98,16 +98,7 @@ fn execute_one(set: &mut ObjectSet, context: &ExecutionContext, action: &Action)
     match action {
         Action::RollbackDeployment { revision } => {
             let deployment = set.get(target_id).expect("found above").clone();
-            let uid = objects::uid(&deployment).unwrap_or_default();
-            let owned: Vec<&Value> = set
-                .iter()
-                .filter(|(_, v)| {
-                    objects::kind(v) == Some("ReplicaSet")
-                        && objects::namespace(v) == objects::namespace(&deployment)
-                        && objects::owner_references(v).iter().any(|o| o.uid == uid)
-                })
-                .map(|(_, v)| v)
-                .collect();
+            let owned = crate::deployment::owned_replica_sets(&deployment, set.iter().map(|(_, v)| v));
             match plan_undo(&deployment, &owned, *revision).map_err(|e| e.to_string())? {
                 UndoOutcome::AlreadyCurrent { replica_set } => Ok(Outcome::Skipped(format!(
                     "revision {revision} ({replica_set}) is already the Deployment's template"

@@ -195,7 +195,6 @@ impl<'a> KubeExecutor<'a> {
         match action {
             Action::RollbackDeployment { revision } => {
                 let deployment = self.current(target).await?;
-                let uid = objects::uid(&deployment).unwrap_or_default().to_string();
                 let replica_sets = self
                     .cluster
                     .workloads(
@@ -205,10 +204,7 @@ impl<'a> KubeExecutor<'a> {
                         None,
                     )
                     .await?;
-                let owned: Vec<&Value> = replica_sets
-                    .iter()
-                    .filter(|rs| objects::owner_references(rs).iter().any(|o| o.uid == uid))
-                    .collect();
+                let owned = crate::deployment::owned_replica_sets(&deployment, &replica_sets);
                 match plan_undo(&deployment, &owned, *revision).map_err(|e| ClusterError::Invalid(e.to_string()))? {
                     UndoOutcome::AlreadyCurrent { replica_set } => Ok(Outcome::Skipped(format!(
                         "revision {revision} ({replica_set}) is already the Deployment's template"
