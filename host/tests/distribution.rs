@@ -132,7 +132,7 @@ fn an_https_policy_is_used_only_when_its_digest_matches() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a registry: scripts/distribution-e2e.sh"]
 async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
-    use rewind::controller::crd::RolloutPolicy;
+    use rewind::controller::crd::{RolloutPolicy, StatusCondition};
     use rewind::controller::modules::Modules;
     use rewind::distribution::{Fetcher, PolicyRef};
 
@@ -156,24 +156,40 @@ async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
         rewind::runtime::PolicyRuntime::new(Default::default(), Some(rewind::runtime::ArtifactCache::new(cache_dir())))
             .unwrap(),
     );
-    let modules = Modules::new(runtime, Some(cache.path().to_path_buf()), std::time::Duration::ZERO);
-    let serving_sha = async || {
-        let (policy, condition) = modules.policy_for(&rp).await;
-        (policy.map(|p| p.sha256), condition)
+    let modules =
+        std::sync::Arc::new(Modules::new(runtime, Some(cache.path().to_path_buf()), std::time::Duration::ZERO));
+    let sha_of = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+    // Polls the module manager as reconciles would, until `done` holds.
+    let settle = async |done: &dyn Fn(Option<&str>, &StatusCondition) -> bool| {
+        for _ in 0..300 {
+            let (policy, condition) = modules.policy_for(&rp).await;
+            let sha = policy.map(|p| p.sha256);
+            if done(sha.as_deref(), &condition) {
+                return (sha, condition);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the module manager did not settle");
     };
 
     push(&deployment).await;
-    let (sha, condition) = serving_sha().await;
-    assert_eq!(sha.as_deref(), Some(hex::encode(Sha256::digest(&deployment)).as_str()), "{condition:?}");
+    // Nothing serves yet, so the first load is awaited.
+    let (policy, condition) = modules.policy_for(&rp).await;
+    assert_eq!(policy.map(|p| p.sha256), Some(sha_of(&deployment)), "{condition:?}");
     assert_eq!(condition.status, "True");
 
+    // The tag moves: the loaded module serves while the new one loads.
     push(&example).await;
-    let (sha, condition) = serving_sha().await;
-    assert_eq!(sha.as_deref(), Some(hex::encode(Sha256::digest(&example)).as_str()), "{condition:?}");
+    let (policy, condition) = modules.policy_for(&rp).await;
+    assert_eq!(policy.map(|p| p.sha256), Some(sha_of(&deployment)), "the loaded module decides meanwhile");
+    assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Loading"), "{condition:?}");
+    let (sha, _) = settle(&|sha, c| sha == Some(sha_of(&example).as_str()) && c.reason == "Loaded").await;
+    assert_eq!(sha, Some(sha_of(&example)));
 
+    // The tag moves to a module that does not load: the good one keeps serving.
     push(b"\0asm\x0d\0\x01\0 truncated").await;
-    let (sha, condition) = serving_sha().await;
-    assert_eq!(sha.as_deref(), Some(hex::encode(Sha256::digest(&example)).as_str()), "the good module keeps serving");
-    assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "LoadFailed"));
+    let (sha, condition) = settle(&|_, c| c.reason == "LoadFailed").await;
+    assert_eq!(sha, Some(sha_of(&example)), "the good module keeps serving");
+    assert_eq!(condition.status, "False");
     assert!(condition.message.contains("previous module keeps serving"), "{condition:?}");
 }

@@ -213,7 +213,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     eventually("the module at its new path", async || {
         let status = policies.get("web").await.ok()?.status?;
         let ready = status.conditions.iter().find(|c| c.kind == "PolicyReady")?;
-        ready.message.contains(live.to_str()?).then_some(())
+        (ready.reason == "Loaded" && ready.message.contains(live.to_str()?)).then_some(())
     })
     .await;
     std::fs::copy(&hostile, &live).unwrap();

@@ -3,8 +3,11 @@
 //! tag that now names another digest.
 //!
 //! Invariants: a module replaces the serving one only after it was fetched,
-//! verified, compiled and accepted its settings; a failed load leaves the
-//! serving module in place and says why in the PolicyReady condition.
+//! verified, compiled and accepted its settings; while a new module loads
+//! (in the background, off the async threads) the serving one goes on
+//! deciding; a failed load leaves the serving module in place and says why
+//! in the PolicyReady condition, and is retried after [`RETRY_FAILED`] or
+//! when the source changes again.
 
 use super::crd::{RolloutPolicy, StatusCondition};
 use crate::distribution::{Fetcher, OciRef, PolicyRef};
@@ -18,6 +21,10 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// How long a tag's digest is trusted before the registry is asked again.
 pub const TAG_RECHECK: Duration = Duration::from_secs(30);
+
+/// How long a failed load of one source is reported before it is tried
+/// again (a registry may have been down).
+pub const RETRY_FAILED: Duration = Duration::from_secs(30);
 
 /// What a module was loaded from. Any difference loads it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,10 +42,17 @@ struct Loaded {
     policy: LoadedPolicy,
 }
 
+/// The latest load of a source that is not serving (yet).
+enum Attempt {
+    InFlight,
+    Failed { problem: String, at: Instant },
+}
+
 pub struct Modules {
     runtime: Arc<PolicyRuntime>,
     fetcher: Option<Fetcher>,
     loaded: Mutex<HashMap<String, Loaded>>,
+    attempts: Mutex<HashMap<String, (Source, Attempt)>>,
     tags: Mutex<HashMap<OciRef, (String, Instant)>>,
     tag_recheck: Duration,
 }
@@ -62,20 +76,24 @@ impl Modules {
             runtime,
             fetcher: cache_root.map(|root| Fetcher::new(&root)),
             loaded: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
             tags: Mutex::new(HashMap::new()),
             tag_recheck,
         }
     }
 
-    /// The module serving `rp` and its PolicyReady condition: the loaded one
-    /// while its source is unchanged; otherwise a new load, and if that
-    /// fails the previous module keeps serving.
-    pub async fn policy_for(&self, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
+    /// The module serving `rp` and its PolicyReady condition. While the
+    /// source is unchanged, the loaded module. When it changed, a load
+    /// starts in the background and the serving module goes on deciding
+    /// until the new one is ready (a later reconcile swaps it in); with no
+    /// module serving yet, the load is awaited.
+    pub async fn policy_for(self: &Arc<Self>, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
         let id = format!("{}/{}", rp.namespace().unwrap_or_default(), rp.name_any());
         let serving = self.loaded.lock().expect("lock").get(&id).map(|l| (l.source.clone(), l.policy.clone()));
+        let serving_policy = serving.as_ref().map(|(_, p)| p.clone());
         let keep_serving = |problem: String| {
             let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
-            (serving.as_ref().map(|(_, p)| p.clone()), ready(false, "LoadFailed", format!("{problem}{note}")))
+            (serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
         };
         let reference: PolicyRef = match rp.spec.policy.module.parse() {
             Ok(reference) => reference,
@@ -96,15 +114,57 @@ impl Modules {
         {
             return (Some(policy.clone()), loaded_condition(policy));
         }
-        match self.load(&reference, &source).await {
+        let new_reference = source.reference.clone();
+        let loading = |serving: &LoadedPolicy| {
+            ready(true, "Loading", format!("{} serves while {new_reference} loads", serving.name))
+        };
+        match self.attempts.lock().expect("lock").get(&id) {
+            Some((attempted, Attempt::InFlight)) if *attempted == source => {
+                if let Some(policy) = &serving_policy {
+                    return (Some(policy.clone()), loading(policy));
+                }
+            }
+            Some((attempted, Attempt::Failed { problem, at }))
+                if *attempted == source && at.elapsed() < RETRY_FAILED =>
+            {
+                return keep_serving(problem.clone());
+            }
+            _ => {}
+        }
+        self.attempts.lock().expect("lock").insert(id.clone(), (source.clone(), Attempt::InFlight));
+        let Some(policy) = serving_policy else {
+            return match self.load_and_record(&id, reference, source).await {
+                Ok(policy) => {
+                    let condition = loaded_condition(&policy);
+                    (Some(policy), condition)
+                }
+                Err(problem) => keep_serving(problem),
+            };
+        };
+        let this = self.clone();
+        tokio::spawn(async move { this.load_and_record(&id, reference, source).await });
+        let condition = loading(&policy);
+        (Some(policy), condition)
+    }
+
+    /// Loads `source` for policy `id`; on success it serves from now on,
+    /// on failure the problem is kept for the condition.
+    async fn load_and_record(&self, id: &str, reference: PolicyRef, source: Source) -> Result<LoadedPolicy, String> {
+        let result = self.load(&reference, &source).await;
+        let mut attempts = self.attempts.lock().expect("lock");
+        match &result {
             Ok(policy) => {
                 tracing::info!(policy = %id, module = %source.reference, sha256 = %policy.sha256, "module loaded");
-                self.loaded.lock().expect("lock").insert(id, Loaded { source, policy: policy.clone() });
-                let condition = loaded_condition(&policy);
-                (Some(policy), condition)
+                attempts.remove(id);
+                self.loaded.lock().expect("lock").insert(id.to_string(), Loaded { source, policy: policy.clone() });
             }
-            Err(problem) => keep_serving(problem),
+            Err(problem) => {
+                tracing::warn!(policy = %id, module = %source.reference, %problem, "module not loaded");
+                let failed = Attempt::Failed { problem: problem.clone(), at: Instant::now() };
+                attempts.insert(id.to_string(), (source, failed));
+            }
         }
+        result
     }
 
     async fn version(&self, reference: &PolicyRef) -> Result<String, String> {

@@ -33,14 +33,18 @@ pub enum Error {
 
 pub struct Context {
     pub cluster: Cluster,
-    pub modules: Modules,
+    pub modules: Arc<Modules>,
     pub metrics: Metrics,
 }
 
 impl Context {
     /// Modules downloaded for RolloutPolicies are cached below `cache_root`.
     pub fn new(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) -> Self {
-        Context { cluster: Cluster { client }, modules: Modules::new(runtime, cache_root, TAG_RECHECK), metrics }
+        Context {
+            cluster: Cluster { client },
+            modules: Arc::new(Modules::new(runtime, cache_root, TAG_RECHECK)),
+            metrics,
+        }
     }
 }
 
