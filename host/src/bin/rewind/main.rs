@@ -222,14 +222,16 @@ fn main() -> ExitCode {
     let style = Style::for_stdout(cli.runtime.color);
     let cache_root = cli.runtime.cache_dir.clone().or_else(ArtifactCache::default_dir);
     let cache_root = cache_root.as_deref();
-    let result = runtime(&cli.runtime).and_then(|runtime| match &cli.command {
-        Command::Eval(args) => eval(&runtime, args, action_limits, style, cache_root),
+    // Only the commands that run or inspect policies start a Wasm engine.
+    let runtime = || runtime(&cli.runtime);
+    let result = (|| match &cli.command {
+        Command::Eval(args) => eval(&runtime()?, args, action_limits, style, cache_root),
         Command::Test { paths, policy } => {
             let policy = policy.as_deref().map(|p| local_policy(p, cache_root)).transpose()?;
-            test(&runtime, paths, policy.as_deref(), style)
+            test(&runtime()?, paths, policy.as_deref(), style)
         }
         Command::Controller { kubeconfig, json_logs, metrics_address } => {
-            controller(runtime, kubeconfig.as_deref(), *json_logs, metrics_address, cache_root)
+            controller(runtime()?, kubeconfig.as_deref(), *json_logs, metrics_address, cache_root)
         }
         Command::Crd => {
             print!("{}", rewind::controller::crd::crd_yaml());
@@ -242,15 +244,17 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { path } => build(path),
-        Command::Backtest(args) => backtest(&runtime, args, action_limits, style, cache_root),
+        Command::Backtest(args) => backtest(&runtime()?, args, action_limits, style, cache_root),
         Command::Capture(args) => capture(args),
-        Command::Push { module, reference, annotations } => push(&runtime, module, reference, annotations, cache_root),
+        Command::Push { module, reference, annotations } => {
+            push(&runtime()?, module, reference, annotations, cache_root)
+        }
         Command::Pull { reference, output } => pull(reference, output.as_deref(), cache_root),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rewind", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-    });
+    })();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -278,10 +282,7 @@ fn backtest(
     let timeline = rewind::backtest::read_timeline(&args.timeline)?;
     let mut policies = Vec::new();
     for (i, path) in args.policies.iter().enumerate() {
-        let settings = match args.settings.get(i) {
-            Some(file) => read_settings(file)?,
-            None => "{}".to_string(),
-        };
+        let settings = read_settings(args.settings.get(i).map(PathBuf::as_path))?;
         policies.push(runtime.load(&local_policy(path, cache_root)?, &settings)?);
     }
     let interactive = std::io::stderr().is_terminal();
@@ -328,7 +329,9 @@ fn runtime(args: &RuntimeArgs) -> Result<PolicyRuntime> {
     PolicyRuntime::new(limits, cache.map(ArtifactCache::new)).map_err(|e| anyhow::anyhow!("{e:#}"))
 }
 
-fn read_settings(path: &Path) -> Result<String> {
+/// The settings file as a JSON document; none given is `{}`.
+fn read_settings(path: Option<&Path>) -> Result<String> {
+    let Some(path) = path else { return Ok("{}".to_string()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings {}", path.display()))?;
     let value: serde_json::Value =
         serde_yaml::from_str(&text).with_context(|| format!("settings {} are not YAML or JSON", path.display()))?;
@@ -345,10 +348,7 @@ fn eval(
     style: Style,
     cache_root: Option<&Path>,
 ) -> Result<ExitCode> {
-    let settings = match &args.settings {
-        Some(path) => read_settings(path)?,
-        None => "{}".to_string(),
-    };
+    let settings = read_settings(args.settings.as_deref())?;
     let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
     let now = match &args.now {
         Some(text) => rewind::time::parse(text).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
