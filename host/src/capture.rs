@@ -26,11 +26,10 @@ pub enum CaptureError {
 }
 
 /// The dump of `target`'s ownership tree as it is now: a YAML `List`, the
-/// target first.
-pub async fn capture(cluster: &Cluster, target: &TargetSpec) -> Result<String, CaptureError> {
-    let resource = resource_of(cluster, &target.kind).await?;
+/// target first. `resource` is the target kind's, from [`resource_of`].
+pub async fn capture(cluster: &Cluster, resource: &ApiResource, target: &TargetSpec) -> Result<String, CaptureError> {
     let workload = cluster
-        .workloads(&resource, &target.namespace, Some(&target.name), None)
+        .workloads(resource, &target.namespace, Some(&target.name), None)
         .await?
         .pop()
         .ok_or_else(|| CaptureError::NotFound(target.clone()))?;
@@ -52,7 +51,9 @@ pub async fn capture(cluster: &Cluster, target: &TargetSpec) -> Result<String, C
     Ok(header + &serde_yaml::to_string(&list).expect("JSON values serialize as YAML"))
 }
 
-async fn resource_of(cluster: &Cluster, kind: &str) -> Result<ApiResource, CaptureError> {
+/// The API resource a target's kind names (`Deployment`, `deployments`,
+/// `Deployment.apps`), found through discovery of every group.
+pub async fn resource_of(cluster: &Cluster, kind: &str) -> Result<ApiResource, CaptureError> {
     let discovery = Discovery::new(cluster.client.clone()).run().await?;
     let mut matches: Vec<ApiResource> = discovery
         .groups()

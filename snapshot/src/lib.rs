@@ -95,53 +95,47 @@ pub enum WaitingReason<'a> {
     Other(#[serde(borrow)] Text<'a>),
 }
 
+/// Every known waiting reason with its Kubernetes text: the one list the
+/// conversions below read.
+static KNOWN_WAITING_REASONS: [(WaitingReason<'static>, &str); 9] = [
+    (WaitingReason::ContainerCreating, "ContainerCreating"),
+    (WaitingReason::PodInitializing, "PodInitializing"),
+    (WaitingReason::ImagePullBackOff, "ImagePullBackOff"),
+    (WaitingReason::ErrImagePull, "ErrImagePull"),
+    (WaitingReason::CrashLoopBackOff, "CrashLoopBackOff"),
+    (WaitingReason::CreateContainerError, "CreateContainerError"),
+    (WaitingReason::CreateContainerConfigError, "CreateContainerConfigError"),
+    (WaitingReason::RunContainerError, "RunContainerError"),
+    (WaitingReason::InvalidImageName, "InvalidImageName"),
+];
+
 impl<'a> WaitingReason<'a> {
     /// The reason as Kubernetes writes it (`ImagePullBackOff`).
     pub fn as_str(&self) -> &str {
         match self {
-            WaitingReason::ContainerCreating => "ContainerCreating",
-            WaitingReason::PodInitializing => "PodInitializing",
-            WaitingReason::ImagePullBackOff => "ImagePullBackOff",
-            WaitingReason::ErrImagePull => "ErrImagePull",
-            WaitingReason::CrashLoopBackOff => "CrashLoopBackOff",
-            WaitingReason::CreateContainerError => "CreateContainerError",
-            WaitingReason::CreateContainerConfigError => "CreateContainerConfigError",
-            WaitingReason::RunContainerError => "RunContainerError",
-            WaitingReason::InvalidImageName => "InvalidImageName",
             WaitingReason::Other(text) => text,
+            known => Self::known_entry(known).1,
         }
     }
 
     /// The case for a reason as Kubernetes writes it; unknown reasons (and
     /// none) become `Other`.
     pub fn parse(reason: &'a str) -> Self {
-        match reason {
-            "ContainerCreating" => WaitingReason::ContainerCreating,
-            "PodInitializing" => WaitingReason::PodInitializing,
-            "ImagePullBackOff" => WaitingReason::ImagePullBackOff,
-            "ErrImagePull" => WaitingReason::ErrImagePull,
-            "CrashLoopBackOff" => WaitingReason::CrashLoopBackOff,
-            "CreateContainerError" => WaitingReason::CreateContainerError,
-            "CreateContainerConfigError" => WaitingReason::CreateContainerConfigError,
-            "RunContainerError" => WaitingReason::RunContainerError,
-            "InvalidImageName" => WaitingReason::InvalidImageName,
-            other => WaitingReason::Other(Text::borrowed(other)),
-        }
+        KNOWN_WAITING_REASONS
+            .iter()
+            .find(|(_, text)| *text == reason)
+            .map_or(WaitingReason::Other(Text::borrowed(reason)), |(known, _)| known.clone())
     }
 
     pub fn into_owned(self) -> WaitingReason<'static> {
         match self {
-            WaitingReason::ContainerCreating => WaitingReason::ContainerCreating,
-            WaitingReason::PodInitializing => WaitingReason::PodInitializing,
-            WaitingReason::ImagePullBackOff => WaitingReason::ImagePullBackOff,
-            WaitingReason::ErrImagePull => WaitingReason::ErrImagePull,
-            WaitingReason::CrashLoopBackOff => WaitingReason::CrashLoopBackOff,
-            WaitingReason::CreateContainerError => WaitingReason::CreateContainerError,
-            WaitingReason::CreateContainerConfigError => WaitingReason::CreateContainerConfigError,
-            WaitingReason::RunContainerError => WaitingReason::RunContainerError,
-            WaitingReason::InvalidImageName => WaitingReason::InvalidImageName,
             WaitingReason::Other(text) => WaitingReason::Other(text.into_owned()),
+            known => Self::known_entry(&known).0.clone(),
         }
+    }
+
+    fn known_entry(known: &WaitingReason<'_>) -> &'static (WaitingReason<'static>, &'static str) {
+        KNOWN_WAITING_REASONS.iter().find(|(reason, _)| reason == known).expect("every case but Other is in the table")
     }
 }
 

@@ -104,3 +104,14 @@ fn the_json_form_uses_the_wit_names() {
     assert_eq!(json["pods"][0]["containers"][0]["state"]["waiting"]["reason"], "image-pull-back-off");
     assert_eq!(json["pods"][1]["containers"][0]["state"]["waiting"]["reason"]["other"], "SomethingNew");
 }
+
+#[test]
+fn known_waiting_reasons_read_and_print_as_kubernetes_writes_them() {
+    for (reason, text) in &KNOWN_WAITING_REASONS {
+        assert_eq!(reason.as_str(), *text);
+        assert_eq!(WaitingReason::parse(text), *reason);
+        assert_eq!(reason.clone().into_owned(), *reason);
+    }
+    assert_eq!(WaitingReason::parse("CrashLoopBackOff"), WaitingReason::CrashLoopBackOff);
+    assert_eq!(WaitingReason::parse("Novel"), WaitingReason::Other("Novel".into()));
+}
