@@ -2,22 +2,9 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 fn rewind(args: &[&str]) -> (i32, String, String) {
-    rewind_with(args, &[])
-}
-
-fn rewind_with(args: &[&str], env: &[(&str, &std::path::Path)]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_rewind"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env("REWIND_CACHE_DIR", cache_dir())
-        .current_dir(workspace())
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    run_rewind(args, &[])
 }
 
 /// `rewind eval` of the Deployment policy on an example dump of `web`.
@@ -104,12 +91,12 @@ fn a_new_policy_builds_and_passes_its_suite_as_created() {
     // built for the guest; a user's first build compiles them once.
     let target = workspace().join("target");
     let shared = [("CARGO_TARGET_DIR", target.as_path())];
-    let (code, stdout, stderr) = rewind_with(&["build", created.to_str().unwrap()], &shared);
+    let (code, stdout, stderr) = run_rewind(&["build", created.to_str().unwrap()], &shared);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.trim().ends_with("rollback_on_oom.wasm"), "{stdout}");
     assert!(std::path::Path::new(stdout.trim()).is_file());
 
-    let (code, stdout, stderr) = rewind_with(&["test", created.to_str().unwrap()], &shared);
+    let (code, stdout, stderr) = run_rewind(&["test", created.to_str().unwrap()], &shared);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.trim().ends_with("3 passed, 0 failed"), "{stdout}");
 

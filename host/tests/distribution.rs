@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/distribution-e2e.sh"))
@@ -14,9 +13,7 @@ fn env(name: &str) -> String {
 
 /// Runs `rewind` with a download cache of its own, so every fetch is real.
 fn rewind(cache: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_rewind")).args(args).env("REWIND_CACHE_DIR", cache).output().unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    run_rewind(args, &[("REWIND_CACHE_DIR", cache)])
 }
 
 fn sha256_of(path: &Path) -> String {

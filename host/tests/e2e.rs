@@ -476,16 +476,6 @@ async fn a_concurrent_writer_is_never_overwritten() {
     assert_eq!(events(&client, "e2e-conflict", "RollingBack").await, 1);
 }
 
-fn rewind_cli(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rewind"))
-        .args(args)
-        .env("REWIND_CACHE_DIR", cache_dir())
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
-}
-
 #[tokio::test]
 #[ignore = "needs a real API server: scripts/e2e.sh"]
 async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
@@ -499,8 +489,9 @@ async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
     let kubeconfig = std::env::var("REWIND_E2E_KUBECONFIG").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("web.yaml");
-    let target = ["--target", "Deployment/web", "-n", namespace, "--kubeconfig", &kubeconfig];
-    let (code, stdout, stderr) = rewind_cli(&[&["capture", "-o", dump.to_str().unwrap()], &target[..]].concat());
+    let workload = ["--target", "Deployment/web", "-n", namespace];
+    let target = [&workload[..], &["--kubeconfig", &kubeconfig]].concat();
+    let (code, stdout, stderr) = run_rewind(&[&["capture", "-o", dump.to_str().unwrap()], &target[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let text = std::fs::read_to_string(&dump).unwrap();
     assert!(!text.contains("hunter2") && !text.contains("Secret") && !text.contains("managedFields"), "{text}");
@@ -510,19 +501,8 @@ async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
     assert!(kinds[0] == "Deployment" && kinds.contains(&"Pod"), "{kinds:?}");
 
     let policy = component("plugins/deployment");
-    let (code, stdout, stderr) = rewind_cli(&[
-        "eval",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--cluster",
-        dump.to_str().unwrap(),
-        "--target",
-        "Deployment/web",
-        "-n",
-        namespace,
-        "--output",
-        "json",
-    ]);
+    let eval = ["eval", "--policy", policy.to_str().unwrap(), "--cluster", dump.to_str().unwrap(), "--output", "json"];
+    let (code, stdout, stderr) = run_rewind(&[&eval[..], &workload[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["failure"]["state"], "failed", "{stdout}");
@@ -530,20 +510,11 @@ async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
 
     let timeline = dir.path().join("timeline");
     let watch = ["capture", "--watch", timeline.to_str().unwrap(), "--interval", "1", "--count", "2"];
-    let (code, stdout, stderr) = rewind_cli(&[&watch[..], &target[..]].concat());
+    let (code, stdout, stderr) = run_rewind(&[&watch[..], &target[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(std::fs::read_dir(&timeline).unwrap().count(), 2);
-    let (code, stdout, stderr) = rewind_cli(&[
-        "backtest",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--timeline",
-        timeline.to_str().unwrap(),
-        "--target",
-        "Deployment/web",
-        "-n",
-        namespace,
-    ]);
+    let backtest = ["backtest", "--policy", policy.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()];
+    let (code, stdout, stderr) = run_rewind(&[&backtest[..], &workload[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("A: first failure 20"), "{stdout}");
 }

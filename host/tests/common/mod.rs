@@ -29,6 +29,21 @@ pub fn component(crate_dir: &str) -> PathBuf {
         .clone()
 }
 
+/// Runs the `rewind` binary as a user would, from the workspace directory,
+/// with the tests' compile cache unless `env` names another; returns the
+/// exit code, stdout and stderr.
+pub fn run_rewind(args: &[&str], env: &[(&str, &Path)]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args(args)
+        .env("REWIND_CACHE_DIR", cache_dir())
+        .envs(env.iter().copied())
+        .current_dir(workspace())
+        .output()
+        .expect("the rewind binary runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
 pub fn cache_dir() -> PathBuf {
     workspace().join("target").join("rewind-test-cache")
 }
