@@ -56,10 +56,21 @@ fn dump_files(path: &Path) -> Result<Vec<PathBuf>, DumpError> {
 }
 
 /// Adds the objects of one dump text. `source` names it in errors.
+///
+/// A text that is one JSON document (`kubectl get -o json`, an API
+/// server's list response) is read by the JSON parser, several times faster
+/// than the YAML one on the same text; anything else, including JSON the
+/// JSON parser refuses, goes through the YAML parser, which reports errors.
 pub fn add_text(set: &mut ObjectSet, text: &str, source: &str) -> Result<(), DumpError> {
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let origin = format!("{source} (document {})", index + 1);
-        let value = Value::deserialize(document)
+    let document = |index: usize| format!("{source} (document {})", index + 1);
+    if text.trim_start().starts_with('{')
+        && let Ok(value) = serde_json::from_str::<Value>(text)
+    {
+        return add_value(set, value, &document(0));
+    }
+    for (index, yaml) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let origin = document(index);
+        let value = Value::deserialize(yaml)
             .map_err(|e| DumpError::Parse { origin: origin.clone(), message: e.to_string() })?;
         add_value(set, value, &origin)?;
     }
@@ -71,13 +82,12 @@ fn add_value(set: &mut ObjectSet, value: Value, origin: &str) -> Result<(), Dump
     match value {
         // An empty YAML document (e.g. a trailing `---`).
         Value::Null => Ok(()),
-        Value::Object(ref map) if is_list(map) => {
-            let items = map
-                .get("items")
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad("a List without an `items` array".into()))?;
-            for (i, item) in items.iter().enumerate() {
-                add_value(set, item.clone(), &format!("{origin} item {}", i + 1))?;
+        Value::Object(mut map) if is_list(&map) => {
+            let Some(Value::Array(items)) = map.remove("items") else {
+                return Err(bad("a List without an `items` array".into()));
+            };
+            for (i, item) in items.into_iter().enumerate() {
+                add_value(set, item, &format!("{origin} item {}", i + 1))?;
             }
             Ok(())
         }
@@ -136,5 +146,27 @@ mod tests {
         assert!(err.starts_with("x.yaml (document 1): not valid"), "{err}");
         let err = add_text(&mut ObjectSet::new(), "- 1\n", "x.yaml").unwrap_err().to_string();
         assert!(err.contains("found a list"), "{err}");
+    }
+
+    #[test]
+    fn json_documents_read_like_their_yaml_and_fail_with_the_same_errors() {
+        let yaml =
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, namespace: n}\n";
+        let json = r#"{"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "n"}}]}"#;
+        let (mut from_yaml, mut from_json) = (ObjectSet::new(), ObjectSet::new());
+        add_text(&mut from_yaml, yaml, "dump").unwrap();
+        add_text(&mut from_json, json, "dump").unwrap();
+        let objects = |set: &ObjectSet| set.iter().map(|(_, object)| object.clone()).collect::<Vec<_>>();
+        assert_eq!(objects(&from_yaml), objects(&from_json));
+
+        let nameless = r#"{"kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {}}]}"#;
+        let err = add_text(&mut ObjectSet::new(), nameless, "d.json").unwrap_err().to_string();
+        assert!(err.contains("d.json (document 1) item 1") && err.contains("metadata.name"), "{err}");
+        let err = add_text(&mut ObjectSet::new(), r#"{"kind": "List", "items": 3}"#, "d.json").unwrap_err().to_string();
+        assert!(err.contains("without an `items` array"), "{err}");
+        // Broken JSON is reported by the YAML parser, with its position.
+        let err = add_text(&mut ObjectSet::new(), r#"{"kind": "Pod", "#, "d.json").unwrap_err().to_string();
+        assert!(err.starts_with("d.json (document 1): not valid"), "{err}");
     }
 }

@@ -109,3 +109,21 @@ fn actions_outside_the_workload_are_refused() {
     assert_refused("rename-target", "the patch changes `metadata.name`");
     assert_refused("touch-uid", "the patch changes `metadata.uid`");
 }
+
+/// Pooled instances keep their memory mapped between evaluations (for
+/// speed); what a policy wrote there must still be gone for the next one.
+#[test]
+fn nothing_a_policy_writes_survives_into_its_next_evaluation() {
+    let policy = hostile("remember", "detect-failure");
+    let mut addresses = Vec::new();
+    for _ in 0..5 {
+        let evaluation = run(&policy, &mut example("healthy.yaml"), "2024-11-06T14:34:00Z", false);
+        let error = &evaluation.report.errors[0];
+        assert!(error.contains("remembered: statics=1 heap=1 at "), "{error}");
+        addresses.push(error.rsplit(' ').next().unwrap().to_string());
+    }
+    // The same address each time: the test reads the very memory an earlier
+    // evaluation wrote to.
+    addresses.dedup();
+    assert_eq!(addresses.len(), 1, "{addresses:?}");
+}

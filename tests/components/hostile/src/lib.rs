@@ -5,7 +5,9 @@
 //!
 //! Settings: `{"attack": "<name>", "stage": "<stage>"}`; attacks: `none`,
 //! `loop`, `host-call-loop`, `log-flood`, `memory`, `recursion`, `panic`,
-//! `read-file`, `env`, `clock`, `random`. Attacks by answer, made in
+//! `read-file`, `env`, `clock`, `random`, `remember` (reports what earlier
+//! evaluations left in its memory: a static counter and a heap marker; a
+//! fresh instance must show none). Attacks by answer, made in
 //! select-release whatever the stage: `huge-reason`, `many-actions`,
 //! `deep-patch`, `foreign-namespace`, `outside-tree`, `cluster-scoped`,
 //! `rename-target`, `touch-uid`.
@@ -63,6 +65,7 @@ fn maybe_attack(snapshot: &Snapshot, stage: &str) -> Result<(), String> {
         "read-file" => Err(format!("read: {:?}", std::fs::read_to_string("/etc/passwd").map(|s| s.len()))),
         "env" => Err(format!("env: {:?}", std::env::var("HOME"))),
         "clock" => Err(format!("clock: {:?}", std::time::SystemTime::now())),
+        "remember" => Err(remembered()),
         "random" => {
             let mut map = std::collections::HashMap::new();
             map.insert(1, 2);
@@ -71,6 +74,28 @@ fn maybe_attack(snapshot: &Snapshot, stage: &str) -> Result<(), String> {
         other if hostile_answer(snapshot, other).is_some() => Ok(()),
         other => Err(format!("unknown attack {other:?}")),
     }
+}
+
+/// Counts the evaluations this instance's memory has seen, in static data
+/// and in a heap block at an address that repeats from one fresh instance to
+/// the next (the allocator is deterministic). Any count above 1 means state
+/// survived between evaluations.
+fn remembered() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static EVALUATIONS: AtomicU32 = AtomicU32::new(0);
+    const MARK: u32 = 0x5EED_0000;
+    let statics = EVALUATIONS.fetch_add(1, Ordering::Relaxed) + 1;
+    // Not zeroed on purpose: a hostile policy reads whatever the memory
+    // holds. In a fresh instance that is zero; a marker here was written by
+    // an earlier evaluation in this same memory.
+    let words = 1 << 16;
+    let layout = std::alloc::Layout::array::<u32>(words).expect("a valid layout");
+    let block = unsafe { std::alloc::alloc(layout) } as *mut u32;
+    let marks = (0..words).filter(|&i| unsafe { block.add(i).read_volatile() } & 0xFFFF_0000 == MARK).count() as u32;
+    let heap = marks + 1;
+    unsafe { block.write_volatile(MARK | heap) };
+    let block = std::ptr::slice_from_raw_parts(block, words);
+    format!("remembered: statics={statics} heap={heap} at {:p}", block)
 }
 
 fn key(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectKey {
