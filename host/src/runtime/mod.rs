@@ -114,11 +114,17 @@ impl PolicyRuntime {
     /// and exports, without running it.
     pub fn inspect(&self, path: &Path) -> Result<Inspected, PolicyError> {
         let bytes = std::fs::read(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
+        self.inspect_bytes(path, &bytes)
+    }
+
+    /// [`Self::inspect`] on bytes already read from `path` (named in errors),
+    /// for callers that go on to use the very bytes that were checked.
+    pub fn inspect_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Inspected, PolicyError> {
         let refused = |problem| PolicyError::Refused { path: path.to_path_buf(), problem };
-        inspect::check_header(&bytes).map_err(refused)?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        inspect::check_header(bytes).map_err(refused)?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
         let (component, cache_status) = self
-            .component(&bytes, &sha256)
+            .component(bytes, &sha256)
             .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
         let wit_version = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
         Ok(Inspected { sha256, component, cache_status, wit_version })

@@ -92,8 +92,9 @@ pub fn push(
     cache_root: Option<&Path>,
 ) -> Result<ExitCode> {
     let oci = oci_reference(reference)?;
-    let inspected = runtime.inspect(module)?;
+    // One read: the bytes pushed are the bytes inspected.
     let bytes = std::fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
+    let inspected = runtime.inspect_bytes(module, &bytes)?;
     let mut annotations = std::collections::BTreeMap::from([
         (rewind::distribution::ANNOTATION_WIT.to_string(), format!("rewind:policy@{}", inspected.wit_version)),
         ("org.opencontainers.image.created".to_string(), rewind::time::format(jiff::Timestamp::now().as_second())),
