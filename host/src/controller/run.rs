@@ -146,8 +146,12 @@ async fn reconcile_workload(
 /// kube-runtime calls it.
 pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let namespace = rp.namespace().ok_or(Error::NoNamespace)?;
-    let resync = Requeue::requeue(Duration::from_secs(rp.spec.resync_seconds.max(1)));
     let (policy, ready) = ctx.modules.policy_for(&rp).await;
+    // While a new module loads in the background the serving one decides;
+    // looking again every second swaps the new one in soon after it is
+    // ready rather than at the next resync.
+    let resync_seconds = if ready.reason == "Loading" { 1 } else { rp.spec.resync_seconds.max(1) };
+    let resync = Requeue::requeue(Duration::from_secs(resync_seconds));
     // The status as last written, read fresh: the cached object can lag
     // behind our own previous write, and the rollback history (flap guard,
     // restarts) must not be lost.
