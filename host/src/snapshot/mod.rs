@@ -6,10 +6,6 @@ mod releases;
 mod tree;
 
 pub use pods::{conditions, waiting_reason};
-#[doc(hidden)]
-pub fn pod_view_for_profile(v: &serde_json::Value) -> Result<crate::contract::Pod<'static>, String> {
-    pods::pod_view(v, 0)
-}
 pub use tree::{TreeNode, ownership_tree};
 
 use crate::contract::{ObjectInfo, Snapshot, Target, Text};
