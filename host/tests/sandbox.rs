@@ -122,8 +122,8 @@ fn nothing_a_policy_writes_survives_into_its_next_evaluation() {
         assert!(error.contains("remembered: statics=1 heap=1 at "), "{error}");
         addresses.push(error.rsplit(' ').next().unwrap().to_string());
     }
-    // The same address each time: the test reads the very memory an earlier
-    // evaluation wrote to.
+    // The same address each time (and, with the pool's module affinity, the
+    // same slot): the test reads the very memory an earlier evaluation wrote.
     addresses.dedup();
     assert_eq!(addresses.len(), 1, "{addresses:?}");
 }

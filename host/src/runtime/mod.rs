@@ -159,8 +159,9 @@ pub struct Inspected {
 /// A slot's memory is reset between evaluations. By default wasmtime returns
 /// its pages to the kernel (`madvise`) and the next evaluation faults them
 /// back in one by one; on a 10-pod evaluation that kernel work was a third
-/// of the time. Instead, up to `KEEP_RESIDENT` bytes per memory stay mapped
-/// and are zeroed (or restored to the module's initial image) in place, and
+/// of the time. Instead, up to `KEEP_RESIDENT` bytes per memory (and
+/// `KEEP_RESIDENT_TABLE` per table) stay mapped and are zeroed (or restored
+/// to the module's initial image) in place, and
 /// where the kernel has `PAGEMAP_SCAN` (Linux 6.7+) only the pages the
 /// evaluation touched are reset. Nothing of one evaluation survives into
 /// the next either way; only the cost differs. The resident pages belong
@@ -169,6 +170,7 @@ pub struct Inspected {
 fn pool(limits: &SandboxLimits) -> PoolingAllocationConfig {
     const POOL_SLOTS: u32 = 64;
     const KEEP_RESIDENT: usize = 16 << 20;
+    const KEEP_RESIDENT_TABLE: usize = 1 << 20;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(POOL_SLOTS)
         .total_core_instances(POOL_SLOTS * 4)
@@ -177,7 +179,7 @@ fn pool(limits: &SandboxLimits) -> PoolingAllocationConfig {
         .total_stacks(POOL_SLOTS)
         .max_memory_size(limits.memory_bytes.next_multiple_of(1 << 16))
         .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(1 << 20)
+        .table_keep_resident(KEEP_RESIDENT_TABLE)
         .pagemap_scan(Enabled::Auto);
     pool
 }
