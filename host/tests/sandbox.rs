@@ -120,10 +120,29 @@ fn nothing_a_policy_writes_survives_into_its_next_evaluation() {
         let evaluation = run(&policy, &mut example("healthy.yaml"), "2024-11-06T14:34:00Z", false);
         let error = &evaluation.report.errors[0];
         assert!(error.contains("remembered: statics=1 heap=1 at "), "{error}");
-        addresses.push(error.rsplit(' ').next().unwrap().to_string());
+        let address = error.rsplit(' ').next().unwrap();
+        assert!(address.starts_with("0x"), "{error}");
+        addresses.push(address.to_string());
     }
     // The same address each time (and, with the pool's module affinity, the
     // same slot): the test reads the very memory an earlier evaluation wrote.
     addresses.dedup();
     assert_eq!(addresses.len(), 1, "{addresses:?}");
+}
+
+/// The control for the test above: on one instance, the attack does see its
+/// own earlier write, so "none seen" there means the memory was reset.
+#[test]
+fn the_remember_attack_sees_state_within_one_instance() {
+    use rewind::pipeline::PolicyStages;
+    let policy = hostile("remember", "detect-failure");
+    let objects = example("healthy.yaml");
+    let target = rewind::evaluate::find_target(&objects, &web()).unwrap();
+    let now = rewind::time::parse("2024-11-06T14:34:00Z").unwrap();
+    let built = rewind::snapshot::build(&objects, target, now, policy.settings()).unwrap();
+    let mut session = policy.session(std::sync::Arc::new(rewind::runtime::NoObjects)).unwrap();
+    let first = session.detect_failure(&built.snapshot).unwrap_err().to_string();
+    let second = session.detect_failure(&built.snapshot).unwrap_err().to_string();
+    assert!(first.contains("statics=1 heap=1"), "{first}");
+    assert!(second.contains("statics=2 heap=2"), "{second}");
 }

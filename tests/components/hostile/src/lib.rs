@@ -87,15 +87,17 @@ fn remembered() -> String {
     let statics = EVALUATIONS.fetch_add(1, Ordering::Relaxed) + 1;
     // Not zeroed on purpose: a hostile policy reads whatever the memory
     // holds. In a fresh instance that is zero; a marker here was written by
-    // an earlier evaluation in this same memory.
+    // an earlier evaluation in this same memory. The block is freed again,
+    // so a later call on the same instance gets it back.
     let words = 1 << 16;
     let layout = std::alloc::Layout::array::<u32>(words).expect("a valid layout");
     let block = unsafe { std::alloc::alloc(layout) } as *mut u32;
     let marks = (0..words).filter(|&i| unsafe { block.add(i).read_volatile() } & 0xFFFF_0000 == MARK).count() as u32;
     let heap = marks + 1;
-    unsafe { block.write_volatile(MARK | heap) };
-    let block = std::ptr::slice_from_raw_parts(block, words);
-    format!("remembered: statics={statics} heap={heap} at {:p}", block)
+    // Mid-block, clear of the allocator's bookkeeping in a freed block.
+    unsafe { block.add(words / 2).write_volatile(MARK | heap) };
+    unsafe { std::alloc::dealloc(block as *mut u8, layout) };
+    format!("remembered: statics={statics} heap={heap} at {block:p}")
 }
 
 fn key(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectKey {
