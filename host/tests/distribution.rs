@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use sha2::{Digest, Sha256};
+use rewind::distribution::sha256_hex;
 use std::path::{Path, PathBuf};
 
 fn env(name: &str) -> String {
@@ -17,7 +17,7 @@ fn rewind(cache: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn sha256_of(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+    sha256_hex(&std::fs::read(path).unwrap())
 }
 
 /// The Deployment policy on the ImagePullBackOff example: rolls back to 2.
@@ -155,7 +155,6 @@ async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
     );
     let modules =
         std::sync::Arc::new(Modules::new(runtime, Some(cache.path().to_path_buf()), std::time::Duration::ZERO));
-    let sha_of = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
     // Polls the module manager as reconciles would, until `done` holds.
     let settle = async |done: &dyn Fn(Option<&str>, &StatusCondition) -> bool| {
         for _ in 0..300 {
@@ -172,21 +171,21 @@ async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
     push(&deployment).await;
     // Nothing serves yet, so the first load is awaited.
     let (policy, condition) = modules.policy_for(&rp).await;
-    assert_eq!(policy.map(|p| p.sha256), Some(sha_of(&deployment)), "{condition:?}");
+    assert_eq!(policy.map(|p| p.sha256), Some(sha256_hex(&deployment)), "{condition:?}");
     assert_eq!(condition.status, "True");
 
     // The tag moves: the loaded module serves while the new one loads.
     push(&example).await;
     let (policy, condition) = modules.policy_for(&rp).await;
-    assert_eq!(policy.map(|p| p.sha256), Some(sha_of(&deployment)), "the loaded module decides meanwhile");
+    assert_eq!(policy.map(|p| p.sha256), Some(sha256_hex(&deployment)), "the loaded module decides meanwhile");
     assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Loading"), "{condition:?}");
-    let (sha, _) = settle(&|sha, c| sha == Some(sha_of(&example).as_str()) && c.reason == "Loaded").await;
-    assert_eq!(sha, Some(sha_of(&example)));
+    let (sha, _) = settle(&|sha, c| sha == Some(sha256_hex(&example).as_str()) && c.reason == "Loaded").await;
+    assert_eq!(sha, Some(sha256_hex(&example)));
 
     // The tag moves to a module that does not load: the good one keeps serving.
     push(b"\0asm\x0d\0\x01\0 truncated").await;
     let (sha, condition) = settle(&|_, c| c.reason == "LoadFailed").await;
-    assert_eq!(sha, Some(sha_of(&example)), "the good module keeps serving");
+    assert_eq!(sha, Some(sha256_hex(&example)), "the good module keeps serving");
     assert_eq!(condition.status, "False");
     assert!(condition.message.contains("previous module keeps serving"), "{condition:?}");
 }

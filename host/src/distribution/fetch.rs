@@ -45,7 +45,9 @@ pub struct Fetcher {
     client: reqwest::Client,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The lowercase hex sha256 of `bytes`: how a module is named everywhere
+/// (pins, the download cache, the precompile cache, reports).
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

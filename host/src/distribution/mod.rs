@@ -4,5 +4,5 @@
 mod fetch;
 mod reference;
 
-pub use fetch::{ANNOTATION_WIT, FetchError, Fetched, Fetcher, OCI_MANIFEST, WASM_CONFIG, WASM_LAYER};
+pub use fetch::{ANNOTATION_WIT, FetchError, Fetched, Fetcher, OCI_MANIFEST, WASM_CONFIG, WASM_LAYER, sha256_hex};
 pub use reference::{OciRef, PolicyRef};

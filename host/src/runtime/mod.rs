@@ -22,7 +22,6 @@ pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 use crate::contract::{self, Eligibility, FailureReport, RollbackPolicy, RollbackPolicyPre, Selection, Snapshot};
 use crate::pipeline::{PolicyStages, Stage};
 use sandbox::Sandbox;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -122,7 +121,7 @@ impl PolicyRuntime {
     pub fn inspect_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Inspected, PolicyError> {
         let refused = |problem| PolicyError::Refused { path: path.to_path_buf(), problem };
         inspect::check_header(bytes).map_err(refused)?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
+        let sha256 = crate::distribution::sha256_hex(bytes);
         let (component, cache_status) = self
             .component(bytes, &sha256)
             .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;

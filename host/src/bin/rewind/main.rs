@@ -314,7 +314,7 @@ fn build(path: &Path) -> Result<ExitCode> {
     let component = rewind::suite::build_policy(path, true)?;
     let bytes = std::fs::read(&component).with_context(|| format!("cannot read {}", component.display()))?;
     println!("{}", component.display());
-    eprintln!("{} bytes, sha256 {}", bytes.len(), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+    eprintln!("{} bytes, sha256 {}", bytes.len(), rewind::distribution::sha256_hex(&bytes));
     Ok(ExitCode::SUCCESS)
 }
 
