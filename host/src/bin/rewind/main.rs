@@ -223,7 +223,7 @@ fn main() -> ExitCode {
     let cache_root = cli.runtime.cache_dir.clone().or_else(ArtifactCache::default_dir);
     let cache_root = cache_root.as_deref();
     // Only the commands that run or inspect policies start a Wasm engine.
-    let runtime = || runtime(&cli.runtime);
+    let runtime = || runtime(&cli.runtime, cache_root);
     let result = (|| match &cli.command {
         Command::Eval(args) => eval(&runtime()?, args, action_limits, style, cache_root),
         Command::Test { paths, policy } => {
@@ -318,15 +318,13 @@ fn build(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn runtime(args: &RuntimeArgs) -> Result<PolicyRuntime> {
+/// A Wasm engine with the command line's limits; precompiled policies are
+/// cached below `cache_root` unless --no-cache.
+fn runtime(args: &RuntimeArgs, cache_root: Option<&Path>) -> Result<PolicyRuntime> {
     let limits =
         SandboxLimits { timeout_ms: args.timeout_ms, memory_bytes: args.memory_mib << 20, ..SandboxLimits::default() };
-    let cache = match (&args.cache_dir, args.no_cache) {
-        (_, true) => None,
-        (Some(dir), false) => Some(dir.clone()),
-        (None, false) => ArtifactCache::default_dir(),
-    };
-    PolicyRuntime::new(limits, cache.map(ArtifactCache::new)).map_err(|e| anyhow::anyhow!("{e:#}"))
+    let cache = cache_root.filter(|_| !args.no_cache).map(|root| ArtifactCache::new(root.to_path_buf()));
+    PolicyRuntime::new(limits, cache).map_err(|e| anyhow::anyhow!("{e:#}"))
 }
 
 /// The settings file as a JSON document; none given is `{}`.
