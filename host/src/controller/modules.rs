@@ -22,6 +22,10 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 /// How long a tag's digest is trusted before the registry is asked again.
 pub const TAG_RECHECK: Duration = Duration::from_secs(30);
 
+/// The PolicyReady reason while a new module loads and the previous one
+/// serves; the reconciler looks again soon while it holds.
+pub const LOADING: &str = "Loading";
+
 /// How long a failed load of one source is reported before it is tried
 /// again (a registry may have been down).
 pub const RETRY_FAILED: Duration = Duration::from_secs(30);
@@ -116,7 +120,7 @@ impl Modules {
         }
         let new_reference = source.reference.clone();
         let loading = |serving: &LoadedPolicy| {
-            ready(true, "Loading", format!("{} serves while {new_reference} loads", serving.name))
+            ready(true, LOADING, format!("{} serves while {new_reference} loads", serving.name))
         };
         match self.attempts.lock().expect("lock").get(&id) {
             Some((attempted, Attempt::InFlight)) if *attempted == source => {

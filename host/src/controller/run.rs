@@ -4,7 +4,7 @@
 use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::metrics::Metrics;
-use super::modules::{Modules, TAG_RECHECK};
+use super::modules::{LOADING, Modules, TAG_RECHECK};
 use super::plan::plan;
 use crate::actions::{ActionLimits, EventType};
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
@@ -150,7 +150,7 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
     // While a new module loads in the background the serving one decides;
     // looking again every second swaps the new one in soon after it is
     // ready rather than at the next resync.
-    let resync_seconds = if ready.reason == "Loading" { 1 } else { rp.spec.resync_seconds.max(1) };
+    let resync_seconds = if ready.reason == LOADING { 1 } else { rp.spec.resync_seconds.max(1) };
     let resync = Requeue::requeue(Duration::from_secs(resync_seconds));
     // The status as last written, read fresh: the cached object can lag
     // behind our own previous write, and the rollback history (flap guard,
