@@ -78,12 +78,12 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "quick");
     let bench = Bench { samples: if quick { 5 } else { 21 } };
-    if let Some(i) = args.iter().position(|a| a == "compare") {
-        compare(&bench, &args[i + 1..]);
-        return;
-    }
     let runtime =
         PolicyRuntime::new(SandboxLimits { timeout_ms: 10_000, ..Default::default() }, Some(cache())).unwrap();
+    if let Some(i) = args.iter().position(|a| a == "compare") {
+        compare(&bench, &runtime, &args[i + 1..]);
+        return;
+    }
     let policy = load(&runtime);
 
     println!("# rewind benchmarks\n");
@@ -262,9 +262,7 @@ fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
 /// same snapshots, interleaved so drift on a shared machine hits all alike
 /// (best of three rounds). For judging a change to a policy, the SDK or the
 /// guest build profile.
-fn compare(bench: &Bench, paths: &[String]) {
-    let runtime =
-        PolicyRuntime::new(SandboxLimits { timeout_ms: 10_000, ..Default::default() }, Some(cache())).unwrap();
+fn compare(bench: &Bench, runtime: &PolicyRuntime, paths: &[String]) {
     let policies: Vec<LoadedPolicy> = paths.iter().map(|p| runtime.load(Path::new(p), "{}").unwrap()).collect();
     println!("| pods | {} |", paths.join(" | "));
     println!("|---:|{}", "---:|".repeat(paths.len()));
