@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 venv=target/python-venv
 version=0.25.1
 if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --version | grep -q "$version"; then
+  # Debian's python3 makes virtual environments only with python3-venv.
+  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    scripts/apt-install.sh python3 python3-venv
+  fi
   echo "installing componentize-py $version into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "componentize-py==$version" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Policy distribution against real servers on loopback: a Docker registry
-# (Debian's docker-registry; it, openssl and curl are installed here if missing) and an https file
+# (Debian's docker-registry; it, openssl and curl are installed here if missing,
+# by apt-install.sh) and an https file
 # server with a throwaway CA, then the ignored tests of host/tests/distribution.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,11 +9,7 @@ missing=()
 for tool in docker-registry:docker-registry openssl:openssl curl:curl; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]} from Debian" >&2
-  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+if [ ${#missing[@]} -gt 0 ]; then scripts/apt-install.sh "${missing[@]}"; fi
 run=$(pwd)/target/distribution
 rm -rf "$run" && mkdir -p "$run/data" "$run/files"
 pids=()

@@ -18,7 +18,7 @@ if [ ! -x "$bin/kube-apiserver" ] || [ ! -x "$bin/kube-controller-manager" ]; th
      "$cache/build/kubernetes-1.20.2/_output/bin/kube-controller-manager" "$bin/"
   rm -rf "$cache/build"
 fi
-command -v etcd >/dev/null || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server openssl curl >/dev/null; }
+command -v etcd >/dev/null || "$root/scripts/apt-install.sh" etcd-server openssl curl
 "$root/scripts/k8s-down.sh" >/dev/null 2>&1 || true
 "$shared/k8s/start-kube-apiserver-1.20.sh" "$bin" "$run" >&2
 echo "$run/kubeconfig"
