@@ -12,6 +12,7 @@
 //!   files, environment or network.
 
 mod cache;
+mod exports;
 mod inspect;
 mod sandbox;
 
@@ -19,14 +20,15 @@ pub use cache::{ArtifactCache, CacheStatus};
 pub use inspect::LoadProblem;
 pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
-use crate::contract::{self, Eligibility, FailureReport, RollbackPolicy, RollbackPolicyPre, Selection, Snapshot};
+use crate::contract::{self, Eligibility, FailureReport, Selection, Snapshot};
 use crate::pipeline::{PolicyStages, Stage};
+use exports::{PolicyExports, PolicyFuncs};
 use sandbox::Sandbox;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower, TypedFunc};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 /// How often the epoch advances; timeouts are rounded up to this.
@@ -86,11 +88,23 @@ impl PolicyRuntime {
         let link_error = |e: wasmtime::Error| PolicyError::Link { policy: name.clone(), message: format!("{e:#}") };
         let mut linker = self.linker.clone();
         sandbox::stub_unprovided_imports(&mut linker, &self.engine, &component).map_err(link_error)?;
-        let pre =
-            RollbackPolicyPre::new(linker.instantiate_pre(&component).map_err(link_error)?).map_err(link_error)?;
-
-        let policy = LoadedPolicy {
-            name: name.clone(),
+        let pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        let interface = format!("{}/policy@{wit_version}", contract::WIT_PACKAGE);
+        let mut exports = None;
+        let mut session =
+            PolicySession::start(&name, &self.engine, self.limits, &pre, Arc::new(NoObjects), |store, instance| {
+                let checked = PolicyExports::check(&component, &interface, &mut *store, instance)?;
+                exports = Some(checked);
+                checked.bind(store, instance)
+            })
+            .map_err(|e| match e {
+                PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
+                other => other,
+            })?;
+        let verdict = session.call(Stage::ValidateSettings, |f| f.validate_settings(), (settings,))?;
+        verdict.map_err(|message| PolicyError::Settings { policy: name.clone(), message })?;
+        Ok(LoadedPolicy {
+            name,
             path: path.to_path_buf(),
             sha256,
             wit: format!("{}@{wit_version}", contract::WIT_PACKAGE),
@@ -98,15 +112,9 @@ impl PolicyRuntime {
             engine: self.engine.clone(),
             limits: self.limits,
             pre,
+            exports: exports.expect("set when the session started"),
             settings: settings.to_string(),
-        };
-        let mut session = policy.session(Arc::new(NoObjects)).map_err(|e| match e {
-            PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
-            other => other,
-        })?;
-        let verdict = session.call(Stage::ValidateSettings, |p, s| p.call_validate_settings(s, settings))?;
-        verdict.map_err(|message| PolicyError::Settings { policy: name, message })?;
-        Ok(policy)
+        })
     }
 
     /// Reads and compiles the module at `path` and checks what it imports
@@ -210,7 +218,9 @@ pub struct LoadedPolicy {
     pub cache_status: CacheStatus,
     engine: Engine,
     limits: SandboxLimits,
-    pre: RollbackPolicyPre<Sandbox>,
+    /// `exports` were checked on instances of this `pre`'s component.
+    pre: InstancePre<Sandbox>,
+    exports: PolicyExports,
     settings: String,
 }
 
@@ -226,18 +236,10 @@ impl LoadedPolicy {
 
     /// A fresh, bounded instance for one evaluation.
     pub fn session(&self, objects: Arc<dyn RawObjects>) -> Result<PolicySession, PolicyError> {
-        let mut store = Store::new(&self.engine, Sandbox::new(self.limits, objects));
-        store.limiter(|sandbox| sandbox);
-        let ticks = self.limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1);
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        let bindings = self.pre.instantiate(&mut store);
-        let mut session = PolicySession { policy: self.name.clone(), store, bindings: None };
-        match bindings {
-            Ok(b) => session.bindings = Some(b),
-            Err(e) => return Err(session.trapped(Stage::Instantiate, e)),
-        }
-        Ok(session)
+        let exports = self.exports;
+        PolicySession::start(&self.name, &self.engine, self.limits, &self.pre, objects, |store, instance| {
+            exports.bind(store, instance)
+        })
     }
 }
 
@@ -245,10 +247,34 @@ impl LoadedPolicy {
 pub struct PolicySession {
     policy: String,
     store: Store<Sandbox>,
-    bindings: Option<RollbackPolicy>,
+    funcs: Option<PolicyFuncs>,
 }
 
 impl PolicySession {
+    /// A fresh store, bounded by `limits`, and an instance of `pre` in it;
+    /// `bind` finds the policy's functions in the instance.
+    fn start(
+        policy: &str,
+        engine: &Engine,
+        limits: SandboxLimits,
+        pre: &InstancePre<Sandbox>,
+        objects: Arc<dyn RawObjects>,
+        bind: impl FnOnce(&mut Store<Sandbox>, &Instance) -> wasmtime::Result<PolicyFuncs>,
+    ) -> Result<PolicySession, PolicyError> {
+        let mut store = Store::new(engine, Sandbox::new(limits, objects));
+        store.limiter(|sandbox| sandbox);
+        let ticks = limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        let funcs = pre.instantiate(&mut store).and_then(|instance| bind(&mut store, &instance));
+        let mut session = PolicySession { policy: policy.to_string(), store, funcs: None };
+        match funcs {
+            Ok(funcs) => session.funcs = Some(funcs),
+            Err(e) => return Err(session.trapped(Stage::Instantiate, e)),
+        }
+        Ok(session)
+    }
+
     pub fn logs(&self) -> &[LogEntry] {
         &self.store.data().logs
     }
@@ -258,14 +284,22 @@ impl PolicySession {
         self.store.data().output_text()
     }
 
-    fn call<R>(
+    /// Calls the policy function `func` picks with `params`.
+    fn call<P, R>(
         &mut self,
         stage: Stage,
-        f: impl FnOnce(&contract::exports::rewind::policy::policy::Guest, &mut Store<Sandbox>) -> wasmtime::Result<R>,
-    ) -> Result<R, PolicyError> {
-        let bindings = self.bindings.as_ref().expect("set at creation");
-        let result = f(bindings.rewind_policy_policy(), &mut self.store);
-        result.map_err(|e| self.trapped(stage, e))
+        func: impl FnOnce(&PolicyFuncs) -> TypedFunc<P, (R,)>,
+        params: P,
+    ) -> Result<R, PolicyError>
+    where
+        P: ComponentNamedList + Lower,
+        (R,): ComponentNamedList + Lift,
+    {
+        let func = func(self.funcs.as_ref().expect("set at creation"));
+        match func.call(&mut self.store, params) {
+            Ok((result,)) => Ok(result),
+            Err(e) => Err(self.trapped(stage, e)),
+        }
     }
 
     /// Turns a wasmtime error into a report that names the cause plainly.
@@ -323,17 +357,17 @@ impl PolicyStages for PolicySession {
         let stage = Stage::DetectFailure;
         let bytes = Arc::new(rewind_snapshot::encode(snapshot));
         self.store.data_mut().snapshot = Some(bytes.clone());
-        self.call(stage, |p, s| p.call_detect_failure(s, &bytes))?.map_err(|m| self.failed(stage, m))
+        self.call(stage, |f| f.detect_failure(), (&bytes[..],))?.map_err(|m| self.failed(stage, m))
     }
 
     fn check_eligibility(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Eligibility, PolicyError> {
         let stage = Stage::CheckEligibility;
-        self.call(stage, |p, s| p.call_check_eligibility(s, report))?.map_err(|m| self.failed(stage, m))
+        self.call(stage, |f| f.check_eligibility(), (report,))?.map_err(|m| self.failed(stage, m))
     }
 
     fn select_release(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Selection, PolicyError> {
         let stage = Stage::SelectRelease;
-        self.call(stage, |p, s| p.call_select_release(s, report))?.map_err(|m| self.failed(stage, m))
+        self.call(stage, |f| f.select_release(), (report,))?.map_err(|m| self.failed(stage, m))
     }
 }
 

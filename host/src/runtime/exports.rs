@@ -1,0 +1,112 @@
+//! The four functions of a policy's `policy` export, found and type-checked
+//! once per module rather than once per evaluation.
+//!
+//! wasmtime's generated `RollbackPolicyPre::instantiate` looks every export
+//! up and checks its type against the WIT types on each instantiation: about
+//! 2 µs of a 10-pod evaluation (`cargo bench -p rewind --bench perf`). The
+//! types of a compiled component's exports cannot change, so the check
+//! belongs with loading: [`PolicyExports::check`] runs it on the first
+//! instance, and every later instance of the same component only fetches
+//! the functions by index ([`PolicyExports::bind`]).
+//!
+//! Invariant: a [`PolicyExports`] is only made by `check`, and only binds
+//! instances of the component it was checked on ([`super::LoadedPolicy`]
+//! keeps the two together). That is what makes the unchecked typed
+//! functions of [`PolicyFuncs`] sound.
+
+use crate::contract::{Eligibility, FailureReport, Selection};
+use wasmtime::AsContextMut;
+use wasmtime::component::{Component, ComponentExportIndex, Func, Instance, TypedFunc};
+
+type ValidateSettings<'a> = TypedFunc<(&'a str,), (Result<(), String>,)>;
+type DetectFailure<'a> = TypedFunc<(&'a [u8],), (Result<FailureReport, String>,)>;
+type CheckEligibility<'a> = TypedFunc<(&'a FailureReport,), (Result<Eligibility, String>,)>;
+type SelectRelease<'a> = TypedFunc<(&'a FailureReport,), (Result<Selection, String>,)>;
+
+/// Where the policy functions are in one component, their types checked.
+#[derive(Clone, Copy, Debug)]
+pub struct PolicyExports {
+    validate_settings: ComponentExportIndex,
+    detect_failure: ComponentExportIndex,
+    check_eligibility: ComponentExportIndex,
+    select_release: ComponentExportIndex,
+}
+
+impl PolicyExports {
+    /// Finds the functions of `interface` (the policy interface's full
+    /// export name, with its version) in `component` and checks each one's
+    /// type on `instance`, an instance of `component`.
+    pub fn check(
+        component: &Component,
+        interface: &str,
+        mut store: impl AsContextMut,
+        instance: &Instance,
+    ) -> wasmtime::Result<Self> {
+        let interface_index = component
+            .get_export_index(None, interface)
+            .ok_or_else(|| wasmtime::format_err!("the component does not export `{interface}`"))?;
+        let find = |name: &str| {
+            component
+                .get_export_index(Some(&interface_index), name)
+                .ok_or_else(|| wasmtime::format_err!("`{interface}` has no function `{name}`"))
+        };
+        let exports = PolicyExports {
+            validate_settings: find("validate-settings")?,
+            detect_failure: find("detect-failure")?,
+            check_eligibility: find("check-eligibility")?,
+            select_release: find("select-release")?,
+        };
+        let mut store = store.as_context_mut();
+        // The annotations name the signatures the check is against.
+        let _: ValidateSettings = instance.get_typed_func(&mut store, exports.validate_settings)?;
+        let _: DetectFailure = instance.get_typed_func(&mut store, exports.detect_failure)?;
+        let _: CheckEligibility = instance.get_typed_func(&mut store, exports.check_eligibility)?;
+        let _: SelectRelease = instance.get_typed_func(&mut store, exports.select_release)?;
+        Ok(exports)
+    }
+
+    /// The functions of `instance`, a fresh instance of the component these
+    /// exports were checked on.
+    pub fn bind(&self, mut store: impl AsContextMut, instance: &Instance) -> wasmtime::Result<PolicyFuncs> {
+        let mut get = |index: ComponentExportIndex| {
+            instance
+                .get_func(&mut store, index)
+                .ok_or_else(|| wasmtime::format_err!("a checked export is missing from its own component"))
+        };
+        Ok(PolicyFuncs {
+            validate_settings: get(self.validate_settings)?,
+            detect_failure: get(self.detect_failure)?,
+            check_eligibility: get(self.check_eligibility)?,
+            select_release: get(self.select_release)?,
+        })
+    }
+}
+
+/// One instance's policy functions, typed.
+pub struct PolicyFuncs {
+    validate_settings: Func,
+    detect_failure: Func,
+    check_eligibility: Func,
+    select_release: Func,
+}
+
+// SAFETY (all four): `PolicyFuncs` comes only from `PolicyExports::bind`,
+// whose indices `PolicyExports::check` type-checked against exactly these
+// signatures on the same component.
+impl PolicyFuncs {
+    pub fn validate_settings<'a>(&self) -> ValidateSettings<'a> {
+        unsafe { TypedFunc::new_unchecked(self.validate_settings) }
+    }
+
+    pub fn detect_failure<'a>(&self) -> DetectFailure<'a> {
+        unsafe { TypedFunc::new_unchecked(self.detect_failure) }
+    }
+
+    pub fn check_eligibility<'a>(&self) -> CheckEligibility<'a> {
+        unsafe { TypedFunc::new_unchecked(self.check_eligibility) }
+    }
+
+    pub fn select_release<'a>(&self) -> SelectRelease<'a> {
+        unsafe { TypedFunc::new_unchecked(self.select_release) }
+    }
+}
