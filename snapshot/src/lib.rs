@@ -17,9 +17,11 @@
 
 pub mod read;
 mod text;
+mod wire;
 
 pub use read::{condition, condition_is, lookup};
 pub use text::Text;
+pub use wire::DecodeError;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,8 +136,17 @@ impl<'a> WaitingReason<'a> {
         }
     }
 
+    /// The case's place in the enum (and in `KNOWN_WAITING_REASONS`); not
+    /// for `Other`.
+    fn known_position(known: &WaitingReason<'_>) -> usize {
+        KNOWN_WAITING_REASONS
+            .iter()
+            .position(|(reason, _)| reason == known)
+            .expect("every case but Other is in the table")
+    }
+
     fn known_entry(known: &WaitingReason<'_>) -> &'static (WaitingReason<'static>, &'static str) {
-        KNOWN_WAITING_REASONS.iter().find(|(reason, _)| reason == known).expect("every case but Other is in the table")
+        &KNOWN_WAITING_REASONS[Self::known_position(known)]
     }
 }
 
@@ -309,25 +320,23 @@ pub struct Target<'a> {
 
 /// The snapshot's bytes, as the host passes them to `detect-failure`.
 pub fn encode(snapshot: &Snapshot<'_>) -> Vec<u8> {
-    postcard::to_allocvec(snapshot).expect("every snapshot type has an encoding")
+    use wire::Wire;
+    // About what a pod or an object takes; growing the vector a few times
+    // costs more than a generous first guess.
+    let mut out = Vec::with_capacity(512 + 160 * (snapshot.pods.len() + snapshot.objects.len()));
+    snapshot.write(&mut out);
+    out
 }
 
 /// Reads a snapshot from its bytes, borrowing its strings from them.
 pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, DecodeError> {
-    postcard::from_bytes(bytes).map_err(DecodeError)
-}
-
-/// Bytes that are not a snapshot of this version of the encoding.
-#[derive(Debug)]
-pub struct DecodeError(postcard::Error);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the snapshot's bytes do not decode ({}); host and policy disagree on the encoding", self.0)
+    use wire::Wire;
+    let mut reader = wire::Reader::new(bytes);
+    match Snapshot::read(&mut reader).and_then(|snapshot| reader.finish().map(|()| snapshot)) {
+        Ok(snapshot) => Ok(snapshot),
+        Err(wire::Stop) => Err(reader.error()),
     }
 }
-
-impl std::error::Error for DecodeError {}
 
 #[cfg(test)]
 mod tests;

@@ -115,3 +115,144 @@ fn known_waiting_reasons_read_and_print_as_kubernetes_writes_them() {
     assert_eq!(WaitingReason::parse("CrashLoopBackOff"), WaitingReason::CrashLoopBackOff);
     assert_eq!(WaitingReason::parse("Novel"), WaitingReason::Other("Novel".into()));
 }
+
+/// A snapshot with every enum case, options both ways, extreme and
+/// negative numbers and non-ASCII text: what the hand-written encoding
+/// must agree with postcard on.
+fn every_case() -> Snapshot<'static> {
+    let mut snapshot = snapshot();
+    snapshot.now = i64::MIN;
+    snapshot.target.generation = i64::MAX;
+    snapshot.target.observed_generation = Some(-1);
+    snapshot.target.desired_replicas = Some(u32::MAX);
+    snapshot.target.paused = true;
+    snapshot.target.annotations = vec![("ünïcødé ✓".into(), "".into())];
+    snapshot.target.conditions = [ConditionStatus::True, ConditionStatus::False, ConditionStatus::Unknown]
+        .into_iter()
+        .map(|status| Condition {
+            kind: "Progressing".into(),
+            status,
+            reason: Some("NewReplicaSetAvailable".into()),
+            message: None,
+            last_transition: Some(-86_400),
+        })
+        .collect();
+    snapshot.releases[0].revision = Some(u64::MAX);
+    snapshot.releases[0].object = None;
+    snapshot.objects = vec![ObjectInfo {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        name: "web-1".into(),
+        uid: "u-2".into(),
+        labels: vec![("a".into(), "b".into()), ("c".into(), "d".repeat(300).into())],
+        annotations: vec![],
+        owner: Some(u32::MAX),
+    }];
+    let states = KNOWN_WAITING_REASONS
+        .iter()
+        .map(|(reason, _)| reason.clone())
+        .chain([WaitingReason::Other("Novel".into())])
+        .map(|reason| ContainerState::Waiting(WaitingState { reason, message: Some("m".into()) }))
+        .chain([
+            ContainerState::Running(RunningState { started_at: Some(0) }),
+            ContainerState::Running(RunningState { started_at: None }),
+            ContainerState::Terminated(TerminatedState {
+                reason: Some("OOMKilled".into()),
+                message: None,
+                exit_code: -137,
+                started_at: Some(1),
+                finished_at: Some(i64::MAX),
+            }),
+            ContainerState::Unknown,
+        ]);
+    let roles = [ContainerRole::App, ContainerRole::Init, ContainerRole::Sidecar].into_iter().cycle();
+    let phases = [PodPhase::Pending, PodPhase::Running, PodPhase::Succeeded, PodPhase::Failed, PodPhase::Unknown]
+        .into_iter()
+        .cycle();
+    snapshot.pods = states
+        .zip(roles)
+        .zip(phases)
+        .enumerate()
+        .map(|(i, ((state, role), phase))| {
+            let mut pod = pod("ImagePullBackOff");
+            pod.phase = phase;
+            pod.deleting = i % 2 == 0;
+            pod.reason = (i % 3 == 0).then(|| "Evicted".into());
+            let container = &mut pod.containers[0];
+            container.state = state;
+            container.role = role;
+            container.started = [None, Some(true), Some(false)][i % 3];
+            container.restart_count = (i as u32) << 25;
+            container.last_terminated = (i % 2 == 1).then(|| TerminatedState {
+                reason: None,
+                message: Some("Error".into()),
+                exit_code: i32::MIN,
+                started_at: None,
+                finished_at: None,
+            });
+            pod
+        })
+        .collect();
+    snapshot
+}
+
+#[test]
+fn the_encoding_is_postcard_byte_for_byte() {
+    for original in [snapshot(), every_case()] {
+        let bytes = encode(&original);
+        assert_eq!(bytes, postcard::to_allocvec(&original).unwrap());
+        assert_eq!(decode(&bytes).unwrap(), original);
+        assert_eq!(postcard::from_bytes::<Snapshot>(&bytes).unwrap(), original);
+    }
+}
+
+#[test]
+fn malformed_bytes_name_the_problem_and_where() {
+    let bytes = encode(&snapshot());
+    let problem = |bytes: &[u8]| decode(bytes).unwrap_err();
+
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert_eq!(problem(&trailing).problem, "bytes left over after the snapshot");
+    assert_eq!(problem(&trailing).offset, bytes.len());
+
+    // `now` is the first field: ten 0xff bytes overflow an i64.
+    assert_eq!(problem(&[0xff; 11]).problem, "a number too large for its field");
+
+    // The target's api-version is the first string, right after `now`.
+    let now_len = bytes.iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    let mut huge = bytes[..now_len].to_vec();
+    huge.extend([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert_eq!(problem(&huge).problem, "a length longer than the bytes left");
+
+    let mut not_utf8 = bytes.clone();
+    not_utf8[now_len + 1] = 0xff;
+    assert_eq!(problem(&not_utf8).problem, "a string that is not UTF-8");
+    assert!(problem(&not_utf8).to_string().contains(&format!("at byte {}", now_len + 1)));
+}
+
+#[test]
+fn corrupt_bytes_are_refused_or_decoded_never_a_panic() {
+    let original = every_case();
+    let bytes = encode(&original);
+    // Corrupt each byte in turn: the decoder may read a different snapshot
+    // or refuse, but never panics.
+    for at in 0..bytes.len().min(400) {
+        for value in [0x02, 0x7f, 0x80, 0xff] {
+            let mut corrupt = bytes.clone();
+            corrupt[at] = value;
+            let _ = decode(&corrupt);
+        }
+    }
+    // Where the pods start: the same snapshot without pods or settings ends
+    // with their two empty lengths.
+    let mut empty = snapshot();
+    empty.pods.clear();
+    empty.settings = "".into();
+    let pods_at = encode(&empty).len() - 2;
+    let mut bad_phase = encode(&snapshot());
+    // After the pod count and the first pod's object index: its phase.
+    bad_phase[pods_at + 2] = 9;
+    let err = decode(&bad_phase).unwrap_err();
+    assert_eq!((err.problem, err.offset), ("an unknown enum case", pods_at + 3));
+}
