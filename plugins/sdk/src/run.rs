@@ -44,36 +44,57 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, String> {
 /// run on the same instance and read the snapshot kept here.
 pub mod guest {
     use super::*;
+    use std::any::Any;
     use std::cell::Cell;
 
+    type Kept = (&'static Snapshot<'static>, &'static dyn Any);
+
     thread_local! {
-        static KEPT: Cell<Option<&'static Snapshot<'static>>> = const { Cell::new(None) };
+        static KEPT: Cell<Option<Kept>> = const { Cell::new(None) };
     }
 
-    /// The bytes and the decoded snapshot are leaked on purpose: an
-    /// instance serves one evaluation and is then dropped whole, and the
-    /// `'static` borrow lets the later stages read the snapshot in place.
-    pub fn detect_failure<R: Rules>(bytes: Vec<u8>) -> Result<FailureReport, String> {
+    /// The bytes, the decoded snapshot and the parsed settings are leaked
+    /// on purpose: an instance serves one evaluation and is then dropped
+    /// whole, and the `'static` borrows let the later stages read them in
+    /// place (settings are parsed once per evaluation, not once per stage).
+    pub fn detect_failure<R: Rules>(bytes: Vec<u8>) -> Result<FailureReport, String>
+    where
+        R::Settings: 'static,
+    {
         crate::report_panics();
         let bytes: &'static [u8] = bytes.leak();
         let snapshot: &'static Snapshot<'static> = Box::leak(Box::new(decode(bytes)?));
-        KEPT.set(Some(snapshot));
-        super::detect_failure::<R>(snapshot)
+        let settings: &'static R::Settings = Box::leak(Box::new(settings_of::<R>(&snapshot.settings)?));
+        KEPT.set(Some((snapshot, settings)));
+        R::detect_failure(snapshot, settings)
     }
 
-    pub fn check_eligibility<R: Rules>(report: &FailureReport) -> Result<Eligibility, String> {
-        super::check_eligibility::<R>(kept("check-eligibility")?, report)
+    pub fn check_eligibility<R: Rules>(report: &FailureReport) -> Result<Eligibility, String>
+    where
+        R::Settings: 'static,
+    {
+        let (snapshot, settings) = kept::<R>("check-eligibility")?;
+        R::check_eligibility(snapshot, settings, report)
     }
 
-    pub fn select_release<R: Rules>(report: &FailureReport) -> Result<Selection, String> {
-        super::select_release::<R>(kept("select-release")?, report)
+    pub fn select_release<R: Rules>(report: &FailureReport) -> Result<Selection, String>
+    where
+        R::Settings: 'static,
+    {
+        let (snapshot, settings) = kept::<R>("select-release")?;
+        R::select_release(snapshot, settings, report)
     }
 
-    fn kept(stage: &str) -> Result<&'static Snapshot<'static>, String> {
-        KEPT.get().ok_or_else(|| {
+    fn kept<R: Rules>(stage: &str) -> Result<(&'static Snapshot<'static>, &'static R::Settings), String>
+    where
+        R::Settings: 'static,
+    {
+        let kept = KEPT.get().ok_or_else(|| {
             format!(
                 "{stage} was called before detect-failure on this instance, so there is no snapshot to answer about"
             )
-        })
+        })?;
+        let settings = kept.1.downcast_ref().expect("kept by detect-failure of the same policy");
+        Ok((kept.0, settings))
     }
 }
