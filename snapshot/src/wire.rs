@@ -184,13 +184,28 @@ impl<'a> Wire<'a> for Text<'a> {
     fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
         let length = reader.length()?;
         let bytes = &reader.bytes[reader.at..reader.at + length];
-        match std::str::from_utf8(bytes) {
+        match utf8(bytes) {
             Ok(text) => {
                 reader.at += length;
                 Ok(Text::borrowed(text))
             }
             Err(_) => reader.fail("a string that is not UTF-8"),
         }
+    }
+}
+
+/// `bytes` as text if they are UTF-8. Snapshot strings are short and
+/// nearly always ASCII, and checking for ASCII first (a word at a time) is
+/// cheaper in a guest than the general check: `from_utf8` was 2 of the 8 µs
+/// a 10-pod snapshot took to decode; this saves about a quarter of that
+/// (`-- compare`).
+#[inline]
+fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is below 0x80, so the bytes are ASCII, which is UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes)
     }
 }
 
