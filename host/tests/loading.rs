@@ -67,3 +67,40 @@ fn a_policy_that_imports_sockets_is_refused_before_it_runs() {
     let err = runtime().load(&path, "{}").err().expect("refused").to_string();
     assert!(err.contains("socket.wasm") && err.contains("imports `wasi:sockets/"), "{err}");
 }
+
+/// A component that exports the policy interface under the right name and
+/// version with `functions` in it, each taking a string and returning a
+/// number (the contract's functions return results).
+fn impostor(functions: &[&str]) -> Vec<u8> {
+    let version = current_version();
+    let exports: String = functions.iter().map(|name| format!(r#"(export "{name}" (func $answer)) "#)).collect();
+    wat::parse_str(format!(
+        r#"(component
+            (core module $m
+                (memory (export "memory") 1)
+                (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 8)
+                (func (export "answer") (param i32 i32) (result i32) i32.const 0))
+            (core instance $i (instantiate $m))
+            (func $answer (param "input" string) (result u32)
+                (canon lift (core func $i "answer") (memory (core memory $i "memory"))
+                    (realloc (core func $i "realloc"))))
+            (instance $policy {exports})
+            (export "rewind:policy/policy@{version}" (instance $policy)))"#
+    ))
+    .unwrap()
+}
+
+/// The export types are checked once, at load (later instances rely on
+/// that check), so a policy whose functions have other types, or that
+/// lacks one, is refused there, naming the function.
+#[test]
+fn exports_of_the_wrong_type_or_missing_are_refused_at_load() {
+    let interface = format!("rewind:policy/policy@{}", current_version());
+    let all = ["validate-settings", "detect-failure", "check-eligibility", "select-release"];
+    let err = refusal(&impostor(&all));
+    assert!(err.contains("cannot be linked"), "{err}");
+    assert!(err.contains(&format!("`{interface}#validate-settings` does not have the contract's type")), "{err}");
+
+    let err = refusal(&impostor(&all[..3]));
+    assert!(err.contains(&format!("`{interface}` has no function `select-release`")), "{err}");
+}

@@ -58,10 +58,19 @@ impl PolicyExports {
         };
         let mut store = store.as_context_mut();
         // The annotations name the signatures the check is against.
-        let _: ValidateSettings = instance.get_typed_func(&mut store, exports.validate_settings)?;
-        let _: DetectFailure = instance.get_typed_func(&mut store, exports.detect_failure)?;
-        let _: CheckEligibility = instance.get_typed_func(&mut store, exports.check_eligibility)?;
-        let _: SelectRelease = instance.get_typed_func(&mut store, exports.select_release)?;
+        let mistyped = |name: &'static str| {
+            move |e: wasmtime::Error| {
+                wasmtime::format_err!("`{interface}#{name}` does not have the contract's type: {e:#}")
+            }
+        };
+        let _: ValidateSettings =
+            instance.get_typed_func(&mut store, exports.validate_settings).map_err(mistyped("validate-settings"))?;
+        let _: DetectFailure =
+            instance.get_typed_func(&mut store, exports.detect_failure).map_err(mistyped("detect-failure"))?;
+        let _: CheckEligibility =
+            instance.get_typed_func(&mut store, exports.check_eligibility).map_err(mistyped("check-eligibility"))?;
+        let _: SelectRelease =
+            instance.get_typed_func(&mut store, exports.select_release).map_err(mistyped("select-release"))?;
         Ok(exports)
     }
 
