@@ -321,8 +321,8 @@ pub struct Target<'a> {
 /// The snapshot's bytes, as the host passes them to `detect-failure`.
 pub fn encode(snapshot: &Snapshot<'_>) -> Vec<u8> {
     use wire::Wire;
-    // About what a pod or an object takes; growing the vector a few times
-    // costs more than a generous first guess.
+    // A rough size (about what a pod or an object takes) so the buffer
+    // seldom grows; an exact size measured no faster.
     let mut out = Vec::with_capacity(512 + 160 * (snapshot.pods.len() + snapshot.objects.len()));
     snapshot.write(&mut out);
     out

@@ -265,7 +265,10 @@ fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
 /// guest build profile.
 fn compare(bench: &Bench, runtime: &PolicyRuntime, args: &[String]) {
     let (paths, sizes) = match args.iter().position(|a| a == "pods") {
-        Some(i) => (&args[..i], vec![args[i + 1].parse().expect("pods N: N is a number of pods")]),
+        Some(i) => {
+            let pods = args.get(i + 1).and_then(|n| n.parse().ok()).expect("`pods N`: N is a number of pods");
+            (&args[..i], vec![pods])
+        }
         None => (args, vec![10, 1_000, 10_000]),
     };
     let policies: Vec<LoadedPolicy> = paths.iter().map(|p| runtime.load(Path::new(p), "{}").unwrap()).collect();

@@ -2,7 +2,8 @@
 //! panic reporting, then settings parsed and validated, then the rule.
 //! Plain functions, so a native build (tests, benchmarks) runs a policy the
 //! same way the component does; [`guest`] adds what only the component
-//! needs: decoding the snapshot and keeping it between the stages.
+//! needs: decoding the snapshot and keeping it, with the settings parsed
+//! once, between the stages.
 
 use crate::settings::Settings;
 use crate::{Eligibility, FailureReport, Rules, Selection, Snapshot};
@@ -41,7 +42,7 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, String> {
 
 /// The component's side of the three stages. The host passes the snapshot
 /// to `detect-failure` only; the other two stages of the same evaluation
-/// run on the same instance and read the snapshot kept here.
+/// run on the same instance and read the snapshot and settings kept here.
 pub mod guest {
     use super::*;
     use std::any::Any;
