@@ -29,7 +29,7 @@ pub const WIT_PACKAGE: &str = "rewind:policy";
 
 /// Versions of [`WIT_PACKAGE`] this host can run. A component built against
 /// any other version is refused at load, naming both versions.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.2.0"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.2.0", "0.3.0"];
 
 /// `rewind:policy@<version>` for the newest version this host speaks.
 pub fn current_wit() -> String {

@@ -34,12 +34,35 @@ fn with_version(version: &str) -> Vec<u8> {
 
 #[test]
 fn another_contract_version_is_refused_naming_both() {
-    // 0.1.0 passed the snapshot as typed records; 0.3.0 does not exist yet.
-    for version in ["0.1.0", "0.3.0"] {
+    // 0.1.0 passed the snapshot as typed records; 0.4.0 does not exist yet.
+    for version in ["0.1.0", "0.4.0"] {
         let err = refusal(&with_version(version));
         assert!(err.contains(&format!("rewind:policy@{version}")), "{err}");
         assert!(err.contains(&format!("rewind:policy@{}", current_version())), "{err}");
     }
+}
+
+/// A component that claims 0.2.0 but has 0.3.0's signatures is refused,
+/// naming the first function whose type is not 0.2.0's.
+#[test]
+fn a_component_whose_functions_do_not_match_its_version_is_refused() {
+    let err = refusal(&with_version("0.2.0"));
+    assert!(err.contains("`rewind:policy/policy@0.2.0#check-eligibility` does not have the contract's type"), "{err}");
+}
+
+/// Policies built against 0.2.0 still run: the host passes the later
+/// stages the report their detect-failure returned.
+#[test]
+fn a_policy_built_against_contract_0_2_0_is_given_its_report() {
+    let policy = runtime().load(&component("tests/components/contract-0-2"), "{}").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(policy.wit, "rewind:policy@0.2.0");
+    let evaluation = run(&policy, &mut example("image-pull-backoff.yaml"), "2024-11-06T14:34:00Z", false);
+    let report = &evaluation.report;
+    let eligibility = report.eligibility.as_ref().expect("asked: the report said failed");
+    assert!(eligibility.reason.starts_with("given 1 finding(s), the first: read "), "{}", eligibility.reason);
+    assert!(eligibility.reason.ends_with(" snapshot bytes"), "{}", eligibility.reason);
+    let selection = report.selection.as_ref().expect("asked: eligible");
+    assert_eq!(selection.reason, "given 1 finding(s), the first: OldContract");
 }
 
 fn current_version() -> &'static str {

@@ -130,8 +130,9 @@ def pod_problems(pod):
 
 class Policy(exports.Policy):
     # One instance serves one evaluation: detect-failure keeps the snapshot
-    # for the two questions that follow.
+    # and the report it returns for the two questions that follow.
     snapshot = None
+    report = None
 
     def validate_settings(self, settings):
         parse_settings(settings)
@@ -149,20 +150,22 @@ class Policy(exports.Policy):
                 if age >= grace:
                     failing.append(types.Finding(reason, message, s.pod_name(pod), container, since))
         state = types.Health.FAILED if failing else types.Health.HEALTHY
-        return types.FailureReport(state, failing, False, [])
+        Policy.report = types.FailureReport(state, failing, False, [])
+        return Policy.report
 
-    def check_eligibility(self, report):
+    def check_eligibility(self):
         s = Policy.snapshot
         eligible = s.previous_release() is not None and not s.data["target"]["paused"]
         reason = "a previous revision exists" if eligible else "no previous revision, or paused"
         return types.Eligibility(eligible, reason, [])
 
-    def select_release(self, report):
+    def select_release(self):
         previous = Policy.snapshot.previous_release()
         if previous is None:
             raise Err("no previous revision")
         revision = previous["revision"]
-        cause = report.findings[0].reason if report.findings else "pods failing"
+        findings = Policy.report.findings
+        cause = findings[0].reason if findings else "pods failing"
         event = types.Event(types.EventType.WARNING, "RollingBack", cause)
         return types.Selection(
             str(revision),

@@ -132,8 +132,9 @@ mod tests {
     }
 
     #[test]
-    fn version_messages_name_both_versions() {
+    fn version_messages_name_the_found_and_every_supported_version() {
         let message = LoadProblem::WrongVersion { found: "0.1.0".into() }.to_string();
-        assert!(message.contains("rewind:policy@0.1.0") && message.contains("rewind:policy@0.2.0"), "{message}");
+        assert!(message.contains("built against rewind:policy@0.1.0"), "{message}");
+        assert!(message.contains("speaks rewind:policy@0.2.0, rewind:policy@0.3.0;"), "{message}");
     }
 }

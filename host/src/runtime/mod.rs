@@ -22,7 +22,7 @@ pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
 use crate::contract::{self, Eligibility, FailureReport, Selection, Snapshot};
 use crate::pipeline::{PolicyStages, Stage};
-use exports::{PolicyExports, PolicyFuncs};
+use exports::{Later, LaterStages, PolicyExports, PolicyFuncs};
 use sandbox::Sandbox;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +93,8 @@ impl PolicyRuntime {
         let mut exports = None;
         let mut session =
             PolicySession::start(&name, &self.engine, self.limits, &pre, Arc::new(NoObjects), |store, instance| {
-                let checked = PolicyExports::check(&component, &interface, &mut *store, instance)?;
+                let later_stages = LaterStages::of_version(&wit_version);
+                let checked = PolicyExports::check(&component, &interface, later_stages, &mut *store, instance)?;
                 exports = Some(checked);
                 checked.bind(store, instance)
             })
@@ -101,7 +102,8 @@ impl PolicyRuntime {
                 PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
                 other => other,
             })?;
-        let verdict = session.call(Stage::ValidateSettings, |f| f.validate_settings(), (settings,))?;
+        let validate = session.funcs().validate_settings();
+        let verdict = session.call(Stage::ValidateSettings, validate, (settings,))?;
         verdict.map_err(|message| PolicyError::Settings { policy: name.clone(), message })?;
         Ok(LoadedPolicy {
             name,
@@ -284,18 +286,16 @@ impl PolicySession {
         self.store.data().output_text()
     }
 
-    /// Calls the policy function `func` picks with `params`.
-    fn call<P, R>(
-        &mut self,
-        stage: Stage,
-        func: impl FnOnce(&PolicyFuncs) -> TypedFunc<P, (R,)>,
-        params: P,
-    ) -> Result<R, PolicyError>
+    fn funcs(&self) -> &PolicyFuncs {
+        self.funcs.as_ref().expect("set at creation")
+    }
+
+    /// Calls `func`, a policy function of this instance, with `params`.
+    fn call<P, R>(&mut self, stage: Stage, func: TypedFunc<P, (R,)>, params: P) -> Result<R, PolicyError>
     where
         P: ComponentNamedList + Lower,
         (R,): ComponentNamedList + Lift,
     {
-        let func = func(self.funcs.as_ref().expect("set at creation"));
         match func.call(&mut self.store, params) {
             Ok((result,)) => Ok(result),
             Err(e) => Err(self.trapped(stage, e)),
@@ -357,17 +357,38 @@ impl PolicyStages for PolicySession {
         let stage = Stage::DetectFailure;
         let bytes = Arc::new(rewind_snapshot::encode(snapshot));
         self.store.data_mut().snapshot = Some(bytes.clone());
-        self.call(stage, |f| f.detect_failure(), (&bytes[..],))?.map_err(|m| self.failed(stage, m))
+        let func = self.funcs().detect_failure();
+        self.call(stage, func, (&bytes[..],))?.map_err(|m| self.failed(stage, m))
     }
 
     fn check_eligibility(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Eligibility, PolicyError> {
-        let stage = Stage::CheckEligibility;
-        self.call(stage, |f| f.check_eligibility(), (report,))?.map_err(|m| self.failed(stage, m))
+        let func = self.funcs().check_eligibility();
+        self.later_stage(Stage::CheckEligibility, func, report)
     }
 
     fn select_release(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Selection, PolicyError> {
-        let stage = Stage::SelectRelease;
-        self.call(stage, |f| f.select_release(), (report,))?.map_err(|m| self.failed(stage, m))
+        let func = self.funcs().select_release();
+        self.later_stage(Stage::SelectRelease, func, report)
+    }
+}
+
+impl PolicySession {
+    /// A stage after detect-failure: `report` (the one detect-failure
+    /// returned) is passed only to policies of a contract that takes it.
+    fn later_stage<'a, R>(
+        &mut self,
+        stage: Stage,
+        func: Later<'a, R>,
+        report: &'a FailureReport,
+    ) -> Result<R, PolicyError>
+    where
+        (Result<R, String>,): ComponentNamedList + Lift,
+    {
+        let answer = match func {
+            Later::KeepReport(func) => self.call(stage, func, ())?,
+            Later::GivenReport(func) => self.call(stage, func, (report,))?,
+        };
+        answer.map_err(|m| self.failed(stage, m))
     }
 }
 

@@ -68,16 +68,14 @@ pub struct Sandbox {
     pub limit_hit: Option<LimitHit>,
     /// stdout and stderr of the guest, together, bounded.
     pub output: MemoryOutputPipe,
-    wasi: WasiCtx,
+    /// Made on the policy's first WASI call: most evaluations print nothing,
+    /// and building the context is a few percent of a small evaluation.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
 }
 
 impl Sandbox {
     pub fn new(limits: SandboxLimits, objects: Arc<dyn RawObjects>) -> Self {
-        let output = MemoryOutputPipe::new(limits.max_log_bytes);
-        // No preopens, no environment, no arguments, no network: only the
-        // output streams, so a panic message reaches the error report.
-        let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
         Sandbox {
             limits,
             objects,
@@ -85,8 +83,8 @@ impl Sandbox {
             logs: Vec::new(),
             log_bytes: 0,
             limit_hit: None,
-            output,
-            wasi,
+            output: MemoryOutputPipe::new(limits.max_log_bytes),
+            wasi: None,
             table: ResourceTable::new(),
         }
     }
@@ -99,7 +97,12 @@ impl Sandbox {
 
 impl WasiView for Sandbox {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        // No preopens, no environment, no arguments, no network: only the
+        // output streams, so a panic message reaches the error report.
+        let output = &self.output;
+        let ctx =
+            self.wasi.get_or_insert_with(|| WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build());
+        WasiCtxView { ctx, table: &mut self.table }
     }
 }
 

@@ -95,11 +95,11 @@ macro_rules! export {
                 fn detect_failure(snapshot: Vec<u8>) -> Result<FailureReport, String> {
                     guest::detect_failure::<super::$policy>(snapshot)
                 }
-                fn check_eligibility(report: FailureReport) -> Result<Eligibility, String> {
-                    guest::check_eligibility::<super::$policy>(&report)
+                fn check_eligibility() -> Result<Eligibility, String> {
+                    guest::check_eligibility::<super::$policy>()
                 }
-                fn select_release(report: FailureReport) -> Result<Selection, String> {
-                    guest::select_release::<super::$policy>(&report)
+                fn select_release() -> Result<Selection, String> {
+                    guest::select_release::<super::$policy>()
                 }
             }
 

@@ -42,22 +42,39 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, String> {
 
 /// The component's side of the three stages. The host passes the snapshot
 /// to `detect-failure` only; the other two stages of the same evaluation
-/// run on the same instance and read the snapshot and settings kept here.
+/// run on the same instance and read the snapshot, the settings and the
+/// failure report kept here.
 pub mod guest {
     use super::*;
     use std::any::Any;
     use std::cell::Cell;
 
-    type Kept = (&'static Snapshot<'static>, &'static dyn Any);
-
-    thread_local! {
-        static KEPT: Cell<Option<Kept>> = const { Cell::new(None) };
+    /// What detect-failure leaves for the later stages of its evaluation;
+    /// `settings` are `S` once downcast.
+    struct Kept<S: ?Sized + 'static> {
+        snapshot: &'static Snapshot<'static>,
+        settings: &'static S,
+        report: &'static FailureReport,
     }
 
-    /// The bytes, the decoded snapshot and the parsed settings are leaked
-    /// on purpose: an instance serves one evaluation and is then dropped
-    /// whole, and the `'static` borrows let the later stages read them in
-    /// place (settings are parsed once per evaluation, not once per stage).
+    // Derived Copy would require `S: Copy`; the fields are references.
+    impl<S: ?Sized> Clone for Kept<S> {
+        fn clone(&self) -> Self {
+            *self
+        }
+    }
+    impl<S: ?Sized> Copy for Kept<S> {}
+
+    thread_local! {
+        static KEPT: Cell<Option<Kept<dyn Any>>> = const { Cell::new(None) };
+    }
+
+    /// The bytes, the decoded snapshot, the parsed settings and the report
+    /// are leaked on purpose: an instance serves one evaluation and is then
+    /// dropped whole, and the `'static` borrows let the later stages read
+    /// them in place (settings are parsed once per evaluation, not once per
+    /// stage). The report is kept as returned, so the later stages see
+    /// exactly what the host got.
     pub fn detect_failure<R: Rules>(bytes: Vec<u8>) -> Result<FailureReport, String>
     where
         R::Settings: 'static,
@@ -66,36 +83,38 @@ pub mod guest {
         let bytes: &'static [u8] = bytes.leak();
         let snapshot: &'static Snapshot<'static> = Box::leak(Box::new(decode(bytes)?));
         let settings: &'static R::Settings = Box::leak(Box::new(settings_of::<R>(&snapshot.settings)?));
-        KEPT.set(Some((snapshot, settings)));
-        R::detect_failure(snapshot, settings)
+        let report = R::detect_failure(snapshot, settings)?;
+        KEPT.set(Some(Kept { snapshot, settings, report: Box::leak(Box::new(report.clone())) }));
+        Ok(report)
     }
 
-    pub fn check_eligibility<R: Rules>(report: &FailureReport) -> Result<Eligibility, String>
+    pub fn check_eligibility<R: Rules>() -> Result<Eligibility, String>
     where
         R::Settings: 'static,
     {
-        let (snapshot, settings) = kept::<R>("check-eligibility")?;
-        R::check_eligibility(snapshot, settings, report)
+        let kept = kept::<R>("check-eligibility")?;
+        R::check_eligibility(kept.snapshot, kept.settings, kept.report)
     }
 
-    pub fn select_release<R: Rules>(report: &FailureReport) -> Result<Selection, String>
+    pub fn select_release<R: Rules>() -> Result<Selection, String>
     where
         R::Settings: 'static,
     {
-        let (snapshot, settings) = kept::<R>("select-release")?;
-        R::select_release(snapshot, settings, report)
+        let kept = kept::<R>("select-release")?;
+        R::select_release(kept.snapshot, kept.settings, kept.report)
     }
 
-    fn kept<R: Rules>(stage: &str) -> Result<(&'static Snapshot<'static>, &'static R::Settings), String>
+    fn kept<R: Rules>(stage: &str) -> Result<Kept<R::Settings>, String>
     where
         R::Settings: 'static,
     {
         let kept = KEPT.get().ok_or_else(|| {
             format!(
-                "{stage} was called before detect-failure on this instance, so there is no snapshot to answer about"
+                "{stage} was called before detect-failure succeeded on this instance, so there is no snapshot or \
+                 report to answer about"
             )
         })?;
-        let settings = kept.1.downcast_ref().expect("kept by detect-failure of the same policy");
-        Ok((kept.0, settings))
+        let settings = kept.settings.downcast_ref().expect("kept by detect-failure of the same policy");
+        Ok(Kept { snapshot: kept.snapshot, settings, report: kept.report })
     }
 }

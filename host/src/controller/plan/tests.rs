@@ -12,7 +12,7 @@ fn report(state: &'static str, manual: bool, release: Option<&str>, actions: Vec
             name: "web".into(),
         },
         now: crate::time::format(NOW),
-        policy: PolicyOut { path: "p.wasm".into(), sha256: "0".repeat(64), wit: "rewind:policy@0.2.0".into() },
+        policy: PolicyOut { path: "p.wasm".into(), sha256: "0".repeat(64), wit: "rewind:policy@0.3.0".into() },
         failure: Some(FailureOut { state, findings: vec![], manual_request: manual }),
         eligibility: Some(EligibilityOut { eligible: release.is_some(), reason: String::new() }),
         selection: release.map(|r| SelectionOut { release: Some(r.into()), reason: String::new() }),

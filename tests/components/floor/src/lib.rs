@@ -28,11 +28,11 @@ impl Policy for Floor {
         Ok(FailureReport { state: Health::Failed, findings: vec![finding], manual_request: false, actions: vec![] })
     }
 
-    fn check_eligibility(_: FailureReport) -> Result<Eligibility, String> {
+    fn check_eligibility() -> Result<Eligibility, String> {
         Ok(Eligibility { eligible: true, reason: "revision 2 is available".into(), actions: vec![] })
     }
 
-    fn select_release(_: FailureReport) -> Result<Selection, String> {
+    fn select_release() -> Result<Selection, String> {
         Ok(Selection {
             release: Some("2".into()),
             reason: "revision 3 failed; revision 2 is the previous one".into(),
