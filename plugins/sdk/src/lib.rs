@@ -52,7 +52,9 @@ impl From<ConditionStatus> for wit::ConditionStatus {
 }
 
 /// A rollback policy's rules. The SDK parses and validates the settings
-/// before every call, so each rule starts from typed settings.
+/// (once per evaluation in a component), so each rule starts from typed
+/// settings; the later rules get the report `detect_failure` returned
+/// (a component keeps it, the host does not send it back).
 pub trait Rules {
     type Settings: Settings;
 
