@@ -27,6 +27,11 @@ impl fmt::Display for Stage {
 }
 
 /// The three exports of a policy, however they are run.
+///
+/// Invariant: the later stages are called on the same `self` after
+/// `detect_failure`, with the snapshot it was given and the report it
+/// returned ([`decide`] does). A component of contract 0.3.0 on is not
+/// sent the report again; it answers from the one it kept.
 pub trait PolicyStages {
     type Error;
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, Self::Error>;
