@@ -5,16 +5,15 @@
 //! signed integers zigzagged first; an option as a 0/1 byte before its
 //! value; a string as its length and UTF-8 bytes). Through serde and
 //! postcard, encoding a 10-pod snapshot took the host 3.2 µs and decoding it
-//! 9 µs natively; written directly they take 2.0 and 6.6 µs, and in a guest
+//! 9 µs natively; written directly they take 1.6 and 6.6 µs, and in a guest
 //! decoding is as fast as before (`cargo bench -p rewind --bench perf --
 //! compare`) without serde's deserializers in every policy. The tests check
 //! these bytes against postcard's own on every type, both ways, so the
 //! format cannot drift from its description.
 //!
 //! Each struct's fields are listed once, in [`wire_struct!`], which writes
-//! both directions from that list. The reads are `#[inline]`: in a guest,
-//! a call per field costs more than the field (measured with
-//! `-- compare`: without it decoding was 8% slower than serde's).
+//! both directions from that list. Every `write` and `read` is `#[inline]`
+//! (see [`Wire`]).
 
 use crate::*;
 use std::fmt;
@@ -116,10 +115,11 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Every implementation's `write` and `read` is `#[inline]`: reads so a
-/// guest's decoding keeps up with serde's, writes because the calls were a
-/// fifth of the host's encoding (2.1 → 1.6 µs for 10 pods, measured with the
-/// benchmark).
+/// Every implementation's `write` and `read` is `#[inline]`: reads because
+/// in a guest a call per field costs more than the field (without it,
+/// decoding was 8% slower than serde's), writes because the calls were a
+/// fifth of the host's encoding (2.1 → 1.6 µs for 10 pods); both measured
+/// with the benchmark.
 pub(crate) trait Wire<'a>: Sized {
     fn write(&self, out: &mut Vec<u8>);
     fn read(reader: &mut Reader<'a>) -> Result<Self, Stop>;
@@ -157,7 +157,7 @@ macro_rules! wire_unsigned {
                 write_varint(out, u64::from(*self));
             }
             #[inline]
-    fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
+            fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
                 Ok(reader.varint(<$ty>::BITS)? as $ty)
             }
         }
@@ -174,7 +174,7 @@ macro_rules! wire_signed {
                 write_varint(out, u64::from(zigzag));
             }
             #[inline]
-    fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
+            fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
                 let zigzag = reader.varint(<$ty>::BITS)? as $unsigned;
                 Ok((zigzag >> 1) as $ty ^ -((zigzag & 1) as $ty))
             }
@@ -279,7 +279,7 @@ macro_rules! wire_struct {
                 $(self.$field.write(out);)*
             }
             #[inline]
-    fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
+            fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
                 Ok($name { $($field: Wire::read(reader)?),* })
             }
         }
@@ -310,7 +310,7 @@ macro_rules! wire_unit_enum {
                 write_varint(out, *self as u64);
             }
             #[inline]
-    fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
+            fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
                 const CASES: &[$name] = &[$($name::$case),*];
                 Ok(CASES[reader.tag(CASES.len() as u32)? as usize])
             }

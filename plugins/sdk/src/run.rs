@@ -1,9 +1,9 @@
 //! The calls the exported component makes into a policy's [`Rules`]:
 //! panic reporting, then settings parsed and validated, then the rule.
-//! Plain functions, so a native build (tests, benchmarks) runs a policy the
-//! same way the component does; [`guest`] adds what only the component
-//! needs: decoding the snapshot and keeping it, with the settings parsed
-//! once, between the stages.
+//! [`guest`] decodes the snapshot, parses the settings once per evaluation
+//! and keeps both, with the failure report, between the stages. A native
+//! build (tests, benchmarks) calls the rules directly, with the settings
+//! from [`settings_of`] and the snapshot from [`decode`].
 
 use crate::settings::Settings;
 use crate::{Eligibility, FailureReport, Rules, Selection, Snapshot};
@@ -18,21 +18,6 @@ pub fn settings_of<R: Rules>(json: &str) -> Result<R::Settings, String> {
 pub fn validate_settings<R: Rules>(json: &str) -> Result<(), String> {
     crate::report_panics();
     settings_of::<R>(json).map(|_| ())
-}
-
-pub fn detect_failure<R: Rules>(snapshot: &Snapshot) -> Result<FailureReport, String> {
-    crate::report_panics();
-    R::detect_failure(snapshot, &settings_of::<R>(&snapshot.settings)?)
-}
-
-pub fn check_eligibility<R: Rules>(snapshot: &Snapshot, report: &FailureReport) -> Result<Eligibility, String> {
-    crate::report_panics();
-    R::check_eligibility(snapshot, &settings_of::<R>(&snapshot.settings)?, report)
-}
-
-pub fn select_release<R: Rules>(snapshot: &Snapshot, report: &FailureReport) -> Result<Selection, String> {
-    crate::report_panics();
-    R::select_release(snapshot, &settings_of::<R>(&snapshot.settings)?, report)
 }
 
 /// Decodes the snapshot bytes the host passes to `detect-failure`.
