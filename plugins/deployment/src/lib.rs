@@ -5,7 +5,15 @@
 //! Settings (all optional):
 //! - `graceSeconds` (default 120): how long a pod problem may last before
 //!   the rollout counts as failed;
+//! - `containerCreatingSeconds` (default 600, at least `graceSeconds`): how
+//!   long a scheduled pod may stay ContainerCreating or PodInitializing;
 //! - `rollbackAnnotation` (default `rewind.dev/rollback-to`).
+//!
+//! A dump that holds the Deployment without its ReplicaSets or pods is
+//! judged from the Deployment's own status, as `kubectl rollout status`
+//! does; every "progressing" answer says what it is waiting for.
+
+mod status;
 
 use rewind_sdk::{
     ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
@@ -16,18 +24,38 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
     pub grace_seconds: i64,
+    pub container_creating_seconds: i64,
     pub rollback_annotation: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { grace_seconds: 120, rollback_annotation: "rewind.dev/rollback-to".into() }
+        Settings {
+            grace_seconds: 120,
+            container_creating_seconds: classify::DEFAULT_CONTAINER_CREATING_SECONDS,
+            rollback_annotation: "rewind.dev/rollback-to".into(),
+        }
+    }
+}
+
+impl Settings {
+    fn limits(&self) -> classify::Limits {
+        classify::Limits {
+            grace_seconds: self.grace_seconds,
+            container_creating_seconds: self.container_creating_seconds,
+        }
     }
 }
 
 impl settings::Settings for Settings {
     fn validate(&self) -> Result<(), String> {
         settings::non_negative("graceSeconds", self.grace_seconds)?;
+        if self.container_creating_seconds < self.grace_seconds {
+            return Err(format!(
+                "containerCreatingSeconds ({}) must not be shorter than graceSeconds ({})",
+                self.container_creating_seconds, self.grace_seconds
+            ));
+        }
         if self.rollback_annotation.trim().is_empty() {
             return Err("rollbackAnnotation must not be empty".into());
         }
@@ -44,9 +72,12 @@ impl Rules for DeploymentPolicy {
 
     fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
         let target = &snapshot.target;
-        if target.kind != "Deployment" || !target.api_version.starts_with("apps/") {
+        // extensions/v1beta1 served Deployments until Kubernetes 1.16; old
+        // dumps still carry it.
+        let group = target.api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        if target.kind != "Deployment" || !matches!(group, "apps" | "extensions") {
             return Err(format!(
-                "this policy handles apps Deployments; the target is {}/{} ({})",
+                "this policy handles Deployments (apps or extensions); the target is {}/{} ({})",
                 target.kind, target.name, target.api_version
             ));
         }
@@ -74,7 +105,6 @@ fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a
 }
 
 fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
-    let target = &snapshot.target;
     let mut failing: Vec<Finding> = Vec::new();
 
     if let Some(c) = snapshot.target_condition("Progressing")
@@ -92,22 +122,22 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     let current = snapshot.current_release();
     let mut settling = Vec::new();
     if let Some(object) = current.and_then(|r| r.object) {
-        let verdict = classify::judge(snapshot, snapshot.pods_under(object), settings.grace_seconds);
+        let verdict = classify::judge_with(snapshot, snapshot.pods_under(object), settings.limits());
         failing.extend(verdict.failing);
         settling = verdict.settling;
     }
-
-    let desired = target.desired_replicas.unwrap_or(1);
-    let rolled_out = current.is_some()
-        && target.observed_generation.is_some_and(|g| g >= target.generation)
-        && target.updated_replicas.unwrap_or(0) >= desired
-        && target.available_replicas.unwrap_or(0) >= desired;
     let state = if !failing.is_empty() {
         Health::Failed
-    } else if !settling.is_empty() || !rolled_out {
+    } else if !settling.is_empty() {
         Health::Progressing
     } else {
-        Health::Healthy
+        match status::waiting_for(snapshot, current.is_some()) {
+            Some(waiting) => {
+                settling.push(waiting);
+                Health::Progressing
+            }
+            None => Health::Healthy,
+        }
     };
     let mut findings = failing;
     findings.extend(settling);

@@ -1,0 +1,57 @@
+//! What a Deployment's own status says about its rollout, read the way
+//! `kubectl rollout status` reads it: the controller must have observed the
+//! latest generation, then every replica must be updated and available.
+
+use rewind_sdk::{Finding, Snapshot};
+
+fn waiting(reason: &str, message: String) -> Finding {
+    Finding { reason: reason.into(), message, pod: None, container: None, since: None }
+}
+
+/// What the rollout still waits for, or none when the status says it is
+/// complete. `has_current` tells whether a ReplicaSet of the dump matches
+/// the Deployment's template.
+pub fn waiting_for(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
+    let unfinished = rollout_unfinished(snapshot, has_current)?;
+    if !snapshot.target.paused {
+        return Some(unfinished);
+    }
+    let message = format!("paused with its rollout unfinished (resume it to go on): {}", unfinished.message);
+    Some(waiting("Paused", message))
+}
+
+fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
+    let target = &snapshot.target;
+    let name = &target.name;
+    match target.observed_generation {
+        None => {
+            let message =
+                format!("Deployment {name} has no status.observedGeneration: its controller has not reported on it");
+            return Some(waiting("GenerationNotObserved", message));
+        }
+        Some(observed) if observed < target.generation => {
+            let message = format!(
+                "waiting for the Deployment controller to observe generation {} of {name} (it has observed {observed})",
+                target.generation
+            );
+            return Some(waiting("GenerationNotObserved", message));
+        }
+        Some(_) => {}
+    }
+    if !has_current && !snapshot.releases.is_empty() {
+        let message = format!("no ReplicaSet of {name} has its pod template yet; waiting for the new ReplicaSet");
+        return Some(waiting("NewReplicaSetPending", message));
+    }
+    let desired = target.desired_replicas.unwrap_or(1);
+    let updated = target.updated_replicas.unwrap_or(0);
+    if updated < desired {
+        let message = format!("{updated} of {desired} replicas of {name} updated; waiting for the rest");
+        return Some(waiting("ReplicasUpdating", message));
+    }
+    let available = target.available_replicas.unwrap_or(0);
+    if available < desired {
+        let message = format!("{available} of {desired} replicas of {name} available; waiting for the rest");
+        return Some(waiting("ReplicasUnavailable", message));
+    }
+    None
+}
