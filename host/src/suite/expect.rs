@@ -16,9 +16,14 @@ pub struct Expectations {
     pub failure: Option<String>,
     /// The distinct finding reasons, in any order.
     pub findings: Option<Vec<String>>,
+    /// Each listed text must occur in one finding's message.
+    #[serde(default)]
+    pub finding_messages: Vec<String>,
     /// `true`/`false`; `null` means the stage must not have run.
     #[serde(default, deserialize_with = "present")]
     pub eligible: Option<Option<bool>>,
+    /// Text the eligibility reason must contain.
+    pub eligibility_reason: Option<String>,
     /// The selected release; `null` means none selected (or not asked).
     #[serde(default, deserialize_with = "present")]
     pub release: Option<Option<String>>,
@@ -28,6 +33,10 @@ pub struct Expectations {
     /// Each listed text must occur in one reported error; an empty list
     /// means no error.
     pub errors: Option<Vec<String>>,
+    /// Each listed text must occur in one of the host's warnings about the
+    /// objects (a time it could not read, an object it left out).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Checks on the objects after the actions were applied.
     #[serde(default)]
     pub objects: Vec<ObjectCheck>,
@@ -84,6 +93,18 @@ impl Expectations {
             let actual = report.selection.as_ref().and_then(|s| s.release.clone());
             differ("selected release", show_option(release), show_option(&actual));
         }
+        if let Some(want) = &self.eligibility_reason {
+            match &report.eligibility {
+                Some(e) if e.reason.contains(want.as_str()) => {}
+                Some(e) => problems.push(format!("eligibility reason: {:?} does not contain {want:?}", e.reason)),
+                None => problems.push(format!("eligibility reason: expected one containing {want:?}, not asked")),
+            }
+        }
+        let messages: Vec<&str> =
+            report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.message.as_str())).collect();
+        contains_each(&mut problems, "finding messages", &self.finding_messages, &messages);
+        let warnings: Vec<&str> = report.warnings.iter().map(String::as_str).collect();
+        contains_each(&mut problems, "warnings", &self.warnings, &warnings);
         if let Some(expected) = &self.actions {
             let actual: Vec<Value> =
                 report.actions.iter().map(|a| serde_json::to_value(&a.action).expect("actions serialize")).collect();
@@ -103,11 +124,8 @@ impl Expectations {
             if expected.is_empty() && !report.errors.is_empty() {
                 problems.push(format!("errors: expected none, got {:?}", report.errors));
             }
-            for want in expected {
-                if !report.errors.iter().any(|e| e.contains(want.as_str())) {
-                    problems.push(format!("errors: none contains {want:?}; errors were {:?}", report.errors));
-                }
-            }
+            let errors: Vec<&str> = report.errors.iter().map(String::as_str).collect();
+            contains_each(&mut problems, "errors", expected, &errors);
         }
         for check in &self.objects {
             if let Err(problem) = check.check(report, namespace) {
@@ -160,6 +178,15 @@ impl ObjectCheck {
             }
         }
         Ok(())
+    }
+}
+
+/// Adds a problem for each wanted text that no actual text contains.
+fn contains_each(problems: &mut Vec<String>, what: &str, wanted: &[String], actual: &[&str]) {
+    for want in wanted {
+        if !actual.iter().any(|a| a.contains(want.as_str())) {
+            problems.push(format!("{what}: none contains {want:?}; they were {actual:?}"));
+        }
     }
 }
 

@@ -2,13 +2,15 @@
 //! `MetadataServices` resource (`e6data.io/v1alpha1`).
 //!
 //! The resource owns `<name>-storage-<strategy>` and `<name>-schema-<strategy>`
-//! Deployments, labelled with their strategy (`blue` or `green`). A new
-//! release is deployed with the strategy that is not active; if its pods
-//! fail, the policy marks the release Failed, deletes the pending
-//! Deployments and leaves the active strategy serving. A first deployment
-//! that fails cannot roll back: the release and phase become Failed. The
-//! annotation `e6data.io/rollback-to=<version>` rolls the spec back to the
-//! image tags of any release in the history.
+//! Deployments whose pods carry `strategy=<strategy>` (`blue` or `green`),
+//! as the operator's guide selects them; an unlabelled Deployment is known
+//! by its name. A new release is deployed with the strategy that is not
+//! active; if its pods fail, the policy marks the release Failed, deletes
+//! the pending Deployments and leaves the active strategy serving the
+//! release it served. A first deployment that fails cannot roll back: the
+//! release and phase become Failed. The annotation
+//! `e6data.io/rollback-to=<version>` rolls the spec back to the image tags
+//! of any release in the history.
 
 mod state;
 
@@ -17,7 +19,7 @@ use rewind_sdk::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use state::{BlueGreen, strategy_deployments};
+use state::{BlueGreen, expected_names, strategy_deployments};
 
 pub const ROLLBACK_ANNOTATION: &str = "e6data.io/rollback-to";
 
@@ -31,7 +33,8 @@ pub struct Settings {
     pub grace_seconds: i64,
     /// Release history entries kept whenever the policy writes the history.
     pub history_limit: usize,
-    /// The label carrying a Deployment's strategy.
+    /// The label carrying a Deployment's strategy (`strategy`, as the
+    /// operator's `kubectl get pods -l strategy=<strategy>` reads it).
     pub strategy_label: String,
 }
 
@@ -41,7 +44,7 @@ impl Default for Settings {
             ready_timeout_seconds: 120,
             grace_seconds: 120,
             history_limit: 10,
-            strategy_label: "e6data.io/strategy".into(),
+            strategy_label: "strategy".into(),
         }
     }
 }
@@ -70,14 +73,13 @@ impl Rules for BlueGreenPolicy {
 
     fn check_eligibility(s: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Eligibility, String> {
         let state = BlueGreen::read(s, &settings.strategy_label)?;
-        if report.manual_request {
-            let reason = format!("Manual rollback requested by annotation {ROLLBACK_ANNOTATION}");
-            return Ok(Eligibility { eligible: true, reason, actions: Vec::new() });
+        if let Some(requested) = s.target_annotation(ROLLBACK_ANNOTATION) {
+            return Ok(manual_eligibility(&state, requested.trim()));
         }
         let Some(active) = &state.active else {
             return Ok(first_deployment_failed(s, &state, settings, report));
         };
-        let version = state.active_version.as_deref().unwrap_or("(unknown version)");
+        let version = state.served_version().unwrap_or("(unknown version)");
         let reason = format!("Active strategy {active} is serving release {version}");
         Ok(Eligibility { eligible: true, reason, actions: Vec::new() })
     }
@@ -101,7 +103,10 @@ fn note(reason: &str, message: String) -> Finding {
 
 fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Result<FailureReport, String> {
     let manual = s.target_annotation(ROLLBACK_ANNOTATION).is_some();
-    let Some(pending) = &state.pending else {
+    let (true, Some(pending)) = (state.deploying(), &state.pending) else {
+        if state.phase.as_deref() == Some("Deploying") {
+            return Err(not_found_while_deploying(s, state, settings));
+        }
         return Ok(report(Health::Healthy, Vec::new(), manual));
     };
     let pods: Vec<_> = strategy_deployments(s, &settings.strategy_label)
@@ -142,6 +147,42 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
     Ok(report(Health::Healthy, Vec::new(), manual))
 }
 
+/// `deploymentPhase: Deploying` with no Deployment of a pending strategy:
+/// the policy cannot judge the rollout, and says what it looked for rather
+/// than calling it healthy.
+fn not_found_while_deploying(s: &Snapshot, state: &BlueGreen, settings: &Settings) -> String {
+    let besides = state.active.as_deref().map_or_else(String::new, |a| format!(" other than the active strategy {a}"));
+    format!(
+        "deploymentPhase is Deploying, but {}/{} owns no Deployment of a strategy{besides}: looked for Deployments \
+         labelled `{}` or named {}",
+        s.target.kind,
+        s.target.name,
+        settings.strategy_label,
+        expected_names(&s.target.name)
+    )
+}
+
+/// A manual request may go ahead only for a version the history holds;
+/// otherwise it is answered, and its annotation removed so it is not
+/// retried.
+fn manual_eligibility(state: &BlueGreen, requested: &str) -> Eligibility {
+    if state.release(requested).is_some() {
+        let reason = format!("Manual rollback to release {requested} requested by annotation {ROLLBACK_ANNOTATION}");
+        return Eligibility { eligible: true, reason, actions: Vec::new() };
+    }
+    let available = state.versions();
+    let reason = format!(
+        "Release version {} not found in release history (available: {}); annotation removed",
+        rewind_sdk::view::shorten(requested, 128),
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
+    );
+    Eligibility {
+        eligible: false,
+        reason: reason.clone(),
+        actions: vec![act::remove_annotation(ROLLBACK_ANNOTATION), act::warning("RollbackFailed", reason)],
+    }
+}
+
 /// No active strategy: nothing to return to. The release and the phase
 /// become Failed (once) and the resource waits for a fix.
 fn first_deployment_failed(
@@ -176,16 +217,13 @@ fn first_deployment_failed(
 fn manual_rollback(s: &Snapshot, state: &BlueGreen, requested: &str) -> Selection {
     let mut actions = vec![act::remove_annotation(ROLLBACK_ANNOTATION)];
     let Some(release) = state.release(requested) else {
-        let problem = format!(
-            "Release version {} not found in release history (available: {})",
-            rewind_sdk::view::shorten(requested, 128),
-            state.versions().join(", ")
-        );
-        actions.push(act::warning("RollbackFailed", problem.clone()));
-        let reason = "Invalid release version; annotation removed".to_string();
-        return Selection { release: None, reason, error: Some(problem), actions };
+        // check-eligibility refuses such a request; answering it here too
+        // keeps a direct caller from a selection without a release.
+        let problem =
+            format!("Release version {} not found in release history", rewind_sdk::view::shorten(requested, 128));
+        return Selection { release: None, reason: problem.clone(), error: Some(problem), actions };
     };
-    if state.active_version.as_deref() == Some(requested) {
+    if state.served_version() == Some(requested) {
         let reason = format!("Release {requested} is already active; nothing to do");
         actions.push(act::normal("RollbackSkipped", reason.clone()));
         return Selection { release: Some(requested.into()), reason, error: None, actions };
@@ -208,7 +246,14 @@ fn automatic_rollback(s: &Snapshot, state: &BlueGreen, settings: &Settings, repo
             actions: Vec::new(),
         };
     };
-    let mut status = json!({"deploymentPhase": "Stable", "activeStrategy": active});
+    let Some(served) = state.served_version() else {
+        let problem = format!(
+            "cannot tell which release the active strategy {active} serves: the release history has no entry of \
+             strategy {active} that did not fail"
+        );
+        return Selection { release: None, reason: problem.clone(), error: Some(problem), actions: Vec::new() };
+    };
+    let mut status = json!({"deploymentPhase": "Stable", "activeStrategy": active, "activeReleaseVersion": served});
     if let Some(index) = state.pending_release() {
         status["releaseHistory"] = Value::from(state.history_with_status(index, "Failed", settings.history_limit));
     }
@@ -223,7 +268,7 @@ fn automatic_rollback(s: &Snapshot, state: &BlueGreen, settings: &Settings, repo
     let done = format!("Rollback complete: Active strategy remains {active}");
     actions.push(act::normal("RollbackComplete", done.clone()));
     Selection {
-        release: state.active_version.clone().or(Some(active.clone())),
+        release: Some(served.to_string()),
         reason: format!("Automatic rollback: Cleaning up failed deployment ({pending}). {done}"),
         error: None,
         actions,
