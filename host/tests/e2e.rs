@@ -289,7 +289,7 @@ async fn only_one_replica_holds_the_lease() {
 /// would create it.
 fn strategy_deployment(namespace: &str, owner_uid: &str, component: &str, strategy: &str, tag: &str) -> Deployment {
     let name = format!("sample1-{component}-{strategy}");
-    let labels = json!({"app": format!("sample1-{component}"), "e6data.io/strategy": strategy});
+    let labels = json!({"app": format!("sample1-{component}"), "strategy": strategy});
     serde_json::from_value(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": labels,
@@ -341,11 +341,13 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
         }
     })
     .await;
+    // The operator's bookkeeping while green deploys, as its guide shows it:
+    // the new release already reads Active and is activeReleaseVersion.
     let history = json!([
-        {"version": "r1", "strategy": "blue", "storageTag": "v1", "schemaTag": "v1", "timestamp": ago(7200), "status": "Active"},
-        {"version": "r2", "strategy": "green", "storageTag": "v2", "schemaTag": "v2", "timestamp": ago(700), "status": "Pending"}
+        {"version": "r1", "strategy": "blue", "storageTag": "v1", "schemaTag": "v1", "timestamp": ago(7200), "status": "Superseded"},
+        {"version": "r2", "strategy": "green", "storageTag": "v2", "schemaTag": "v2", "timestamp": ago(700), "status": "Active"}
     ]);
-    let status = json!({"status": {"activeStrategy": "blue", "activeReleaseVersion": "r1", "deploymentPhase": "Deploying",
+    let status = json!({"status": {"activeStrategy": "blue", "activeReleaseVersion": "r2", "deploymentPhase": "Deploying",
                                    "releaseHistory": history}});
     resources.patch_status("sample1", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
     let uid = created.metadata.uid.unwrap();
@@ -378,6 +380,8 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
     })
     .await;
     assert_eq!(status["activeStrategy"], "blue");
+    assert_eq!(status["activeReleaseVersion"], "r1");
+    assert_eq!(status["releaseHistory"][0]["status"], "Superseded");
     assert_eq!(status["releaseHistory"][1]["status"], "Failed");
     eventually("the green Deployments to go", async || {
         let names: Vec<String> = deployments
