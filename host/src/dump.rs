@@ -66,19 +66,49 @@ pub fn add_text(set: &mut ObjectSet, text: &str, source: &str) -> Result<(), Dum
     if text.trim_start().starts_with('{')
         && let Ok(value) = serde_json::from_str::<Value>(text)
     {
-        return add_value(set, value, &document(0));
+        return add_value(set, value, &document(0), None);
     }
     for (index, yaml) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let origin = document(index);
         let value = Value::deserialize(yaml)
             .map_err(|e| DumpError::Parse { origin: origin.clone(), message: e.to_string() })?;
-        add_value(set, value, &origin)?;
+        add_value(set, value, &origin, None)?;
     }
     Ok(())
 }
 
-fn add_value(set: &mut ObjectSet, value: Value, origin: &str) -> Result<(), DumpError> {
+/// The type a typed list (`DeploymentList`, as client-go serialises one)
+/// gives its items, which then carry no `apiVersion` or `kind` of their own.
+struct ItemType {
+    api_version: Option<Value>,
+    kind: String,
+}
+
+impl ItemType {
+    fn of_list(list: &serde_json::Map<String, Value>) -> Option<ItemType> {
+        let kind = list.get("kind")?.as_str()?.strip_suffix("List").filter(|k| !k.is_empty())?;
+        Some(ItemType { api_version: list.get("apiVersion").cloned(), kind: kind.to_string() })
+    }
+
+    fn fill(&self, item: &mut Value) {
+        let Value::Object(map) = item else { return };
+        if let Some(api_version) = &self.api_version {
+            map.entry("apiVersion").or_insert_with(|| api_version.clone());
+        }
+        map.entry("kind").or_insert_with(|| Value::from(self.kind.as_str()));
+    }
+}
+
+fn add_value(
+    set: &mut ObjectSet,
+    mut value: Value,
+    origin: &str,
+    item_type: Option<&ItemType>,
+) -> Result<(), DumpError> {
     let bad = |problem: String| DumpError::BadObject { origin: origin.to_string(), problem };
+    if let Some(item_type) = item_type {
+        item_type.fill(&mut value);
+    }
     match value {
         // An empty YAML document (e.g. a trailing `---`).
         Value::Null => Ok(()),
@@ -86,15 +116,26 @@ fn add_value(set: &mut ObjectSet, value: Value, origin: &str) -> Result<(), Dump
             let Some(Value::Array(items)) = map.remove("items") else {
                 return Err(bad("a List without an `items` array".into()));
             };
+            let item_type = ItemType::of_list(&map);
             for (i, item) in items.into_iter().enumerate() {
-                add_value(set, item, &format!("{origin} item {}", i + 1))?;
+                add_value(set, item, &format!("{origin} item {}", i + 1), item_type.as_ref())?;
+            }
+            Ok(())
+        }
+        // A JSON array of objects, as some tools print several objects.
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            for (i, item) in items.into_iter().enumerate() {
+                add_value(set, item, &format!("{origin} item {}", i + 1), None)?;
             }
             Ok(())
         }
         Value::Object(ref map) => {
             for field in ["apiVersion", "kind"] {
                 if !map.get(field).is_some_and(Value::is_string) {
-                    return Err(bad(format!("object without a string `{field}`")));
+                    let which = crate::objects::name(&value).map_or_else(String::new, |n| format!(" ({n})"));
+                    return Err(bad(format!(
+                        "object{which} without a string `{field}` (in a plain List every item needs its own)"
+                    )));
                 }
             }
             if crate::objects::name(&value).is_none() {
@@ -168,5 +209,40 @@ mod tests {
         // Broken JSON is reported by the YAML parser, with its position.
         let err = add_text(&mut ObjectSet::new(), r#"{"kind": "Pod", "#, "d.json").unwrap_err().to_string();
         assert!(err.starts_with("d.json (document 1): not valid"), "{err}");
+    }
+
+    #[test]
+    fn typed_lists_give_their_items_kind_and_api_version() {
+        // client-go serialises a DeploymentList without each item's type.
+        let json = r#"{"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [
+            {"metadata": {"name": "web", "namespace": "shop"}, "spec": {}}]}"#;
+        let mut set = ObjectSet::new();
+        add_text(&mut set, json, "d.json").unwrap();
+        let (_, web) = set.iter().next().unwrap();
+        assert_eq!((web["apiVersion"].as_str(), web["kind"].as_str()), (Some("apps/v1"), Some("Deployment")));
+        // A plain List cannot say what its items are: refused, naming the item.
+        let plain = "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: web, namespace: shop}\n";
+        let err = add_text(&mut ObjectSet::new(), plain, "d.yaml").unwrap_err().to_string();
+        assert!(err.contains("item 1") && err.contains("(web)") && err.contains("`apiVersion`"), "{err}");
+    }
+
+    #[test]
+    fn a_json_array_of_objects_is_a_dump() {
+        let json = r#"[{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "n"}},
+                       {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "namespace": "n"}}]"#;
+        let mut set = ObjectSet::new();
+        add_text(&mut set, json, "d.json").unwrap();
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn unquoted_timestamps_stay_text() {
+        // YAML 1.1 readers turn these into dates; rewind's reader keeps the text.
+        let yaml =
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n, creationTimestamp: 2019-08-14T10:02:09Z}\n";
+        let mut set = ObjectSet::new();
+        add_text(&mut set, yaml, "d.yaml").unwrap();
+        let (_, pod) = set.iter().next().unwrap();
+        assert_eq!(pod.pointer("/metadata/creationTimestamp").unwrap(), "2019-08-14T10:02:09Z");
     }
 }

@@ -58,6 +58,16 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
         if objects::kind(value) == Some("Pod") && position != 0 {
             let pod =
                 pods::pod_view(value, position as u32).map_err(|problem| bad_object(set, node.object, problem))?;
+            if pod.created.is_none()
+                && pod.started.is_none()
+                && pod.conditions.iter().all(|c| c.last_transition.is_none())
+            {
+                warnings.push(format!(
+                    "Pod {}: no creationTimestamp, startTime or condition time, so how long its state has lasted is \
+                     unknown (a time-limited rule takes it as just begun)",
+                    objects::name(value).unwrap_or_default()
+                ));
+            }
             pods.push(pod);
         }
     }

@@ -4,7 +4,7 @@ use super::tree::TreeNode;
 use crate::contract::{Release, Text};
 use crate::deployment;
 use crate::objects::{self, ObjectSet};
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use serde_json::Value;
 
 /// One release per ReplicaSet directly owned by the target (tree position 0).
 /// A ReplicaSet whose revision annotation is not a number is left out and
@@ -27,27 +27,38 @@ pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Re
                 continue;
             }
         };
-        let rs: ReplicaSet = serde_json::from_value(value.clone()).map_err(|e| format!("ReplicaSet {name}: {e}"))?;
-        let spec = rs.spec.unwrap_or_default();
-        let status = rs.status.unwrap_or_default();
-        let template = spec.template.unwrap_or_default();
+        let template = objects::at(value, &["spec", "template"]);
+        let count = |field: &str| {
+            objects::at(value, &["status", field]).and_then(Value::as_u64).map_or(0, |n| n.min(u32::MAX as u64) as u32)
+        };
         releases.push(Release {
             id: revision.map(|r| r.to_string()).unwrap_or_else(|| name.to_string()).into(),
             revision,
             object: Some(position as u32),
+            // Read as text whatever its JSON type: a hand-written dump may
+            // give the hash unquoted, which YAML reads as a number.
             pod_template_hash: template
-                .metadata
-                .as_ref()
-                .and_then(|m| m.labels.as_ref())
-                .and_then(|l| l.get(deployment::POD_TEMPLATE_HASH))
-                .map(|hash| Text::copied(hash)),
+                .and_then(|t| objects::at(t, &["metadata", "labels", deployment::POD_TEMPLATE_HASH]))
+                .and_then(|hash| match hash {
+                    Value::String(text) => Some(Text::copied(text)),
+                    Value::Number(number) => Some(Text::from(number.to_string())),
+                    _ => None,
+                }),
             images: template
-                .spec
-                .map(|s| s.containers.into_iter().filter_map(|c| c.image.map(Text::from)).collect())
+                .and_then(|t| objects::at(t, &["spec", "containers"]))
+                .and_then(Value::as_array)
+                .map(|containers| {
+                    containers.iter().filter_map(|c| c.get("image")?.as_str()).map(Text::copied).collect()
+                })
                 .unwrap_or_default(),
-            created: rs.metadata.creation_timestamp.as_ref().map(|t| crate::time::from_jiff(&t.0)),
-            replicas: status.replicas.max(0) as u32,
-            ready_replicas: status.ready_replicas.unwrap_or(0).max(0) as u32,
+            created: objects::at(value, &["metadata", "creationTimestamp"])
+                .and_then(Value::as_str)
+                .map(|t| {
+                    crate::time::parse(t).map_err(|e| format!("ReplicaSet {name}: /metadata/creationTimestamp: {e}"))
+                })
+                .transpose()?,
+            replicas: count("replicas"),
+            ready_replicas: count("readyReplicas"),
             current: deployment::same_template(value, deployment),
         });
     }

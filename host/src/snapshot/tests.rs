@@ -58,3 +58,20 @@ fn a_malformed_replica_count_names_the_field() {
     let err = build(&set_of([d]), 0, 0, "{}").unwrap_err().to_string();
     assert!(err.contains("/spec/replicas"), "{err}");
 }
+
+#[test]
+fn a_numeric_pod_template_hash_is_read_as_text() {
+    let mut rs = replica_set("3", "web:3");
+    rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = serde_json::json!(5678);
+    let built = build(&set_of([deployment("web:3"), rs]), 0, 0, "{}").unwrap();
+    assert_eq!(built.snapshot.releases[0].pod_template_hash.as_deref(), Some("5678"));
+    assert_eq!(built.snapshot.releases[0].images, ["web:3"]);
+}
+
+#[test]
+fn a_pod_without_any_time_is_warned_about() {
+    let mut undated = pod("3", "aaa", Some("ImagePullBackOff"));
+    undated["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+    let built = build(&set_of([deployment("web:3"), replica_set("3", "web:3"), undated]), 0, 0, "{}").unwrap();
+    assert!(built.warnings.iter().any(|w| w.contains("web-h3-aaa") && w.contains("unknown")), "{:?}", built.warnings);
+}
