@@ -99,6 +99,40 @@ impl ItemType {
     }
 }
 
+/// Kinds by the resource name an API path uses for them, for objects
+/// whose type is known only from their `metadata.selfLink`.
+const KINDS_BY_RESOURCE: [(&str, &str); 10] = [
+    ("pods", "Pod"),
+    ("deployments", "Deployment"),
+    ("replicasets", "ReplicaSet"),
+    ("statefulsets", "StatefulSet"),
+    ("daemonsets", "DaemonSet"),
+    ("controllerrevisions", "ControllerRevision"),
+    ("jobs", "Job"),
+    ("services", "Service"),
+    ("configmaps", "ConfigMap"),
+    ("events", "Event"),
+];
+
+/// The type an object's `metadata.selfLink` (`/apis/apps/v1/namespaces/n/
+/// deployments/web`, written by API servers before 1.20) names, for items
+/// that lost `apiVersion` and `kind` on the way into a dump.
+fn type_from_self_link(object: &Value) -> Option<ItemType> {
+    let link = object.pointer("/metadata/selfLink")?.as_str()?;
+    let parts: Vec<&str> = link.trim_start_matches('/').split('/').collect();
+    let (api_version, rest) = match parts.as_slice() {
+        ["api", version, rest @ ..] => (version.to_string(), rest),
+        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
+        _ => return None,
+    };
+    let resource = match rest {
+        ["namespaces", _, resource, _name] | [resource, _name] => *resource,
+        _ => return None,
+    };
+    let kind = KINDS_BY_RESOURCE.iter().find(|(r, _)| *r == resource)?.1;
+    Some(ItemType { api_version: Some(Value::from(api_version)), kind: kind.to_string() })
+}
+
 fn add_value(
     set: &mut ObjectSet,
     mut value: Value,
@@ -108,6 +142,9 @@ fn add_value(
     let bad = |problem: String| DumpError::BadObject { origin: origin.to_string(), problem };
     if let Some(item_type) = item_type {
         item_type.fill(&mut value);
+    }
+    if let Some(linked) = type_from_self_link(&value) {
+        linked.fill(&mut value);
     }
     match value {
         // An empty YAML document (e.g. a trailing `---`).
@@ -134,7 +171,8 @@ fn add_value(
                 if !map.get(field).is_some_and(Value::is_string) {
                     let which = crate::objects::name(&value).map_or_else(String::new, |n| format!(" ({n})"));
                     return Err(bad(format!(
-                        "object{which} without a string `{field}` (in a plain List every item needs its own)"
+                        "object{which} without a string `{field}` (in a plain List every item needs its own, \
+                         or a `metadata.selfLink` naming its type)"
                     )));
                 }
             }
@@ -244,5 +282,20 @@ mod tests {
         add_text(&mut set, yaml, "d.yaml").unwrap();
         let (_, pod) = set.iter().next().unwrap();
         assert_eq!(pod.pointer("/metadata/creationTimestamp").unwrap(), "2019-08-14T10:02:09Z");
+    }
+
+    #[test]
+    fn a_self_link_gives_an_untyped_item_its_type() {
+        let json = r#"{"apiVersion": "v1", "kind": "List", "items": [
+            {"metadata": {"name": "web", "namespace": "shop", "selfLink": "/apis/apps/v1/namespaces/shop/deployments/web"}},
+            {"metadata": {"name": "web-1", "namespace": "shop", "selfLink": "/api/v1/namespaces/shop/pods/web-1"}}]}"#;
+        let mut set = ObjectSet::new();
+        add_text(&mut set, json, "d.json").unwrap();
+        let types: Vec<_> = set.iter().map(|(_, o)| (o["apiVersion"].clone(), o["kind"].clone())).collect();
+        assert_eq!(types, [("apps/v1".into(), "Deployment".into()), ("v1".into(), "Pod".into())]);
+        let unknown =
+            r#"{"kind": "List", "items": [{"metadata": {"name": "x", "selfLink": "/apis/x.io/v1/widgets/x"}}]}"#;
+        let err = add_text(&mut ObjectSet::new(), unknown, "d.json").unwrap_err().to_string();
+        assert!(err.contains("(x)") && err.contains("selfLink"), "{err}");
     }
 }

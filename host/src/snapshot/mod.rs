@@ -14,8 +14,6 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("target {0} has no metadata.uid, so its ownership tree cannot be followed")]
-    TargetWithoutUid(String),
     #[error("target {0}: {1}")]
     BadTarget(String, String),
     #[error("{kind} {name} ({origin}): {problem}")]
@@ -44,11 +42,16 @@ impl BuiltSnapshot {
 pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Result<BuiltSnapshot, SnapshotError> {
     let target_value = set.get(target).expect("target id comes from this set");
     let target_name = ObjectKey::of(target_value).map_or_else(|| "?".to_string(), |k| k.to_string());
+    let mut warnings = Vec::new();
+    // Fixtures and pasted objects often lose their uid; the target can still
+    // be judged from its own fields.
     if objects::uid(target_value).is_none() {
-        return Err(SnapshotError::TargetWithoutUid(target_name));
+        warnings.push(format!(
+            "target {target_name} has no metadata.uid: the objects it owns cannot be found through their \
+             ownerReferences, so it is judged from its own fields alone"
+        ));
     }
     let tree = ownership_tree(set, target);
-    let mut warnings = Vec::new();
 
     let mut infos = Vec::with_capacity(tree.len());
     let mut pods = Vec::new();

@@ -44,11 +44,16 @@ fn a_non_numeric_revision_is_reported_not_offered() {
 }
 
 #[test]
-fn a_target_without_uid_is_an_error() {
+fn a_target_without_uid_is_judged_alone_with_a_warning() {
     let mut d = deployment("web:3");
     d["metadata"].as_object_mut().unwrap().remove("uid");
-    let err = build(&set_of([d]), 0, 0, "{}").unwrap_err().to_string();
-    assert!(err.contains("Deployment/web") && err.contains("uid"), "{err}");
+    let built = build(&set_of([d, replica_set("3", "web:3")]), 0, 0, "{}").unwrap();
+    assert_eq!(built.snapshot.objects.len(), 1, "nothing can be linked to it");
+    assert!(
+        built.warnings.iter().any(|w| w.contains("Deployment/web") && w.contains("metadata.uid")),
+        "{:?}",
+        built.warnings
+    );
 }
 
 #[test]

@@ -23,12 +23,17 @@ pub fn waiting_for(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
 fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
     let target = &snapshot.target;
     let name = &target.name;
+    let reported = target.observed_generation.is_some()
+        || !target.conditions.is_empty()
+        || target.updated_replicas.is_some()
+        || target.available_replicas.is_some();
+    if !reported {
+        let message = format!("Deployment {name} has no status yet: its controller has not reported on it");
+        return Some(waiting("GenerationNotObserved", message));
+    }
+    // A status without observedGeneration (trimmed fixtures) cannot be
+    // compared with the spec's generation; its counts still tell.
     match target.observed_generation {
-        None => {
-            let message =
-                format!("Deployment {name} has no status.observedGeneration: its controller has not reported on it");
-            return Some(waiting("GenerationNotObserved", message));
-        }
         Some(observed) if observed < target.generation => {
             let message = format!(
                 "waiting for the Deployment controller to observe generation {} of {name} (it has observed {observed})",
@@ -36,7 +41,7 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding>
             );
             return Some(waiting("GenerationNotObserved", message));
         }
-        Some(_) => {}
+        _ => {}
     }
     if !has_current && !snapshot.releases.is_empty() {
         let message = format!("no ReplicaSet of {name} has its pod template yet; waiting for the new ReplicaSet");
@@ -53,5 +58,23 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding>
         let message = format!("{available} of {desired} replicas of {name} available; waiting for the rest");
         return Some(waiting("ReplicasUnavailable", message));
     }
+    let old = old_replicas(snapshot);
+    if old > 0 {
+        let message = format!("{old} old replicas of {name} are pending termination");
+        return Some(waiting("OldReplicasPending", message));
+    }
     None
+}
+
+/// Replicas of older revisions still running: from the older ReplicaSets
+/// when the dump has them, else from the Deployment's own `status.replicas`
+/// beyond its updated ones.
+fn old_replicas(snapshot: &Snapshot) -> u32 {
+    if !snapshot.releases.is_empty() {
+        return snapshot.releases.iter().filter(|r| !r.current).map(|r| r.replicas).sum();
+    }
+    let total = rewind_sdk::view::raw_object(0)
+        .and_then(|raw| raw.pointer("/status/replicas").and_then(serde_json::Value::as_u64))
+        .map_or(0, |n| n.min(u32::MAX as u64) as u32);
+    total.saturating_sub(snapshot.target.updated_replicas.unwrap_or(0))
 }
