@@ -2,8 +2,9 @@
 //! the rollback executor, so both agree on what "current" and "same
 //! template" mean.
 
-use crate::objects;
+use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
 use serde_json::Value;
+use std::collections::HashSet;
 
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
@@ -53,6 +54,53 @@ pub fn owned_replica_sets<'a>(deployment: &Value, candidates: impl IntoIterator<
             objects::kind(v) == Some("ReplicaSet")
                 && objects::namespace(v) == objects::namespace(deployment)
                 && objects::owner_references(v).iter().any(|o| o.uid == uid)
+        })
+        .collect()
+}
+
+/// Pods of `deployment` whose ReplicaSet the set lacks, as in a dump of
+/// `kubectl get deployment,pods`: controlled by a ReplicaSet named
+/// `<deployment>-<suffix>` that is not in the set, in the Deployment's
+/// namespace, carrying every label of its `spec.selector.matchLabels`.
+/// Returns them with the missing ReplicaSet's name, skipping `taken` ones.
+pub fn pods_of_missing_replica_sets<'s>(
+    set: &'s ObjectSet,
+    deployment: &Value,
+    taken: &HashSet<ObjectId>,
+) -> Vec<(ObjectId, &'s str)> {
+    let (Some(name), namespace) = (objects::name(deployment), objects::namespace(deployment)) else {
+        return Vec::new();
+    };
+    let Some(selector) = deployment.pointer("/spec/selector/matchLabels").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    if selector.is_empty() {
+        return Vec::new();
+    }
+    let prefix = format!("{name}-");
+    set.iter()
+        .filter(|(id, pod)| {
+            !taken.contains(id) && objects::kind(pod) == Some("Pod") && objects::namespace(pod) == namespace
+        })
+        .filter_map(|(id, pod)| {
+            let owner = pod
+                .pointer("/metadata/ownerReferences")?
+                .as_array()?
+                .iter()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))?;
+            let owner_name = owner.get("name")?.as_str()?;
+            if owner.get("kind")?.as_str()? != "ReplicaSet" || !owner_name.starts_with(&prefix) {
+                return None;
+            }
+            let key = ObjectKey {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                namespace: namespace.map(str::to_string),
+                name: owner_name.to_string(),
+            };
+            let labels = pod.pointer("/metadata/labels")?.as_object()?;
+            let selected = selector.iter().all(|(k, v)| labels.get(k) == Some(v));
+            (selected && set.find_key(&key).is_none()).then_some((id, owner_name))
         })
         .collect()
 }

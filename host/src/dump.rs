@@ -167,6 +167,13 @@ fn add_value(
             Ok(())
         }
         Value::Object(ref map) => {
+            if !map.contains_key("metadata") && !map.contains_key("apiVersion") && !map.contains_key("kind") {
+                let fields: Vec<&str> = map.keys().map(String::as_str).collect();
+                return Err(bad(format!(
+                    "a fragment ({}), not a whole object: a dump needs objects with apiVersion, kind and metadata",
+                    fields.join(", ")
+                )));
+            }
             for field in ["apiVersion", "kind"] {
                 if !map.get(field).is_some_and(Value::is_string) {
                     let which = crate::objects::name(&value).map_or_else(String::new, |n| format!(" ({n})"));

@@ -4,8 +4,15 @@
 use jiff::Timestamp;
 
 /// Parses an RFC 3339 timestamp (`2024-11-06T14:34:00Z`) into epoch seconds.
+/// The form Ruby and Go print by default (`2018-01-09 22:56:45 UTC`), which
+/// some tools write into dumps, is read too.
 pub fn parse(text: &str) -> Result<i64, String> {
-    text.trim()
+    let trimmed = text.trim();
+    let rfc3339 = match trimmed.strip_suffix(" UTC") {
+        Some(utc) => std::borrow::Cow::Owned(format!("{}Z", utc.replacen(' ', "T", 1))),
+        None => std::borrow::Cow::Borrowed(trimmed),
+    };
+    rfc3339
         .parse::<Timestamp>()
         .map(|t| t.as_second())
         .map_err(|e| format!("`{text}` is not an RFC 3339 timestamp: {e}"))
@@ -28,5 +35,7 @@ mod tests {
         let t = super::parse("2024-11-06T14:34:00Z").unwrap();
         assert_eq!(super::format(t), "2024-11-06T14:34:00Z");
         assert!(super::parse("yesterday").unwrap_err().contains("yesterday"));
+        assert_eq!(super::parse("2018-01-09 22:56:45 UTC"), super::parse("2018-01-09T22:56:45Z"));
+        assert_eq!(super::parse("2020-09-25T09:02:53.000Z"), super::parse("2020-09-25T09:02:53Z"));
     }
 }

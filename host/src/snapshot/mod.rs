@@ -51,7 +51,10 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
              ownerReferences, so it is judged from its own fields alone"
         ));
     }
-    let tree = ownership_tree(set, target);
+    let mut tree = ownership_tree(set, target);
+    if objects::kind(target_value) == Some("Deployment") {
+        adopt_pods_of_missing_replica_sets(set, target_value, &mut tree, &mut warnings);
+    }
 
     let mut infos = Vec::with_capacity(tree.len());
     let mut pods = Vec::new();
@@ -96,6 +99,31 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
         tree,
         warnings,
     })
+}
+
+/// A dump of a Deployment and its pods without their ReplicaSets still
+/// shows the pods' states: they are placed directly under the Deployment,
+/// and the warning says why.
+fn adopt_pods_of_missing_replica_sets(
+    set: &ObjectSet,
+    deployment: &Value,
+    tree: &mut Vec<TreeNode>,
+    warnings: &mut Vec<String>,
+) {
+    let taken: std::collections::HashSet<ObjectId> = tree.iter().map(|n| n.object).collect();
+    let mut missing: Vec<&str> = Vec::new();
+    for (pod, replica_set) in crate::deployment::pods_of_missing_replica_sets(set, deployment, &taken) {
+        tree.push(TreeNode { object: pod, owner: Some(0) });
+        if !missing.contains(&replica_set) {
+            missing.push(replica_set);
+        }
+    }
+    for replica_set in missing {
+        warnings.push(format!(
+            "ReplicaSet {replica_set} is not in the dump: its pods that carry the Deployment's selector are taken \
+             as the Deployment's own, without a revision"
+        ));
+    }
 }
 
 fn bad_object(set: &ObjectSet, id: ObjectId, problem: String) -> SnapshotError {

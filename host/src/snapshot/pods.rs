@@ -168,9 +168,13 @@ pub fn conditions(array: Option<&Value>) -> Vec<Condition<'static>> {
         .filter_map(|c| {
             Some(Condition {
                 kind: text(c, "type")?,
-                status: match c.get("status").and_then(Value::as_str) {
-                    Some("True") => ConditionStatus::True,
-                    Some("False") => ConditionStatus::False,
+                // A hand-written dump may leave `status: True` unquoted,
+                // which YAML reads as a boolean.
+                status: match c.get("status") {
+                    Some(Value::String(s)) if s == "True" => ConditionStatus::True,
+                    Some(Value::String(s)) if s == "False" => ConditionStatus::False,
+                    Some(Value::Bool(true)) => ConditionStatus::True,
+                    Some(Value::Bool(false)) => ConditionStatus::False,
                     _ => ConditionStatus::Unknown,
                 },
                 reason: text(c, "reason"),

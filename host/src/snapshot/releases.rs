@@ -62,8 +62,28 @@ pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Re
             current: deployment::same_template(value, deployment),
         });
     }
+    if !releases.iter().any(|r| r.current)
+        && let Some(named) = revision_the_controller_named(deployment)
+        && let Some(release) = releases.iter_mut().find(|r| r.revision == Some(named))
+    {
+        release.current = true;
+        warnings.push(format!(
+            "no ReplicaSet's pod template equals the Deployment's (a trimmed or edited dump?); revision {named}, \
+             which the Deployment's {} annotation names, is taken as current",
+            deployment::REVISION_ANNOTATION
+        ));
+    }
     // Unnumbered ReplicaSets (none in a healthy cluster) sort first, as the
     // oldest: nothing should prefer them as "the previous revision".
     releases.sort_by_key(|r| (r.revision.is_some(), r.revision));
     Ok((releases, warnings))
+}
+
+/// The revision the Deployment controller last gave the Deployment, once it
+/// has observed the Deployment's current generation (before that, the
+/// annotation may still name the revision before a template change).
+fn revision_the_controller_named(deployment_value: &Value) -> Option<u64> {
+    let generation = deployment_value.pointer("/metadata/generation").and_then(Value::as_i64)?;
+    let observed = deployment_value.pointer("/status/observedGeneration").and_then(Value::as_i64)?;
+    (observed >= generation).then(|| deployment::revision(deployment_value).ok().flatten()).flatten()
 }

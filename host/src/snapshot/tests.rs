@@ -80,3 +80,39 @@ fn a_pod_without_any_time_is_warned_about() {
     let built = build(&set_of([deployment("web:3"), replica_set("3", "web:3"), undated]), 0, 0, "{}").unwrap();
     assert!(built.warnings.iter().any(|w| w.contains("web-h3-aaa") && w.contains("unknown")), "{:?}", built.warnings);
 }
+
+#[test]
+fn an_edited_template_falls_back_to_the_revision_the_controller_named() {
+    let mut d = deployment("web:3");
+    d["metadata"]["generation"] = serde_json::json!(3);
+    d["status"]["observedGeneration"] = serde_json::json!(3);
+    d["metadata"]["annotations"] = serde_json::json!({"deployment.kubernetes.io/revision": "3"});
+    let mut rs = replica_set("3", "web:3");
+    rs["spec"]["template"]["metadata"]["annotations"] = serde_json::json!({"added": "by hand"});
+    let built = build(&set_of([d.clone(), replica_set("2", "web:2"), rs.clone()]), 0, 0, "{}").unwrap();
+    let current: Vec<_> = built.snapshot.releases.iter().filter(|r| r.current).map(|r| r.id.as_str()).collect();
+    assert_eq!(current, ["3"]);
+    assert!(built.warnings.iter().any(|w| w.contains("revision 3")), "{:?}", built.warnings);
+    // Not before the controller has seen the Deployment's latest generation.
+    d["status"]["observedGeneration"] = serde_json::json!(2);
+    let built = build(&set_of([d, replica_set("2", "web:2"), rs]), 0, 0, "{}").unwrap();
+    assert!(built.snapshot.releases.iter().all(|r| !r.current));
+}
+
+#[test]
+fn pods_whose_replica_set_is_missing_are_placed_under_the_deployment() {
+    let d = deployment("web:3");
+    let mut orphan = pod("3", "aaa", Some("CrashLoopBackOff"));
+    orphan["metadata"]["labels"] = serde_json::json!({"app": "web", "pod-template-hash": "h3"});
+    let mut stranger = pod("3", "bbb", None);
+    stranger["metadata"]["labels"] = serde_json::json!({"app": "other"});
+    let built = build(&set_of([d, orphan, stranger]), 0, 0, "{}").unwrap();
+    let names: Vec<_> = built.snapshot.pods.iter().map(|p| built.snapshot.pod_name(p)).collect();
+    assert_eq!(names, ["web-h3-aaa"], "only the pod carrying the selector's labels");
+    assert_eq!(built.snapshot.objects[built.snapshot.pods[0].object as usize].owner, Some(0));
+    assert!(
+        built.warnings.iter().any(|w| w.contains("web-h3") && w.contains("not in the dump")),
+        "{:?}",
+        built.warnings
+    );
+}

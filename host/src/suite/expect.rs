@@ -37,6 +37,9 @@ pub struct Expectations {
     /// objects (a time it could not read, an object it left out).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The case's objects must be refused (not evaluated) with an error
+    /// containing this text: a dump rewind cannot read as it is.
+    pub refused: Option<String>,
     /// Checks on the objects after the actions were applied.
     #[serde(default)]
     pub objects: Vec<ObjectCheck>,

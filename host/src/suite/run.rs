@@ -48,22 +48,26 @@ pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path, policy: Option<&Path
 }
 
 fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
-    let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
-    let mut objects = match crate::dump::load_paths(&paths) {
-        Ok(o) => o,
-        Err(e) => return vec![e.to_string()],
-    };
-    let target = match TargetSpec::parse(&case.target, &case.namespace) {
-        Ok(t) => t,
-        Err(e) => return vec![e],
-    };
-    let now = match crate::time::parse(&case.now) {
-        Ok(n) => n,
-        Err(e) => return vec![format!("now: {e}")],
-    };
-    let options = EvalOptions { now, apply: true, action_limits: ActionLimits::default() };
-    match evaluate(policy, &mut objects, &target, &options) {
-        Ok(evaluation) => case.expect.check(&evaluation.report, &case.namespace),
-        Err(e) => vec![e.to_string()],
+    match evaluate_case(policy, case, base) {
+        Ok(report) => match &case.expect.refused {
+            Some(want) => vec![format!("expected a refusal containing {want:?}, but the case was evaluated")],
+            None => case.expect.check(&report, &case.namespace),
+        },
+        Err(refusal) => match &case.expect.refused {
+            Some(want) if refusal.contains(want.as_str()) => Vec::new(),
+            Some(want) => vec![format!("refused, but not with {want:?}: {refusal}")],
+            None => vec![refusal],
+        },
     }
+}
+
+/// The case's report, or why its objects, target or time could not be
+/// evaluated at all.
+fn evaluate_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Result<crate::report::EvalReport, String> {
+    let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
+    let mut objects = crate::dump::load_paths(&paths).map_err(|e| e.to_string())?;
+    let target = TargetSpec::parse(&case.target, &case.namespace)?;
+    let now = crate::time::parse(&case.now).map_err(|e| format!("now: {e}"))?;
+    let options = EvalOptions { now, apply: true, action_limits: ActionLimits::default() };
+    evaluate(policy, &mut objects, &target, &options).map(|evaluation| evaluation.report).map_err(|e| e.to_string())
 }

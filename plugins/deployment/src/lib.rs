@@ -107,11 +107,23 @@ fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a
 fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     let mut failing: Vec<Finding> = Vec::new();
 
+    // The Deployment controller sets Progressing=False only when the
+    // progress deadline passed; any other reason there still says the
+    // rollout stopped progressing.
     if let Some(c) = snapshot.target_condition("Progressing")
         && c.status == ConditionStatus::False
-        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
     {
-        failing.push(deployment_finding("ProgressDeadlineExceeded", c.message.as_deref(), c.last_transition));
+        let finding = match c.reason.as_deref() {
+            Some("ProgressDeadlineExceeded") | None => {
+                deployment_finding("ProgressDeadlineExceeded", c.message.as_deref(), c.last_transition)
+            }
+            Some(other) => {
+                let message =
+                    format!("Progressing is False ({other}): {}", c.message.as_deref().unwrap_or("no message"));
+                deployment_finding("NotProgressing", Some(&message), c.last_transition)
+            }
+        };
+        failing.push(finding);
     }
     if let Some(c) = snapshot.target_condition("ReplicaFailure")
         && c.status == ConditionStatus::True
@@ -120,12 +132,19 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     }
 
     let current = snapshot.current_release();
-    let mut settling = Vec::new();
-    if let Some(object) = current.and_then(|r| r.object) {
-        let verdict = classify::judge_with(snapshot, snapshot.pods_under(object), settings.limits());
-        failing.extend(verdict.failing);
-        settling = verdict.settling;
-    }
+    let pods: Vec<_> = match current.and_then(|r| r.object) {
+        Some(object) => snapshot.pods_under(object).collect(),
+        // Pods whose ReplicaSet the dump lacks sit directly under the
+        // Deployment; they are the current revision's when its status says
+        // every replica is updated.
+        None if snapshot.releases.is_empty() && status::every_replica_updated(snapshot) => {
+            snapshot.pods.iter().filter(|p| snapshot.object(p.object).is_some_and(|o| o.owner == Some(0))).collect()
+        }
+        None => Vec::new(),
+    };
+    let verdict = classify::judge_with(snapshot, pods.into_iter(), settings.limits());
+    failing.extend(verdict.failing);
+    let mut settling = verdict.settling;
     let state = if !failing.is_empty() {
         Health::Failed
     } else if !settling.is_empty() {

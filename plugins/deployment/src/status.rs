@@ -66,6 +66,12 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding>
     None
 }
 
+/// Whether the Deployment's status says all its replicas run the current
+/// template (none of an older revision left).
+pub fn every_replica_updated(snapshot: &Snapshot) -> bool {
+    snapshot.target.updated_replicas.is_some() && old_replicas(snapshot) == 0
+}
+
 /// Replicas of older revisions still running: from the older ReplicaSets
 /// when the dump has them, else from the Deployment's own `status.replicas`
 /// beyond its updated ones.
