@@ -1,7 +1,9 @@
-//! The controller against a real kube-apiserver and kube-controller-manager
-//! (`scripts/e2e.sh` starts them, sets REWIND_E2E_KUBECONFIG and runs these
-//! ignored tests). No kubelet runs, so the test writes pod status as a
-//! kubelet would.
+//! The controller against a real cluster of the current Kubernetes release
+//! (`scripts/e2e.sh` starts it, sets REWIND_E2E_KUBECONFIG and runs these
+//! ignored tests). kwok plays the nodes' kubelets (scripts/kwok-stages.yaml):
+//! pods become Running and Ready, except that a container whose image is
+//! tagged `unpullable` stays in ImagePullBackOff and one tagged `crashing`
+//! crash-loops, so the tests only choose images.
 
 mod common;
 use common::*;
@@ -39,37 +41,34 @@ fn ago(seconds: i64) -> String {
     rewind::time::format(jiff::Timestamp::now().as_second() - seconds)
 }
 
-/// Plays the kubelet: a pod Running and Ready, or waiting with `reason`
-/// since ten minutes ago.
-async fn set_pod_status(pods: &Api<Pod>, name: &str, waiting: Option<&str>) {
-    let since = ago(600);
-    let ready = if waiting.is_some() { "False" } else { "True" };
-    let state = match waiting {
-        Some(reason) => json!({"waiting": {"reason": reason, "message": "e2e"}}),
-        None => json!({"running": {"startedAt": since}}),
-    };
-    let image = pods.get(name).await.unwrap().spec.unwrap().containers[0].image.clone().unwrap();
-    let status = json!({"status": {
-        "phase": if waiting.is_some() { "Pending" } else { "Running" },
-        "startTime": since,
-        "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": since},
-                       {"type": "PodScheduled", "status": "True", "lastTransitionTime": since}],
-        "containerStatuses": [{"name": "app", "image": image, "imageID": "", "ready": waiting.is_none(),
-                               "restartCount": 0, "state": state}]
-    }});
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
-}
-
-async fn pods_of_image(pods: &Api<Pod>, image: &str) -> Vec<String> {
-    pods.list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| p.spec.as_ref().unwrap().containers[0].image.as_deref() == Some(image))
-        .map(|p| p.metadata.name.unwrap())
-        .collect()
+/// Waits until a pod running `image` reports the state kwok gives it: Ready
+/// for a good image, the container's waiting `reason` for a bad one.
+async fn pod_in_state(pods: &Api<Pod>, image: &str, reason: Option<&str>) -> String {
+    let what = format!("a pod of {image} {}", reason.unwrap_or("Ready"));
+    eventually(&what, async || {
+        let list = pods.list(&ListParams::default()).await.ok()?;
+        list.items.into_iter().find_map(|pod| {
+            let spec = pod.spec.as_ref()?;
+            let images =
+                spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.image.as_deref());
+            if pod.metadata.deletion_timestamp.is_some() || !images.clone().any(|i| i == Some(image)) {
+                return None;
+            }
+            let status = pod.status.as_ref()?;
+            let in_state = match reason {
+                None => status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True"),
+                Some(reason) => {
+                    let statuses = status.container_statuses.iter().chain(status.init_container_statuses.iter());
+                    statuses.flatten().any(|c| {
+                        c.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref())
+                            == Some(reason)
+                    })
+                }
+            };
+            in_state.then(|| pod.metadata.name.clone()).flatten()
+        })
+    })
+    .await
 }
 
 fn deployment(namespace: &str, image: &str) -> Deployment {
@@ -108,14 +107,17 @@ async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     deployments.create(&PostParams::default(), &deployment(namespace, "shop/web:1")).await.unwrap();
-    let good = eventually("a pod of revision 1", async || pods_of_image(&pods, "shop/web:1").await.pop()).await;
-    set_pod_status(&pods, &good, None).await;
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:2"}]}}}});
+    pod_in_state(&pods, "shop/web:1", None).await;
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:unpullable"}]}}}});
     deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
-    let bad = eventually("a pod of revision 2", async || pods_of_image(&pods, "shop/web:2").await.pop()).await;
-    set_pod_status(&pods, &bad, Some("ImagePullBackOff")).await;
+    pod_in_state(&pods, "shop/web:unpullable", Some("ImagePullBackOff")).await;
     (deployments, pods)
 }
+
+/// The grace period of the tests' policies: long enough to see a rollout
+/// progressing first, short enough to keep the tests quick.
+const GRACE_SECONDS: u64 = 5;
 
 async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollbacks: u32) {
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
@@ -124,7 +126,7 @@ async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollba
         "metadata": {"name": "web", "namespace": namespace},
         "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
                  "policy": {"module": component("plugins/deployment").display().to_string()},
-                 "settings": {"graceSeconds": 60}, "mode": mode, "resyncSeconds": 1,
+                 "settings": {"graceSeconds": GRACE_SECONDS}, "mode": mode, "resyncSeconds": 1,
                  "flapGuard": {"maxRollbacks": max_rollbacks, "windowSeconds": 3600}}
     }))
     .unwrap();
@@ -197,7 +199,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     .await;
     assert_eq!(planned["type"], "rollback-deployment");
     let deployment_sha = policies.get("web").await.unwrap().status.unwrap().policy_sha256.unwrap();
-    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:2");
+    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:unpullable");
     assert!(events(&client, "e2e-dry-run", "WouldRollback").await >= 1);
     assert_eq!(events(&client, "e2e-dry-run", "RollingBack").await, 0);
 
@@ -249,23 +251,23 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     assert!(error.contains("hostile.wasm"), "{error}");
     assert!(events(&client, "e2e-dry-run", "PolicyError").await >= 1);
     assert!(metrics.render().contains("rewind_policy_errors_total{policy="), "{}", metrics.render());
-    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:2");
+    assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:unpullable");
 
     // Flap guard (1 automatic rollback per hour in e2e-enforce): a second
     // failing rollout is left alone and reported.
     let enforce: Api<Deployment> = Api::namespaced(client.clone(), "e2e-enforce");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "e2e-enforce");
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:3"}]}}}});
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:crashing"}]}}}});
     enforce.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
-    let bad = eventually("a pod of revision 3", async || pods_of_image(&pods, "shop/web:3").await.pop()).await;
-    set_pod_status(&pods, &bad, Some("CrashLoopBackOff")).await;
+    pod_in_state(&pods, "shop/web:crashing", Some("CrashLoopBackOff")).await;
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-enforce");
     eventually("the flap guard", async || {
         let status = policies.get("web").await.ok()?.status?;
         status.workloads.first()?.flap_guard_tripped.then_some(())
     })
     .await;
-    assert_eq!(template_image(&enforce.get("web").await.unwrap()), "shop/web:3", "not rolled back again");
+    assert_eq!(template_image(&enforce.get("web").await.unwrap()), "shop/web:crashing", "not rolled back again");
     assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1);
     assert!(events(&client, "e2e-enforce", "FlapGuard").await >= 1);
     let status = policies.get("web").await.unwrap().status.unwrap();
@@ -345,7 +347,7 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
     // the new release already reads Active and is activeReleaseVersion.
     let history = json!([
         {"version": "r1", "strategy": "blue", "storageTag": "v1", "schemaTag": "v1", "timestamp": ago(7200), "status": "Superseded"},
-        {"version": "r2", "strategy": "green", "storageTag": "v2", "schemaTag": "v2", "timestamp": ago(700), "status": "Active"}
+        {"version": "r2", "strategy": "green", "storageTag": "unpullable", "schemaTag": "unpullable", "timestamp": ago(60), "status": "Active"}
     ]);
     let status = json!({"status": {"activeStrategy": "blue", "activeReleaseVersion": "r2", "deploymentPhase": "Deploying",
                                    "releaseHistory": history}});
@@ -353,13 +355,12 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
     let uid = created.metadata.uid.unwrap();
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    for (strategy, tag) in [("blue", "v1"), ("green", "v2")] {
+    for (strategy, tag) in [("blue", "v1"), ("green", "unpullable")] {
         for component in ["storage", "schema"] {
             let deployment = strategy_deployment(namespace, &uid, component, strategy, tag);
             deployments.create(&PostParams::default(), &deployment).await.unwrap();
             let image = format!("e6/{component}:{tag}");
-            let pod = eventually("a strategy pod", async || pods_of_image(&pods, &image).await.pop()).await;
-            set_pod_status(&pods, &pod, (strategy == "green").then_some("ImagePullBackOff")).await;
+            pod_in_state(&pods, &image, (strategy == "green").then_some("ImagePullBackOff")).await;
         }
     }
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
@@ -368,6 +369,7 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
         "metadata": {"name": "metadataservices", "namespace": namespace},
         "spec": {"target": {"apiVersion": "e6data.io/v1alpha1", "kind": "MetadataServices"},
                  "policy": {"module": component("plugins/bluegreen").display().to_string()},
+                 "settings": {"readyTimeoutSeconds": GRACE_SECONDS},
                  "mode": "Enforce", "resyncSeconds": 1}
     }))
     .unwrap();
@@ -505,7 +507,11 @@ async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
     assert!(kinds[0] == "Deployment" && kinds.contains(&"Pod"), "{kinds:?}");
 
     let policy = component("plugins/deployment");
+    // The pods have failed for seconds only; judged past the policy's
+    // grace period, as of ten minutes later.
+    let later = rewind::time::format(jiff::Timestamp::now().as_second() + 600);
     let eval = ["eval", "--policy", policy.to_str().unwrap(), "--cluster", dump.to_str().unwrap(), "--output", "json"];
+    let eval = [&eval[..], &["--now", later.as_str()]].concat();
     let (code, stdout, stderr) = run_rewind(&[&eval[..], &workload[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
@@ -517,8 +523,48 @@ async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
     let (code, stdout, stderr) = run_rewind(&[&watch[..], &target[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(std::fs::read_dir(&timeline).unwrap().count(), 2);
+    // Moments seconds apart, so without a grace period the failure shows.
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, "graceSeconds: 0\n").unwrap();
     let backtest = ["backtest", "--policy", policy.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()];
+    let backtest = [&backtest[..], &["--settings", settings.to_str().unwrap()]].concat();
     let (code, stdout, stderr) = run_rewind(&[&backtest[..], &workload[..]].concat(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("A: first failure 20"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn a_native_sidecar_crash_looping_after_an_update_is_rolled_back() {
+    let client = client().await;
+    install_crd(&client).await;
+    let namespace = "e2e-sidecar";
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let created = json!({"metadata": {"name": namespace}});
+    namespaces.create(&PostParams::default(), &serde_json::from_value(created).unwrap()).await.unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut web = deployment(namespace, "shop/web:1");
+    let sidecar = json!({"name": "proxy", "image": "shop/proxy:1", "restartPolicy": "Always"});
+    web.spec.as_mut().unwrap().template.spec.as_mut().unwrap().init_containers =
+        Some(vec![serde_json::from_value(sidecar).unwrap()]);
+    deployments.create(&PostParams::default(), &web).await.unwrap();
+    pod_in_state(&pods, "shop/proxy:1", None).await;
+    let created = deployments.get("web").await.unwrap();
+    let sidecars = created.spec.unwrap().template.spec.unwrap().init_containers.unwrap();
+    assert_eq!(sidecars[0].restart_policy.as_deref(), Some("Always"), "the API server keeps native sidecars");
+
+    let patch = json!({"spec": {"template": {"spec": {"initContainers": [
+        {"name": "proxy", "image": "shop/proxy:crashing", "restartPolicy": "Always"}]}}}});
+    deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
+    pod_in_state(&pods, "shop/proxy:crashing", Some("CrashLoopBackOff")).await;
+    rollout_policy(&client, namespace, "Enforce", 3).await;
+    let _controller = start_controller(&client);
+    eventually("the sidecar's rollback", async || {
+        let d = deployments.get("web").await.ok()?;
+        let sidecars = d.spec?.template.spec?.init_containers?;
+        (sidecars[0].image.as_deref() == Some("shop/proxy:1")).then_some(())
+    })
+    .await;
+    assert_eq!(events(&client, namespace, "RollingBack").await, 1);
 }
