@@ -12,13 +12,14 @@ fn refusal(bytes: &[u8]) -> String {
     err
 }
 
-/// The deployment component with its contract version rewritten in place
-/// (same length, so the binary stays valid): what a component built
+/// The floor component (it imports nothing from the host, so linking
+/// passes whatever the version) with its contract version rewritten in
+/// place (same length, so the binary stays valid): what a component built
 /// against another version of the package looks like to the host.
 fn with_version(version: &str) -> Vec<u8> {
     let current = current_version();
     assert_eq!(version.len(), current.len());
-    let mut bytes = std::fs::read(component("plugins/deployment")).unwrap();
+    let mut bytes = std::fs::read(component("tests/components/floor")).unwrap();
     for interface in ["policy", "types", "host"] {
         let from = format!("rewind:policy/{interface}@{current}");
         let to = format!("rewind:policy/{interface}@{version}");
