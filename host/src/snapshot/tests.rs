@@ -116,3 +116,16 @@ fn pods_whose_replica_set_is_missing_are_placed_under_the_deployment() {
         built.warnings
     );
 }
+
+#[test]
+fn extensions_v1beta1_owners_are_followed_like_apps_ones() {
+    let mut d = deployment("web:3");
+    d["apiVersion"] = serde_json::json!("extensions/v1beta1");
+    let mut rs = replica_set("3", "web:3");
+    rs["apiVersion"] = serde_json::json!("extensions/v1beta1");
+    rs["metadata"]["ownerReferences"][0]["apiVersion"] = serde_json::json!("extensions/v1beta1");
+    let built = build(&set_of([d, rs, pod("3", "aaa", None)]), 0, 0, "{}").unwrap();
+    assert_eq!(built.snapshot.releases.len(), 1);
+    assert!(built.snapshot.releases[0].current);
+    assert_eq!(built.snapshot.pods.len(), 1);
+}

@@ -113,7 +113,12 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
         .filter(|(_, strategy, _)| strategy == pending)
         .flat_map(|(index, _, _)| s.pods_under(index))
         .collect();
-    let verdict = classify::judge(s, pods.iter().copied(), settings.ready_timeout_seconds);
+    // The guide gives a new deployment one timeout to become Ready ("2
+    // minutes"), however far its pods got: containers still being created
+    // get no longer than a crash does.
+    let timeout = settings.ready_timeout_seconds;
+    let limits = classify::Limits { grace_seconds: timeout, container_creating_seconds: timeout };
+    let verdict = classify::judge_with(s, pods.iter().copied(), limits);
     if !verdict.failing.is_empty() {
         let findings = verdict
             .failing

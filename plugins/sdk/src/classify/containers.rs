@@ -148,6 +148,14 @@ pub fn still_creating(pod: &Pod) -> (&'static str, Vec<String>) {
     (reason, waiting)
 }
 
+/// Whether a kubelet reports a container as being created or initialised.
+pub fn being_created(pod: &Pod) -> bool {
+    pod.containers.iter().any(|c| {
+        matches!(&c.state, ContainerState::Waiting(w)
+            if matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
+    })
+}
+
 pub fn all_ready(pod: &Pod) -> bool {
     pod.containers.iter().filter(|c| c.role != ContainerRole::Init).all(|c| c.ready)
 }

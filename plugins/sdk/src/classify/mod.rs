@@ -147,15 +147,19 @@ fn pending_problem(pod: &Pod) -> Problem {
             Patience::Grace,
         );
     }
-    let Some(scheduled) = scheduled.filter(|c| c.status == ConditionStatus::True) else {
+    // A kubelet creating containers is proof enough that the pod was bound,
+    // for dumps that lost the PodScheduled condition.
+    let scheduled = scheduled.filter(|c| c.status == ConditionStatus::True);
+    if scheduled.is_none() && !containers::being_created(pod) {
         return Problem::pod_level("Pending", "the pod has not started".into(), pod.created, Patience::Grace);
-    };
+    }
     let (reason, waiting) = containers::still_creating(pod);
     let message = match waiting.as_slice() {
         [] => "the pod is scheduled but its containers have not started".to_string(),
         names => format!("the pod is scheduled; containers still being set up: {}", names.join(", ")),
     };
-    Problem::pod_level(reason, message, scheduled.last_transition.or(pod.started).or(pod.created), Patience::Creating)
+    let since = scheduled.and_then(|c| c.last_transition).or(pod.started).or(pod.created);
+    Problem::pod_level(reason, message, since, Patience::Creating)
 }
 
 fn not_ready_problem(pod: &Pod) -> Option<Problem> {

@@ -262,3 +262,18 @@ fn empty_snapshot() -> crate::Snapshot<'static> {
         settings: "{}".into(),
     }
 }
+
+#[test]
+fn a_pod_creating_containers_without_a_scheduled_condition_is_still_creating() {
+    let mut creating = pod(
+        PodPhase::Pending,
+        vec![container("app", ContainerRole::App, waiting(WaitingReason::ContainerCreating), false)],
+        None,
+    );
+    creating.conditions.clear();
+    let problem = &pod_problems(&creating)[0];
+    assert_eq!((problem.reason.as_str(), problem.patience), ("ContainerCreating", Patience::Creating));
+    let unscheduled =
+        pod(PodPhase::Pending, vec![container("app", ContainerRole::App, ContainerState::Unknown, false)], None);
+    assert_eq!(pod_problems(&unscheduled)[0].patience, Patience::Grace);
+}
