@@ -162,30 +162,8 @@ mod tests {
     }
 
     fn snapshot() -> Snapshot {
-        Snapshot {
-            now: 0,
-            target: Target {
-                api_version: "apps/v1".into(),
-                kind: "Deployment".into(),
-                namespace: "n".into(),
-                name: "d".into(),
-                uid: "u".into(),
-                generation: 1,
-                observed_generation: None,
-                labels: vec![],
-                annotations: vec![],
-                conditions: vec![],
-                paused: false,
-                desired_replicas: None,
-                ready_replicas: None,
-                updated_replicas: None,
-                available_replicas: None,
-            },
-            releases: vec![],
-            objects: vec![],
-            pods: vec![],
-            settings: "{}".into(),
-        }
+        let target = Target { kind: "Deployment".into(), name: "d".into(), generation: 1, ..Default::default() };
+        Snapshot { target, settings: "{}".into(), ..Default::default() }
     }
 
     #[test]

@@ -25,6 +25,11 @@ FAILING_WAITS = {
 }
 
 
+# Termination reasons that say no more than that a container exited; any
+# other (OOMKilled, StartError, ...) is a crash loop's most specific reason.
+GENERIC_TERMINATIONS = {"Error", "Completed", "Unknown", ""}
+
+
 def kubernetes_name(kebab):
     """`crash-loop-back-off` as Kubernetes writes it: `CrashLoopBackOff`."""
     return "".join(part.capitalize() for part in kebab.split("-"))
@@ -106,6 +111,9 @@ def pod_problems(pod):
         message = f"container {container['name']} ({container['image']}) is waiting: {reason}"
         if waiting["message"]:
             message += f": {waiting['message']}"
+        last = container.get("last-terminated")
+        if reason == "CrashLoopBackOff" and last and (last.get("reason") or "") not in GENERIC_TERMINATIONS:
+            reason = last["reason"]
         problems.append((reason, message, container["name"], not_ready_since(pod)))
     if problems:
         return problems

@@ -35,7 +35,9 @@ pub type ObjectIndex = u32;
 /// Labels or annotations as key/value pairs, in the object's key order.
 pub type Pairs<'a> = Vec<(Text<'a>, Text<'a>)>;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `Default` is an empty snapshot at the epoch, for tests and tools that
+/// fill in what they need.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Snapshot<'a> {
     /// The evaluation time. Policies have no clock: every time-based rule
@@ -290,7 +292,7 @@ pub struct Release<'a> {
     pub current: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Target<'a> {
     #[serde(borrow)]

@@ -59,6 +59,12 @@ fn restarts(text: &mut String, container: &Container) {
     }
 }
 
+/// Whether a termination reason says more than that the container exited
+/// (`Error`, `Completed`): `OOMKilled`, `StartError`, `ContainerCannotRun` ...
+fn is_specific(terminated: &TerminatedState) -> bool {
+    !matches!(termination_reason(terminated), "Error" | "Completed" | "Unknown")
+}
+
 /// A termination that counts as a failure: anything but an init container
 /// (or a job-like container) that completed with exit code 0.
 fn failed(terminated: &TerminatedState) -> bool {
@@ -90,12 +96,14 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
     };
     match &container.state {
         ContainerState::Waiting(waiting) if is_failing_wait(&waiting.reason) => {
-            let reason = waiting.reason.as_str();
-            let mut message = format!("container {} ({}) is waiting: {reason}", container.name, container.image);
+            let waiting_reason = waiting.reason.as_str();
+            let mut message =
+                format!("container {} ({}) is waiting: {waiting_reason}", container.name, container.image);
             if let Some(detail) = waiting.message.as_deref().filter(|m| !m.is_empty()) {
                 message = format!("{message}: {}", crate::view::shorten(detail, 300));
             }
-            if let Some(last) = container.last_terminated.as_ref().filter(|t| failed(t)) {
+            let last = container.last_terminated.as_ref().filter(|t| failed(t));
+            if let Some(last) = last {
                 message.push_str(&format!(
                     "; last terminated: {}, exit code {}",
                     termination_reason(last),
@@ -103,6 +111,14 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
                 ));
             }
             restarts(&mut message, container);
+            // A crash loop says that the container keeps ending; a specific
+            // termination reason (OOMKilled, StartError ...) says why.
+            let reason = match last {
+                Some(last) if waiting.reason == WaitingReason::CrashLoopBackOff && is_specific(last) => {
+                    termination_reason(last)
+                }
+                _ => waiting_reason,
+            };
             Some(problem(reason, message, since))
         }
         // Between restarts: the container has ended and will be started

@@ -160,12 +160,17 @@ fn a_container_crashing_between_restarts_reports_its_last_termination() {
 }
 
 #[test]
-fn a_crash_loop_keeps_its_reason_and_names_the_last_exit() {
+fn a_crash_loop_names_the_last_exit_and_takes_a_specific_termination_reason() {
     let mut app = container("app", ContainerRole::App, waiting(WaitingReason::CrashLoopBackOff), false);
     app.restart_count = 7;
     app.last_terminated = Some(terminated(Some("Error"), 1, Some(45)));
-    let problem = &pod_problems(&pod(PodPhase::Running, vec![app], Some(20)))[0];
+    let problem = &pod_problems(&pod(PodPhase::Running, vec![app.clone()], Some(20)))[0];
     assert_eq!(problem.reason, "CrashLoopBackOff");
+    // A termination reason more specific than an exit is the finding's reason.
+    app.last_terminated = Some(terminated(Some("OOMKilled"), 1, Some(45)));
+    let oom = &pod_problems(&pod(PodPhase::Running, vec![app], Some(20)))[0];
+    assert_eq!(oom.reason, "OOMKilled");
+    assert!(oom.message.contains("is waiting: CrashLoopBackOff"), "{}", oom.message);
     assert!(
         problem.message.contains("exit code 1") && problem.message.contains("restarted 7 times"),
         "{}",
@@ -215,7 +220,7 @@ fn a_scheduled_pod_creating_containers_has_the_longer_limit() {
 
     let limits = Limits { grace_seconds: 120, container_creating_seconds: 600 };
     let at = |now| {
-        let snapshot = crate::Snapshot { now, ..empty_snapshot() };
+        let snapshot = crate::Snapshot { now, ..Default::default() };
         judge_with(&snapshot, std::iter::once(&creating), limits)
     };
     assert!(at(400).failing.is_empty() && at(400).settling[0].message.contains("container-creating limit"));
@@ -231,36 +236,9 @@ fn an_undated_problem_says_its_time_is_unknown() {
     );
     undated.created = None;
     undated.started = None;
-    let verdict = judge(&crate::Snapshot { now: 10_000, ..empty_snapshot() }, std::iter::once(&undated), 120);
+    let verdict = judge(&crate::Snapshot { now: 10_000, ..Default::default() }, std::iter::once(&undated), 120);
     assert!(verdict.failing.is_empty());
     assert!(verdict.settling[0].message.contains("unknown"), "{}", verdict.settling[0].message);
-}
-
-fn empty_snapshot() -> crate::Snapshot<'static> {
-    crate::Snapshot {
-        now: 0,
-        target: crate::Target {
-            api_version: "apps/v1".into(),
-            kind: "Deployment".into(),
-            namespace: "n".into(),
-            name: "web".into(),
-            uid: "u".into(),
-            generation: 1,
-            observed_generation: Some(1),
-            labels: vec![],
-            annotations: vec![],
-            conditions: vec![],
-            paused: false,
-            desired_replicas: Some(1),
-            ready_replicas: None,
-            updated_replicas: None,
-            available_replicas: None,
-        },
-        releases: vec![],
-        objects: vec![],
-        pods: vec![],
-        settings: "{}".into(),
-    }
 }
 
 #[test]
