@@ -12,10 +12,13 @@
 //! `e6data.io/rollback-to=<version>` rolls the spec back to the image tags
 //! of any release in the history.
 
+mod pending;
 mod state;
 
+use rewind_sdk::view::condition_is;
 use rewind_sdk::{
-    Action, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
+    Action, ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify,
+    settings,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -109,16 +112,21 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
         }
         return Ok(report(Health::Healthy, Vec::new(), manual));
     };
-    let pods: Vec<_> = strategy_deployments(s, &settings.strategy_label)
+    let deployments: Vec<u32> = strategy_deployments(s, &settings.strategy_label)
         .filter(|(_, strategy, _)| strategy == pending)
-        .flat_map(|(index, _, _)| s.pods_under(index))
+        .map(|(index, _, _)| index)
         .collect();
+    let pods: Vec<_> = deployments.iter().flat_map(|&index| s.pods_under(index)).collect();
     // The guide gives a new deployment one timeout to become Ready ("2
     // minutes"), however far its pods got: containers still being created
     // get no longer than a crash does.
     let timeout = settings.ready_timeout_seconds;
     let limits = classify::Limits { grace_seconds: timeout, container_creating_seconds: timeout };
-    let verdict = classify::judge_with(s, pods.iter().copied(), limits);
+    let mut verdict = classify::judge_with(s, pods.iter().copied(), limits);
+    for missing in pending::missing_pods(s, &deployments)? {
+        let findings = if missing.lasted >= timeout { &mut verdict.failing } else { &mut verdict.settling };
+        findings.push(missing.finding);
+    }
     if !verdict.failing.is_empty() {
         let findings = verdict
             .failing
@@ -135,13 +143,30 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
         findings.push(note("Deploying", format!("Waiting for pending strategy {pending} to be ready")));
         return Ok(report(Health::Progressing, findings, manual));
     }
+    // No pod has a problem; each must also report Ready before the
+    // strategy's grace period starts (a pod with an unknown phase reports
+    // neither).
+    if let Some(pod) = pods.iter().find(|p| !condition_is(&p.conditions, "Ready", ConditionStatus::True)) {
+        let message = format!("Waiting for pod {} of pending strategy {pending} to be Ready", s.pod_name(pod));
+        return Ok(report(Health::Progressing, vec![note("Deploying", message)], manual));
+    }
     // Every pending pod is Ready: the strategy still has to stay so for the
-    // grace period before it counts as good.
+    // grace period before it counts as good, counted from the last pod to
+    // turn Ready (or to start, when the condition has no time).
     let ready_since = pods
         .iter()
-        .filter_map(|p| rewind_sdk::view::condition(&p.conditions, "Ready").and_then(|c| c.last_transition))
-        .max();
-    let ready_for = ready_since.map_or(settings.grace_seconds, |t| s.seconds_since(t));
+        .map(|p| rewind_sdk::view::condition(&p.conditions, "Ready").and_then(|c| c.last_transition).or(p.started))
+        .collect::<Option<Vec<i64>>>()
+        .and_then(|times| times.into_iter().max());
+    let Some(ready_since) = ready_since else {
+        let message = format!(
+            "Pending strategy {pending} is Ready, but its pods do not say since when: its {} s grace period cannot be \
+             counted",
+            settings.grace_seconds
+        );
+        return Ok(report(Health::Progressing, vec![note("GracePeriod", message)], manual));
+    };
+    let ready_for = s.seconds_since(ready_since);
     if ready_for < settings.grace_seconds {
         let message = format!(
             "Pending strategy {pending} is Ready; {ready_for} s into its {} s grace period",
@@ -167,24 +192,40 @@ fn not_found_while_deploying(s: &Snapshot, state: &BlueGreen, settings: &Setting
     )
 }
 
-/// A manual request may go ahead only for a version the history holds;
+/// The release a manual request names and its image tags, or why it
+/// cannot be rolled back to: not in the history, or without a tag to set.
+fn requested_release(state: &BlueGreen, requested: &str) -> Result<(String, String), String> {
+    let shown = rewind_sdk::view::shorten(requested, 128);
+    let Some(release) = state.release(requested) else {
+        let available = state.versions();
+        let available = if available.is_empty() { "none".to_string() } else { available.join(", ") };
+        return Err(format!("Release version {shown} not found in release history (available: {available})"));
+    };
+    let tag = |field: &str| match release.get(field).and_then(Value::as_str).map(str::trim) {
+        Some(tag) if !tag.is_empty() => Ok(tag.to_string()),
+        _ => Err(format!("Release {shown} in the release history has no {field} to roll back to")),
+    };
+    Ok((tag("storageTag")?, tag("schemaTag")?))
+}
+
+/// A manual request may go ahead only for a release it can restore;
 /// otherwise it is answered, and its annotation removed so it is not
 /// retried.
 fn manual_eligibility(state: &BlueGreen, requested: &str) -> Eligibility {
-    if state.release(requested).is_some() {
-        let reason = format!("Manual rollback to release {requested} requested by annotation {ROLLBACK_ANNOTATION}");
-        return Eligibility { eligible: true, reason, actions: Vec::new() };
-    }
-    let available = state.versions();
-    let reason = format!(
-        "Release version {} not found in release history (available: {}); annotation removed",
-        rewind_sdk::view::shorten(requested, 128),
-        if available.is_empty() { "none".to_string() } else { available.join(", ") }
-    );
-    Eligibility {
-        eligible: false,
-        reason: reason.clone(),
-        actions: vec![act::remove_annotation(ROLLBACK_ANNOTATION), act::warning("RollbackFailed", reason)],
+    match requested_release(state, requested) {
+        Ok(_) => {
+            let reason =
+                format!("Manual rollback to release {requested} requested by annotation {ROLLBACK_ANNOTATION}");
+            Eligibility { eligible: true, reason, actions: Vec::new() }
+        }
+        Err(problem) => {
+            let reason = format!("{problem}; annotation removed");
+            Eligibility {
+                eligible: false,
+                reason: reason.clone(),
+                actions: vec![act::remove_annotation(ROLLBACK_ANNOTATION), act::warning("RollbackFailed", reason)],
+            }
+        }
     }
 }
 
@@ -221,20 +262,19 @@ fn first_deployment_failed(
 
 fn manual_rollback(s: &Snapshot, state: &BlueGreen, requested: &str) -> Selection {
     let mut actions = vec![act::remove_annotation(ROLLBACK_ANNOTATION)];
-    let Some(release) = state.release(requested) else {
-        // check-eligibility refuses such a request; answering it here too
-        // keeps a direct caller from a selection without a release.
-        let problem =
-            format!("Release version {} not found in release history", rewind_sdk::view::shorten(requested, 128));
-        return Selection { release: None, reason: problem.clone(), error: Some(problem), actions };
+    // check-eligibility refuses such a request; answering it here too keeps
+    // a direct caller from a selection without a release.
+    let (storage, schema) = match requested_release(state, requested) {
+        Ok(tags) => tags,
+        Err(problem) => return Selection { release: None, reason: problem.clone(), error: Some(problem), actions },
     };
-    if state.served_version() == Some(requested) {
+    // The guide's "rollback to active version" reads activeReleaseVersion;
+    // after an automatic rollback the release served is the active one too.
+    if state.served_version() == Some(requested) || state.active_version.as_deref() == Some(requested) {
         let reason = format!("Release {requested} is already active; nothing to do");
         actions.push(act::normal("RollbackSkipped", reason.clone()));
         return Selection { release: Some(requested.into()), reason, error: None, actions };
     }
-    let tag = |field: &str| release.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
-    let (storage, schema) = (tag("storageTag"), tag("schemaTag"));
     let reason = format!("Rolling back to release {requested} (storage {storage}, schema {schema})");
     let patch = json!({"spec": {"storage": {"imageTag": storage}, "schema": {"imageTag": schema}}});
     actions.insert(0, act::merge_patch(act::target_key(s), &patch));

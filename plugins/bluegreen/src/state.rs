@@ -81,8 +81,7 @@ impl BlueGreen {
     /// newest entry that did not fail.
     pub fn served_release(&self) -> Option<usize> {
         let active = self.active.as_deref()?;
-        let pending = self.pending_release();
-        self.newest_of(active, |e| field(e, "status") != Some("Failed")).filter(|&i| Some(i) != pending)
+        self.newest_of(active, |e| field(e, "status") != Some("Failed"))
     }
 
     pub fn version(&self, index: usize) -> &str {

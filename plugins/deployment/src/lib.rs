@@ -106,11 +106,16 @@ fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a
 
 fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     let mut failing: Vec<Finding> = Vec::new();
+    let target = &snapshot.target;
+    // Conditions written before the controller saw the latest spec (a
+    // rollback just written, say) describe the rollout before it.
+    let conditions_current = target.observed_generation.is_none_or(|observed| observed >= target.generation);
 
     // The Deployment controller sets Progressing=False only when the
     // progress deadline passed; any other reason there still says the
     // rollout stopped progressing.
     if let Some(c) = snapshot.target_condition("Progressing")
+        && conditions_current
         && c.status == ConditionStatus::False
     {
         let finding = match c.reason.as_deref() {
@@ -126,12 +131,14 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
         failing.push(finding);
     }
     if let Some(c) = snapshot.target_condition("ReplicaFailure")
+        && conditions_current
         && c.status == ConditionStatus::True
     {
         failing.push(deployment_finding("ReplicaFailure", c.message.as_deref(), c.last_transition));
     }
 
     let current = snapshot.current_release();
+    let unfinished = status::waiting_for(snapshot, current.is_some());
     let pods: Vec<_> = match current.and_then(|r| r.object) {
         Some(object) => snapshot.pods_under(object).collect(),
         // Pods whose ReplicaSet the dump lacks sit directly under the
@@ -142,7 +149,12 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
         }
         None => Vec::new(),
     };
-    let verdict = classify::judge_with(snapshot, pods.into_iter(), settings.limits());
+    // A failed pod is never restarted: its ReplicaSet replaces it, and the
+    // object lingers until garbage-collected. Once the status says every
+    // replica is updated and available, the replacement serves and the
+    // failed pod is history, not a failing rollout.
+    let pods = pods.into_iter().filter(|pod| unfinished.is_some() || !classify::is_terminal_failure(pod));
+    let verdict = classify::judge_with(snapshot, pods, settings.limits());
     failing.extend(verdict.failing);
     let mut settling = verdict.settling;
     let state = if !failing.is_empty() {
@@ -150,7 +162,7 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     } else if !settling.is_empty() {
         Health::Progressing
     } else {
-        match status::waiting_for(snapshot, current.is_some()) {
+        match unfinished {
             Some(waiting) => {
                 settling.push(waiting);
                 Health::Progressing

@@ -107,12 +107,16 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
     }
 }
 
-/// A pod that will not run again: phase Failed, or evicted (some dumps show
-/// the eviction only in `status.reason`). The reason is the pod's own
-/// (Evicted, DeadlineExceeded, ...) or else why its first container ended.
+/// Whether the pod will not run again: phase Failed, or evicted (some
+/// dumps show the eviction only in `status.reason`).
+pub fn is_terminal_failure(pod: &Pod) -> bool {
+    pod.phase == PodPhase::Failed || pod.reason.as_deref() == Some("Evicted")
+}
+
+/// A pod that will not run again. The reason is the pod's own (Evicted,
+/// DeadlineExceeded, ...) or else why its first container ended.
 fn failed_pod(pod: &Pod) -> Option<Problem> {
-    let evicted = pod.reason.as_deref() == Some("Evicted");
-    if pod.phase != PodPhase::Failed && !evicted {
+    if !is_terminal_failure(pod) {
         return None;
     }
     let since = not_ready_since(pod);
