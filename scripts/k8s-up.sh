@@ -15,8 +15,18 @@ run=${REWIND_K8S_RUN:-$root/target/k8s/run}
 nodes=${REWIND_K8S_NODES:-3}
 command -v openssl >/dev/null && command -v curl >/dev/null || scripts/apt-install.sh openssl curl
 scripts/k8s-down.sh >/dev/null 2>&1 || true
+# Another etcd or API server on these ports (Debian's etcd-server starts one
+# on 2379) would be used instead of ours, with its old data.
+for port in 2379 2380 2381 6443; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "k8s-up: 127.0.0.1:$port is already in use; stop what listens there (ss -ltnp) and try again" >&2
+    exit 1
+  fi
+done
 rm -rf "$run"
 mkdir -p "$run/certs"
+# A start that fails part-way leaves nothing running.
+trap 'status=$?; [ $status -eq 0 ] || "$root/scripts/k8s-down.sh"' EXIT
 
 openssl genrsa -out "$run/certs/sa.key" 2048 2>/dev/null
 openssl rsa -in "$run/certs/sa.key" -pubout -out "$run/certs/sa.pub" 2>/dev/null
@@ -35,6 +45,9 @@ start() { # name, command...
   nohup "$@" > "$run/$name.log" 2>&1 &
   echo $! > "$run/$name.pid"
 }
+alive() { # what
+  kill -0 "$(cat "$run/$1.pid")" 2>/dev/null || { echo "k8s-up: $1 exited; the end of its log:" >&2; tail -20 "$run/$1.log" >&2; exit 1; }
+}
 ready() { # url, what
   for _ in $(seq 1 240); do
     [ "$(curl -sk -H 'Authorization: Bearer admin-token' "$1" 2>/dev/null)" = ok ] && return 0
@@ -50,6 +63,12 @@ start etcd "$bin/etcd" --data-dir "$run/etcd" --listen-client-urls http://127.0.
   --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
   --initial-advertise-peer-urls http://127.0.0.1:2380 --initial-cluster default=http://127.0.0.1:2380 \
   --listen-metrics-urls http://127.0.0.1:2381 --unsafe-no-fsync
+for _ in $(seq 1 100); do
+  curl -sf http://127.0.0.1:2381/health >/dev/null && break
+  alive etcd
+  sleep 0.1
+done
+alive etcd
 # The advertised address is never dialled here (no kubelet, no pods with a
 # network); the API server only refuses a loopback one.
 start apiserver "$bin/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 --bind-address=127.0.0.1 \
@@ -70,6 +89,7 @@ start scheduler "$bin/kube-scheduler" --kubeconfig="$run/kubeconfig" --leader-el
 start kwok "$bin/kwok" --kubeconfig="$run/kubeconfig" --config="$root/scripts/kwok-stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --server-address=127.0.0.1:0 --node-ip=127.0.0.1 --cidr=10.1.0.1/16
+for component in kcm scheduler kwok; do alive "$component"; done
 kubectl=("$bin/kubectl" --kubeconfig="$run/kubeconfig")
 for i in $(seq 1 "$nodes"); do
   "${kubectl[@]}" apply -f - >/dev/null <<NODE

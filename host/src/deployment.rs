@@ -92,15 +92,19 @@ pub fn pods_of_missing_replica_sets<'s>(
             if owner.get("kind")?.as_str()? != "ReplicaSet" || !owner_name.starts_with(&prefix) {
                 return None;
             }
-            let key = ObjectKey {
-                api_version: "apps/v1".into(),
-                kind: "ReplicaSet".into(),
-                namespace: namespace.map(str::to_string),
-                name: owner_name.to_string(),
-            };
+            // ReplicaSets were served by extensions/v1beta1 before apps/v1.
+            let present = ["apps/v1", "extensions/v1beta1"].iter().any(|api_version| {
+                let key = ObjectKey {
+                    api_version: api_version.to_string(),
+                    kind: "ReplicaSet".into(),
+                    namespace: namespace.map(str::to_string),
+                    name: owner_name.to_string(),
+                };
+                set.find_key(&key).is_some()
+            });
             let labels = pod.pointer("/metadata/labels")?.as_object()?;
             let selected = selector.iter().all(|(k, v)| labels.get(k) == Some(v));
-            (selected && set.find_key(&key).is_none()).then_some((id, owner_name))
+            (selected && !present).then_some((id, owner_name))
         })
         .collect()
 }

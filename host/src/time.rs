@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 /// Parses an RFC 3339 timestamp (`2024-11-06T14:34:00Z`) into epoch seconds.
-/// The form Ruby and Go print by default (`2018-01-09 22:56:45 UTC`), which
-/// some tools write into dumps, is read too.
+/// The form Ruby prints by default (`2018-01-09 22:56:45 UTC`), which some
+/// tools write into dumps, is read too.
 pub fn parse(text: &str) -> Result<i64, String> {
     let trimmed = text.trim();
     let rfc3339 = match trimmed.strip_suffix(" UTC") {

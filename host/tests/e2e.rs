@@ -412,7 +412,11 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
         (!pending).then_some(())
     })
     .await;
-    assert!(events(&client, namespace, "RollbackSkipped").await >= 1);
+    // The event follows the write that cleared the annotation.
+    eventually("the RollbackSkipped event", async || {
+        (events(&client, namespace, "RollbackSkipped").await >= 1).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,5 +570,9 @@ async fn a_native_sidecar_crash_looping_after_an_update_is_rolled_back() {
         (sidecars[0].image.as_deref() == Some("shop/proxy:1")).then_some(())
     })
     .await;
+    // The event follows the rollback's write; then no second rollback.
+    eventually("the RollingBack event", async || (events(&client, namespace, "RollingBack").await >= 1).then_some(()))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(events(&client, namespace, "RollingBack").await, 1);
 }

@@ -48,7 +48,8 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
     if objects::uid(target_value).is_none() {
         warnings.push(format!(
             "target {target_name} has no metadata.uid: the objects it owns cannot be found through their \
-             ownerReferences, so it is judged from its own fields alone"
+             ownerReferences, so it is judged from its own fields (and, for a Deployment, pods that carry its \
+             selector)"
         ));
     }
     let mut tree = ownership_tree(set, target);

@@ -34,9 +34,9 @@ pub struct Expectations {
     /// means no error.
     pub errors: Option<Vec<String>>,
     /// Each listed text must occur in one of the host's warnings about the
-    /// objects (a time it could not read, an object it left out).
-    #[serde(default)]
-    pub warnings: Vec<String>,
+    /// objects (a time it could not read, an object it left out); an empty
+    /// list means no warning.
+    pub warnings: Option<Vec<String>>,
     /// The case's objects must be refused (not evaluated) with an error
     /// containing this text: a dump rewind cannot read as it is.
     pub refused: Option<String>,
@@ -106,8 +106,13 @@ impl Expectations {
         let messages: Vec<&str> =
             report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.message.as_str())).collect();
         contains_each(&mut problems, "finding messages", &self.finding_messages, &messages);
-        let warnings: Vec<&str> = report.warnings.iter().map(String::as_str).collect();
-        contains_each(&mut problems, "warnings", &self.warnings, &warnings);
+        if let Some(expected) = &self.warnings {
+            if expected.is_empty() && !report.warnings.is_empty() {
+                problems.push(format!("warnings: expected none, got {:?}", report.warnings));
+            }
+            let warnings: Vec<&str> = report.warnings.iter().map(String::as_str).collect();
+            contains_each(&mut problems, "warnings", expected, &warnings);
+        }
         if let Some(expected) = &self.actions {
             let actual: Vec<Value> =
                 report.actions.iter().map(|a| serde_json::to_value(&a.action).expect("actions serialize")).collect();

@@ -48,7 +48,15 @@ pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path, policy: Option<&Path
 }
 
 fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
-    match evaluate_case(policy, case, base) {
+    let target = match TargetSpec::parse(&case.target, &case.namespace) {
+        Ok(t) => t,
+        Err(e) => return vec![e],
+    };
+    let now = match crate::time::parse(&case.now) {
+        Ok(n) => n,
+        Err(e) => return vec![format!("now: {e}")],
+    };
+    match evaluate_case(policy, case, base, &target, now) {
         Ok(report) => match &case.expect.refused {
             Some(want) => vec![format!("expected a refusal containing {want:?}, but the case was evaluated")],
             None => case.expect.check(&report, &case.namespace),
@@ -61,13 +69,18 @@ fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
     }
 }
 
-/// The case's report, or why its objects, target or time could not be
-/// evaluated at all.
-fn evaluate_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Result<crate::report::EvalReport, String> {
+/// The case's report, or why its objects could not be read or evaluated at
+/// all (what a `refused` expectation is about; a mistyped target or time
+/// is the case's own error, never an expected refusal).
+fn evaluate_case(
+    policy: &LoadedPolicy,
+    case: &Case,
+    base: &Path,
+    target: &TargetSpec,
+    now: i64,
+) -> Result<crate::report::EvalReport, String> {
     let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
     let mut objects = crate::dump::load_paths(&paths).map_err(|e| e.to_string())?;
-    let target = TargetSpec::parse(&case.target, &case.namespace)?;
-    let now = crate::time::parse(&case.now).map_err(|e| format!("now: {e}"))?;
     let options = EvalOptions { now, apply: true, action_limits: ActionLimits::default() };
-    evaluate(policy, &mut objects, &target, &options).map(|evaluation| evaluation.report).map_err(|e| e.to_string())
+    evaluate(policy, &mut objects, target, &options).map(|evaluation| evaluation.report).map_err(|e| e.to_string())
 }

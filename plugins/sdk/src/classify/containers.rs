@@ -127,11 +127,13 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
             Some(problem(termination_reason(terminated), describe_termination(container, terminated), since))
         }
         // Started again after a crash, not Ready yet: the crash is why, if
-        // it happened in this not-Ready spell (an old restart is not).
-        ContainerState::Running(_) if !container.ready => {
+        // the restart came in this not-Ready spell (an old restart is not).
+        // The kubelet marks the pod not Ready a moment after the crash, so
+        // the restart, not the crash, is compared with that time.
+        ContainerState::Running(running) if !container.ready => {
             let last = container.last_terminated.as_ref().filter(|t| failed(t))?;
-            let recent = match (last.finished_at, since) {
-                (Some(finished), Some(since)) => finished >= since,
+            let recent = match (running.started_at.or(last.finished_at), since) {
+                (Some(restarted), Some(since)) => restarted >= since,
                 _ => container.restart_count > 0,
             };
             recent.then(|| problem(termination_reason(last), describe_termination(container, last), since))

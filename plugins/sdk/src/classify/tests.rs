@@ -153,8 +153,12 @@ fn a_container_crashing_between_restarts_reports_its_last_termination() {
     assert_eq!(problem.reason, "OOMKilled");
     assert!(problem.message.contains("restarted 4 times") && problem.message.contains("137"), "{}", problem.message);
 
+    // The kubelet turns Ready False a moment after the crash: still why.
+    app.last_terminated = Some(terminated(Some("OOMKilled"), 137, Some(19)));
+    assert_eq!(pod_problems(&pod(PodPhase::Running, vec![app.clone()], Some(20)))[0].reason, "OOMKilled");
     // A restart from before this not-Ready spell is not why it is not Ready.
     app.last_terminated = Some(terminated(Some("OOMKilled"), 137, Some(10)));
+    app.state = ContainerState::Running(crate::RunningState { started_at: Some(12) });
     let old_restart = pod(PodPhase::Running, vec![app], Some(20));
     assert_eq!(pod_problems(&old_restart)[0].reason, "NotReady");
 }
