@@ -107,12 +107,25 @@ impl BlueGreen {
     }
 
     /// The history with one entry's status changed, trimmed to the newest
-    /// `limit` entries.
+    /// `limit` entries, oldest first. The release the active strategy serves
+    /// is never trimmed away: without it the history could no longer say
+    /// what to return to.
     pub fn history_with_status(&self, index: usize, status: &str, limit: usize) -> Vec<Value> {
-        let mut history = self.history.clone();
-        history[index]["status"] = Value::from(status);
-        let skip = history.len().saturating_sub(limit);
-        history.split_off(skip)
+        let served = self.served_release();
+        let mut excess = self.history.len().saturating_sub(limit);
+        let mut history = Vec::with_capacity(self.history.len());
+        for (i, entry) in self.history.iter().enumerate() {
+            if excess > 0 && Some(i) != served && i != index {
+                excess -= 1;
+                continue;
+            }
+            let mut entry = entry.clone();
+            if i == index {
+                entry["status"] = Value::from(status);
+            }
+            history.push(entry);
+        }
+        history
     }
 }
 
@@ -143,4 +156,34 @@ fn strategy_from_name<'n>(resource: &str, name: &'n str) -> Option<&'n str> {
 /// that say what was looked for.
 pub fn expected_names(resource: &str) -> String {
     COMPONENTS.map(|c| format!("{resource}-{c}-<strategy>")).join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(version: &str, strategy: &str, status: &str) -> Value {
+        json!({"version": version, "strategy": strategy, "storageTag": version, "schemaTag": version, "status": status})
+    }
+
+    #[test]
+    fn trimming_the_history_keeps_the_served_release() {
+        // Blue serves r0; ten green attempts failed since (the last one now).
+        let mut history = vec![entry("r0", "blue", "Superseded")];
+        history.extend((1..=10).map(|i| entry(&format!("r{i}"), "green", if i < 10 { "Failed" } else { "Active" })));
+        let state = BlueGreen {
+            active: Some("blue".into()),
+            active_version: Some("r10".into()),
+            phase: Some("Deploying".into()),
+            pending: Some("green".into()),
+            history,
+        };
+        assert_eq!(state.served_version(), Some("r0"));
+        assert_eq!(state.pending_release(), Some(10));
+        let written = state.history_with_status(10, "Failed", 10);
+        let versions: Vec<&str> = written.iter().filter_map(|e| e["version"].as_str()).collect();
+        assert_eq!(versions, ["r0", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10"]);
+        assert_eq!(written[9]["status"], "Failed");
+    }
 }
