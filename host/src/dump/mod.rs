@@ -2,8 +2,10 @@
 //! `List` of items), or several objects as YAML documents, read into an
 //! [`ObjectSet`].
 
+mod unique_keys;
+
 use crate::objects::{DuplicateObject, ObjectSet, Origin};
-use serde::Deserialize;
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -61,16 +63,18 @@ fn dump_files(path: &Path) -> Result<Vec<PathBuf>, DumpError> {
 /// server's list response) is read by the JSON parser, several times faster
 /// than the YAML one on the same text; anything else, including JSON the
 /// JSON parser refuses, goes through the YAML parser, which reports errors.
+/// Either way a mapping with a key twice is refused.
 pub fn add_text(set: &mut ObjectSet, text: &str, source: &str) -> Result<(), DumpError> {
     let document = |index: usize| format!("{source} (document {})", index + 1);
     if text.trim_start().starts_with('{')
-        && let Ok(value) = serde_json::from_str::<Value>(text)
+        && let Ok(value) = unique_keys::from_json(text)
     {
         return add_value(set, value, &document(0), None);
     }
     for (index, yaml) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let origin = document(index);
-        let value = Value::deserialize(yaml)
+        let value = unique_keys::UniqueKeys
+            .deserialize(yaml)
             .map_err(|e| DumpError::Parse { origin: origin.clone(), message: e.to_string() })?;
         add_value(set, value, &origin, None)?;
     }
@@ -304,5 +308,19 @@ mod tests {
             r#"{"kind": "List", "items": [{"metadata": {"name": "x", "selfLink": "/apis/x.io/v1/widgets/x"}}]}"#;
         let err = add_text(&mut ObjectSet::new(), unknown, "d.json").unwrap_err().to_string();
         assert!(err.contains("(x)") && err.contains("selfLink"), "{err}");
+    }
+
+    #[test]
+    fn a_mapping_with_a_key_twice_is_refused_naming_it() {
+        let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: n}\nstatus: {}\nstatus:\n  replicas: 1\n";
+        let err = add_text(&mut ObjectSet::new(), yaml, "d.yaml").unwrap_err().to_string();
+        assert!(err.contains("d.yaml (document 1)") && err.contains("`status` appears twice"), "{err}");
+    }
+
+    #[test]
+    fn a_json_object_with_a_key_twice_is_refused_too() {
+        let json = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "name": "b"}}"#;
+        let err = add_text(&mut ObjectSet::new(), json, "d.json").unwrap_err().to_string();
+        assert!(err.contains("`name` appears twice"), "{err}");
     }
 }
