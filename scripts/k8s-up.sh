@@ -82,10 +82,10 @@ ready https://127.0.0.1:6443/readyz apiserver
 # controllers (kwok keeps its nodes Ready itself).
 start kcm "$bin/kube-controller-manager" --kubeconfig="$run/kubeconfig" \
   --controllers=deployment,replicaset,statefulset,daemonset,garbagecollector,namespace,podgc \
-  --leader-elect=false --bind-address=127.0.0.1 --secure-port=0 \
+  --leader-elect=false --bind-address=127.0.0.1 --secure-port=0 --kube-api-qps=500 --kube-api-burst=1000 \
   --service-account-private-key-file="$run/certs/sa.key" --root-ca-file="$run/certs/apiserver.crt"
 start scheduler "$bin/kube-scheduler" --kubeconfig="$run/kubeconfig" --leader-elect=false \
-  --bind-address=127.0.0.1 --secure-port=0
+  --bind-address=127.0.0.1 --secure-port=0 --kube-api-qps=500 --kube-api-burst=1000
 start kwok "$bin/kwok" --kubeconfig="$run/kubeconfig" --config="$root/scripts/kwok-stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --server-address=127.0.0.1:0 --node-ip=127.0.0.1 --cidr=10.1.0.1/16
@@ -100,8 +100,8 @@ metadata:
   annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
   labels: {kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok}
 status:
-  allocatable: {cpu: "32", memory: 256Gi, pods: "500"}
-  capacity: {cpu: "32", memory: 256Gi, pods: "500"}
+  allocatable: {cpu: "1000", memory: 4Ti, pods: "2000"}
+  capacity: {cpu: "1000", memory: 4Ti, pods: "2000"}
 NODE
 done
 "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=60s >/dev/null
