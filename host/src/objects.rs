@@ -67,6 +67,12 @@ pub fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(value, |v, key| v.get(key))
 }
 
+/// A count (replicas, restarts) as the snapshot holds it: a JSON number
+/// clamped to `u32`, 0 when absent or not a non-negative integer.
+pub fn count(value: Option<&Value>) -> u32 {
+    value.and_then(Value::as_u64).map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 pub fn metadata(object: &Value) -> Option<&Value> {
     object.get("metadata")
 }

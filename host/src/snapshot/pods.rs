@@ -94,7 +94,7 @@ fn container_view(spec: &Fields, role: ContainerRole, statuses: &[Value]) -> Res
         Some(status) => (
             status.flag(&["ready"])?.unwrap_or(false),
             status.flag(&["started"])?,
-            status.0.get("restartCount").and_then(Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32,
+            crate::objects::count(status.0.get("restartCount")),
             state_view(&status.at(&["state"]))?,
             match at(status.0, &["lastState", "terminated"]) {
                 Some(t) if t.is_object() => Some(terminated_view(&Fields(t))?),

@@ -28,9 +28,7 @@ pub fn deployment_releases(set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Re
             }
         };
         let template = objects::at(value, &["spec", "template"]);
-        let count = |field: &str| {
-            objects::at(value, &["status", field]).and_then(Value::as_u64).map_or(0, |n| n.min(u32::MAX as u64) as u32)
-        };
+        let count = |field: &str| objects::count(objects::at(value, &["status", field]));
         releases.push(Release {
             id: revision.map(|r| r.to_string()).unwrap_or_else(|| name.to_string()).into(),
             revision,
