@@ -206,7 +206,12 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
         };
     }
     let Some(current) = snapshot.current_release() else {
-        return refuse(format!("no ReplicaSet of {name} matches its pod template yet"), Vec::new());
+        let reason = if snapshot.releases.is_empty() {
+            format!("the objects hold no ReplicaSet of {name}, so no revision to roll back to")
+        } else {
+            format!("no ReplicaSet of {name} matches its pod template yet")
+        };
+        return refuse(reason, Vec::new());
     };
     match snapshot.previous_release() {
         Some(previous) => Eligibility {
