@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# The controller against a real API server: starts one, runs the e2e tests
-# (built with the same workspace features as `cargo test --workspace`, so no
-# dependency is rebuilt),
-# stops it.
+# The controller against a real cluster: starts one (scripts/k8s-up.sh),
+# checks that the install manifests apply as the README says, runs the e2e
+# tests (built with the same workspace features as `cargo test --workspace`,
+# so no dependency is rebuilt), stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kubeconfig=$(scripts/k8s-up.sh)
 trap scripts/k8s-down.sh EXIT
+kubectl=("$(scripts/k8s-build.sh)/kubectl" --kubeconfig="$kubeconfig")
+# `kubectl apply -f deploy/` on a fresh cluster, then the example
+# RolloutPolicies against the CRD it installed (server-side: the API server
+# validates them without creating them).
+"${kubectl[@]}" apply -f deploy/ >/dev/null
+"${kubectl[@]}" wait --for=condition=Established crd/rolloutpolicies.rewind.dev --timeout=60s >/dev/null
+for policy in examples/rolloutpolicies/*.yaml; do
+  "${kubectl[@]}" apply --dry-run=server -n default -f "$policy" >/dev/null
+done
+echo "e2e: deploy/ applied, examples/rolloutpolicies/ validated by the API server" >&2
 REWIND_E2E_KUBECONFIG=$kubeconfig cargo test --workspace --test e2e -- --ignored --nocapture --test-threads=1

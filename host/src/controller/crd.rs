@@ -154,3 +154,18 @@ pub fn crd_yaml() -> String {
     use kube::CustomResourceExt;
     serde_yaml::to_string(&RolloutPolicy::crd()).expect("the CRD serializes")
 }
+
+#[cfg(test)]
+mod manifest_tests {
+    /// `kubectl apply -f deploy/` installs this CRD; it must be the one the
+    /// controller is built with (`rewind crd > deploy/crd.yaml` renews it).
+    #[test]
+    fn the_install_manifest_holds_the_current_crd() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/crd.yaml");
+        let manifest = std::fs::read_to_string(path).expect("deploy/crd.yaml");
+        assert!(
+            manifest == super::crd_yaml(),
+            "deploy/crd.yaml differs from `rewind crd`: run `rewind crd > deploy/crd.yaml`"
+        );
+    }
+}
