@@ -23,6 +23,11 @@ fn waiting(reason: WaitingReason<'static>) -> ContainerState<'static> {
     ContainerState::Waiting(WaitingState { reason, message: None })
 }
 
+/// A pending pod whose one app container waits with `reason`.
+fn pending_app_waiting(reason: WaitingReason<'static>, ready_since: Option<i64>) -> Pod<'static> {
+    pod(PodPhase::Pending, vec![container("app", ContainerRole::App, waiting(reason), false)], ready_since)
+}
+
 fn pod(phase: PodPhase, containers: Vec<Container<'static>>, ready_since: Option<i64>) -> Pod<'static> {
     Pod {
         object: 1,
@@ -187,28 +192,16 @@ fn waiting_reasons_outside_the_snapshot_cases_still_fail() {
     for reason in
         ["ErrImageNeverPull", "ImageInspectError", "RegistryUnavailable", "PreStartHookError", "PostStartHookError"]
     {
-        let p = pod(
-            PodPhase::Pending,
-            vec![container("app", ContainerRole::App, waiting(WaitingReason::Other(reason.into())), false)],
-            Some(10),
-        );
+        let p = pending_app_waiting(WaitingReason::Other(reason.into()), Some(10));
         assert_eq!(pod_problems(&p)[0].reason, reason);
     }
-    let unknown = pod(
-        PodPhase::Pending,
-        vec![container("app", ContainerRole::App, waiting(WaitingReason::Other("SomethingNew".into())), false)],
-        Some(10),
-    );
+    let unknown = pending_app_waiting(WaitingReason::Other("SomethingNew".into()), Some(10));
     assert_eq!(pod_problems(&unknown)[0].reason, "Pending");
 }
 
 #[test]
 fn a_scheduled_pod_creating_containers_has_the_longer_limit() {
-    let mut creating = pod(
-        PodPhase::Pending,
-        vec![container("app", ContainerRole::App, waiting(WaitingReason::ContainerCreating), false)],
-        None,
-    );
+    let mut creating = pending_app_waiting(WaitingReason::ContainerCreating, None);
     creating.conditions.push(Condition {
         kind: "PodScheduled".into(),
         status: ConditionStatus::True,
@@ -233,11 +226,7 @@ fn a_scheduled_pod_creating_containers_has_the_longer_limit() {
 
 #[test]
 fn an_undated_problem_says_its_time_is_unknown() {
-    let mut undated = pod(
-        PodPhase::Pending,
-        vec![container("app", ContainerRole::App, waiting(WaitingReason::ImagePullBackOff), false)],
-        None,
-    );
+    let mut undated = pending_app_waiting(WaitingReason::ImagePullBackOff, None);
     undated.created = None;
     undated.started = None;
     let verdict = judge(&crate::Snapshot { now: 10_000, ..Default::default() }, std::iter::once(&undated), 120);
@@ -247,11 +236,7 @@ fn an_undated_problem_says_its_time_is_unknown() {
 
 #[test]
 fn a_pod_creating_containers_without_a_scheduled_condition_is_still_creating() {
-    let mut creating = pod(
-        PodPhase::Pending,
-        vec![container("app", ContainerRole::App, waiting(WaitingReason::ContainerCreating), false)],
-        None,
-    );
+    let mut creating = pending_app_waiting(WaitingReason::ContainerCreating, None);
     creating.conditions.clear();
     let problem = &pod_problems(&creating)[0];
     assert_eq!((problem.reason.as_str(), problem.patience), ("ContainerCreating", Patience::Creating));
