@@ -147,7 +147,10 @@ fn add_value(
     if let Some(item_type) = item_type {
         item_type.fill(&mut value);
     }
-    if let Some(linked) = type_from_self_link(&value) {
+    let typed = |field: &str| value.get(field).is_some_and(Value::is_string);
+    if !(typed("apiVersion") && typed("kind"))
+        && let Some(linked) = type_from_self_link(&value)
+    {
         linked.fill(&mut value);
     }
     match value {

@@ -138,13 +138,14 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     }
 
     let current = snapshot.current_release();
-    let unfinished = status::waiting_for(snapshot, current.is_some());
+    let old_replicas = status::old_replicas(snapshot);
+    let unfinished = status::waiting_for(snapshot, current.is_some(), old_replicas);
     let pods: Vec<_> = match current.and_then(|r| r.object) {
         Some(object) => snapshot.pods_under(object).collect(),
         // Pods whose ReplicaSet the dump lacks sit directly under the
         // Deployment; they are the current revision's when its status says
-        // every replica is updated.
-        None if snapshot.releases.is_empty() && status::every_replica_updated(snapshot) => {
+        // every replica is updated, none of an older revision left.
+        None if snapshot.releases.is_empty() && target.updated_replicas.is_some() && old_replicas == 0 => {
             snapshot.pods.iter().filter(|p| snapshot.object(p.object).is_some_and(|o| o.owner == Some(0))).collect()
         }
         None => Vec::new(),

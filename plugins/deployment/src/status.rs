@@ -10,9 +10,9 @@ fn waiting(reason: &str, message: String) -> Finding {
 
 /// What the rollout still waits for, or none when the status says it is
 /// complete. `has_current` tells whether a ReplicaSet of the dump matches
-/// the Deployment's template.
-pub fn waiting_for(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
-    let unfinished = rollout_unfinished(snapshot, has_current)?;
+/// the Deployment's template; `old` is [`old_replicas`].
+pub fn waiting_for(snapshot: &Snapshot, has_current: bool, old: u32) -> Option<Finding> {
+    let unfinished = rollout_unfinished(snapshot, has_current, old)?;
     if !snapshot.target.paused {
         return Some(unfinished);
     }
@@ -20,7 +20,7 @@ pub fn waiting_for(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
     Some(waiting("Paused", message))
 }
 
-fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding> {
+fn rollout_unfinished(snapshot: &Snapshot, has_current: bool, old: u32) -> Option<Finding> {
     let target = &snapshot.target;
     let name = &target.name;
     let reported = target.observed_generation.is_some()
@@ -58,7 +58,6 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding>
         let message = format!("{available} of {desired} replicas of {name} available; waiting for the rest");
         return Some(waiting("ReplicasUnavailable", message));
     }
-    let old = old_replicas(snapshot);
     if old > 0 {
         let message = format!("{old} old replicas of {name} are pending termination");
         return Some(waiting("OldReplicasPending", message));
@@ -66,16 +65,10 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool) -> Option<Finding>
     None
 }
 
-/// Whether the Deployment's status says all its replicas run the current
-/// template (none of an older revision left).
-pub fn every_replica_updated(snapshot: &Snapshot) -> bool {
-    snapshot.target.updated_replicas.is_some() && old_replicas(snapshot) == 0
-}
-
 /// Replicas of older revisions still running: from the older ReplicaSets
 /// when the dump has them, else from the Deployment's own `status.replicas`
-/// beyond its updated ones.
-fn old_replicas(snapshot: &Snapshot) -> u32 {
+/// beyond its updated ones (read from the raw object: once per evaluation).
+pub fn old_replicas(snapshot: &Snapshot) -> u32 {
     if !snapshot.releases.is_empty() {
         return snapshot.releases.iter().filter(|r| !r.current).map(|r| r.replicas).sum();
     }

@@ -86,12 +86,13 @@ pub fn problems(pod: &Pod) -> Vec<Problem> {
 }
 
 fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
-    let since = not_ready_since(pod);
-    let problem = |reason: &str, message: String, since: Option<i64>| Problem {
+    // Since when is looked up only for a container with a problem: most
+    // containers of most pods have none.
+    let problem = |reason: &str, message: String| Problem {
         reason: reason.to_string(),
         message,
         container: Some(container.name.to_string()),
-        since,
+        since: not_ready_since(pod),
         patience: Patience::Grace,
     };
     match &container.state {
@@ -119,12 +120,12 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
                 }
                 _ => waiting_reason,
             };
-            Some(problem(reason, message, since))
+            Some(problem(reason, message))
         }
         // Between restarts: the container has ended and will be started
         // again (an init container that completed is done, not failing).
         ContainerState::Terminated(terminated) if failed(terminated) => {
-            Some(problem(termination_reason(terminated), describe_termination(container, terminated), since))
+            Some(problem(termination_reason(terminated), describe_termination(container, terminated)))
         }
         // Started again after a crash, not Ready yet: the crash is why, if
         // the restart came in this not-Ready spell (an old restart is not).
@@ -132,11 +133,11 @@ fn container_problem(pod: &Pod, container: &Container) -> Option<Problem> {
         // the restart, not the crash, is compared with that time.
         ContainerState::Running(running) if !container.ready => {
             let last = container.last_terminated.as_ref().filter(|t| failed(t))?;
-            let recent = match (running.started_at.or(last.finished_at), since) {
+            let recent = match (running.started_at.or(last.finished_at), not_ready_since(pod)) {
                 (Some(restarted), Some(since)) => restarted >= since,
                 _ => container.restart_count > 0,
             };
-            recent.then(|| problem(termination_reason(last), describe_termination(container, last), since))
+            recent.then(|| problem(termination_reason(last), describe_termination(container, last)))
         }
         _ => None,
     }
