@@ -135,7 +135,7 @@ impl Verdict {
         decisive(self) == decisive(other)
     }
 
-    /// One line: `failed [ImagePullBackOff] → release 2: rollback-deployment, emit-event`.
+    /// One line: `failed [ImagePullBackOff] → release 2: rollback, emit-event`.
     pub fn summary(&self) -> String {
         if let Some(error) = self.errors.first() {
             return format!("error: {error}");
@@ -330,7 +330,7 @@ mod tests {
             findings: vec!["ImagePullBackOff".into()],
             eligible: Some(true),
             release: Some("2".into()),
-            actions: vec![serde_json::json!({"type": "rollback-deployment", "revision": 2})],
+            actions: vec![serde_json::json!({"type": "rollback", "revision": 2})],
             errors: vec![],
         };
         let mut worded_differently = Verdict { findings: vec!["ErrImagePull".into()], ..base.clone() };
@@ -340,6 +340,6 @@ mod tests {
         assert!(base.decides_like(&worded_differently));
         let stays = Verdict { release: None, actions: vec![], ..base.clone() };
         assert!(!base.decides_like(&stays));
-        assert_eq!(base.summary(), "failed [ImagePullBackOff] → release 2: rollback-deployment, emit-event");
+        assert_eq!(base.summary(), "failed [ImagePullBackOff] → release 2: rollback, emit-event");
     }
 }

@@ -1,30 +1,22 @@
 //! rewind: Kubernetes rollback policies as sandboxed WebAssembly components.
 //!
-//! The core (snapshot building, action validation, the decision pipeline,
-//! Deployment undo) is pure and works on plain JSON objects; the edges are
-//! the Wasm runtime ([`runtime`]), the cluster-dump reader ([`dump`]) and
-//! the executors ([`executor`]).
+//! The core ([`rewind_core`], re-exported here module by module) is pure and
+//! works on plain JSON objects; this crate puts the edges around it: the
+//! Wasm runtime ([`runtime`]), the cluster ([`controller`], [`capture`]),
+//! the registry ([`distribution`]) and the faces (the CLI, [`suite`],
+//! [`backtest`], [`report`]).
 
-pub mod actions;
+pub use rewind_core::{
+    Snapshot, actions, answers, change, dump, executor, objects, pipeline, snapshot, synthetic, time, workloads,
+};
+
 pub mod authoring;
 pub mod backtest;
 pub mod capture;
-pub mod contract;
 pub mod controller;
-pub mod deployment;
 pub mod distribution;
-pub mod dump;
 pub mod evaluate;
-pub mod executor;
-pub mod objects;
-pub mod pipeline;
 pub mod report;
 pub mod runtime;
-pub mod snapshot;
 pub mod style;
-pub mod synthetic;
-pub mod time;
-
-#[cfg(test)]
-mod fixtures;
 pub mod suite;

@@ -2,7 +2,7 @@
 //! contract (`--output json`) and the human view (`--output text`).
 
 use crate::actions::{Action, ActionLimits};
-use crate::contract::{self, Health};
+use crate::answers::{self, Health};
 use crate::executor::Outcome;
 use crate::runtime::{LogEntry, SandboxLimits};
 use crate::style::Style;
@@ -92,15 +92,11 @@ pub struct EvalReport {
 }
 
 pub fn health_text(health: Health) -> &'static str {
-    match health {
-        Health::Healthy => "healthy",
-        Health::Progressing => "progressing",
-        Health::Failed => "failed",
-    }
+    health.as_str()
 }
 
 impl FailureOut {
-    pub fn from_report(report: &contract::FailureReport) -> Self {
+    pub fn from_report(report: &answers::FailureReport) -> Self {
         FailureOut {
             state: health_text(report.state),
             manual_request: report.manual_request,

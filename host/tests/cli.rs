@@ -43,7 +43,7 @@ fn eval_prints_the_json_contract_and_exits_zero() {
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["selection"]["release"], "2");
-    assert_eq!(json["actions"][0], serde_json::json!({"type": "rollback-deployment", "revision": 2}));
+    assert_eq!(json["actions"][0], serde_json::json!({"type": "rollback", "revision": 2}));
 }
 
 #[test]

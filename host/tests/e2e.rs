@@ -197,7 +197,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
         (workload.release.as_deref() == Some("1")).then(|| workload.actions[0].clone())
     })
     .await;
-    assert_eq!(planned["type"], "rollback-deployment");
+    assert_eq!(planned["type"], "rollback");
     let deployment_sha = policies.get("web").await.unwrap().status.unwrap().policy_sha256.unwrap();
     assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:unpullable");
     assert!(events(&client, "e2e-dry-run", "WouldRollback").await >= 1);

@@ -35,39 +35,44 @@ fn with_version(version: &str) -> Vec<u8> {
 
 #[test]
 fn another_contract_version_is_refused_naming_both() {
-    // 0.1.0 passed the snapshot as typed records; 0.4.0 does not exist yet.
-    for version in ["0.1.0", "0.4.0"] {
+    // 0.1.0 passed the snapshot as typed records, 0.2.0 passed the later
+    // stages the report; 0.5.0 does not exist yet.
+    for version in ["0.1.0", "0.2.0", "0.5.0"] {
         let err = refusal(&with_version(version));
         assert!(err.contains(&format!("rewind:policy@{version}")), "{err}");
         assert!(err.contains(&format!("rewind:policy@{}", current_version())), "{err}");
     }
 }
 
-/// A component that claims 0.2.0 but has 0.3.0's signatures is refused,
-/// naming the first function whose type is not 0.2.0's.
+/// A component that claims 0.3.0 but has 0.4.0's types is refused,
+/// naming the first function whose type is not 0.3.0's.
 #[test]
 fn a_component_whose_functions_do_not_match_its_version_is_refused() {
-    let err = refusal(&with_version("0.2.0"));
-    assert!(err.contains("`rewind:policy/policy@0.2.0#check-eligibility` does not have the contract's type"), "{err}");
+    let err = refusal(&with_version("0.3.0"));
+    assert!(err.contains("`rewind:policy/policy@0.3.0#detect-failure` does not have the contract's type"), "{err}");
 }
 
-/// Policies built against 0.2.0 still run: the host passes the later
-/// stages the report their detect-failure returned.
+/// Policies built against 0.3.0 run unchanged: they log, read the snapshot
+/// as JSON in 0.3.0's form (no metrics section), and their
+/// `rollback-deployment` is the rollback of a Deployment.
 #[test]
-fn a_policy_built_against_contract_0_2_0_is_given_its_report() {
-    let policy = runtime().load(&component("tests/components/contract-0-2"), "{}").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(policy.wit, "rewind:policy@0.2.0");
+fn a_policy_built_against_contract_0_3_0_runs_unchanged() {
+    let policy = runtime().load(&component("tests/components/contract-0-3"), "{}").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(policy.wit, "rewind:policy@0.3.0");
     let evaluation = run(&policy, &mut example("image-pull-backoff.yaml"), "2024-11-06T14:34:00Z", false);
     let report = &evaluation.report;
-    let eligibility = report.eligibility.as_ref().expect("asked: the report said failed");
-    assert!(eligibility.reason.starts_with("given 1 finding(s), the first: read "), "{}", eligibility.reason);
-    assert!(eligibility.reason.ends_with(" snapshot bytes"), "{}", eligibility.reason);
-    let selection = report.selection.as_ref().expect("asked: eligible");
-    assert_eq!(selection.reason, "given 1 finding(s), the first: OldContract");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.logs.len(), 1);
+    assert!(report.logs[0].message.starts_with("given ") && report.logs[0].message.ends_with(" snapshot bytes"));
+    let failure = report.failure.as_ref().expect("detect-failure answered");
+    assert_eq!(failure.findings[0].message, "the snapshot JSON has a metrics section: false");
+    assert_eq!(report.selection.as_ref().and_then(|s| s.release.as_deref()), Some("1"));
+    let actions: Vec<_> = report.actions.iter().map(|a| serde_json::to_value(&a.action).unwrap()).collect();
+    assert_eq!(actions, [serde_json::json!({"type": "rollback", "revision": 1})]);
 }
 
 fn current_version() -> &'static str {
-    rewind::contract::SUPPORTED_WIT_VERSIONS.last().expect("the host speaks some version")
+    rewind::runtime::contracts::Contract::latest().version()
 }
 
 #[test]

@@ -152,13 +152,18 @@ class Policy(exports.Policy):
         current = s.current_release()
         pods = s.pods_under(current["object"]) if current and current["object"] is not None else []
         failing = []
+        # Seconds until the first dated problem reaches the grace period.
+        recheck_after = None
         for pod in pods:
             for reason, message, container, since in pod_problems(pod):
                 age = max(s.now - since, 0) if since is not None else 0
                 if age >= grace:
                     failing.append(types.Finding(reason, message, s.pod_name(pod), container, since))
+                elif since is not None:
+                    left = grace - age
+                    recheck_after = left if recheck_after is None else min(recheck_after, left)
         state = types.Health.FAILED if failing else types.Health.HEALTHY
-        Policy.report = types.FailureReport(state, failing, False, [])
+        Policy.report = types.FailureReport(state, failing, False, recheck_after, [])
         return Policy.report
 
     def check_eligibility(self):
@@ -179,5 +184,5 @@ class Policy(exports.Policy):
             str(revision),
             f"{cause}: back to revision {revision}",
             None,
-            [types.Action_RollbackDeployment(revision), types.Action_EmitEvent(event)],
+            [types.Action_Rollback(revision), types.Action_EmitEvent(event)],
         )

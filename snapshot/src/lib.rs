@@ -58,6 +58,39 @@ pub struct Snapshot<'a> {
     /// The policy's settings as a JSON document (`{}` when none).
     #[serde(borrow)]
     pub settings: Text<'a>,
+    /// Results of the metric queries the policy's configuration declares,
+    /// by name. Encoded from contract 0.4.0 on; a 0.3.0 snapshot has none.
+    #[serde(borrow, default)]
+    pub metrics: Vec<Metric<'a>>,
+}
+
+/// One named query and what it returned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Metric<'a> {
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    /// The query as it was sent, placeholders filled in.
+    #[serde(borrow)]
+    pub query: Text<'a>,
+    #[serde(borrow)]
+    pub result: MetricResult<'a>,
+}
+
+/// A query's samples, or why there are none: a failed query is reported,
+/// never left out, so the policy decides what missing data means.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricResult<'a> {
+    Samples(Vec<Sample>),
+    #[serde(borrow)]
+    Error(Text<'a>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub time: Timestamp,
+    pub value: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -320,21 +353,42 @@ pub struct Target<'a> {
     pub available_replicas: Option<u32>,
 }
 
-/// The snapshot's bytes, as the host passes them to `detect-failure`.
+/// The encoding of each contract version that changed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// `rewind:policy@0.3.0`: no metrics section.
+    V0_3,
+    /// `rewind:policy@0.4.0`: the metrics section follows the settings.
+    V0_4,
+}
+
+impl Encoding {
+    pub const LATEST: Encoding = Encoding::V0_4;
+}
+
+/// The snapshot's bytes in the latest encoding.
 pub fn encode(snapshot: &Snapshot<'_>) -> Vec<u8> {
-    use wire::Wire;
+    encode_as(snapshot, Encoding::LATEST)
+}
+
+/// The snapshot's bytes as a policy of `encoding`'s contract reads them.
+pub fn encode_as(snapshot: &Snapshot<'_>, encoding: Encoding) -> Vec<u8> {
     // A rough size (about what a pod or an object takes) so the buffer
     // seldom grows; an exact size measured no faster.
     let mut out = Vec::with_capacity(512 + 160 * (snapshot.pods.len() + snapshot.objects.len()));
-    snapshot.write(&mut out);
+    wire::write_snapshot(snapshot, encoding, &mut out);
     out
 }
 
-/// Reads a snapshot from its bytes, borrowing its strings from them.
+/// Reads a snapshot from its bytes in the latest encoding, borrowing its
+/// strings from them.
 pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, DecodeError> {
-    use wire::Wire;
+    decode_as(bytes, Encoding::LATEST)
+}
+
+pub fn decode_as(bytes: &[u8], encoding: Encoding) -> Result<Snapshot<'_>, DecodeError> {
     let mut reader = wire::Reader::new(bytes);
-    match Snapshot::read(&mut reader).and_then(|snapshot| reader.finish().map(|()| snapshot)) {
+    match wire::read_snapshot(&mut reader, encoding).and_then(|snapshot| reader.finish().map(|()| snapshot)) {
         Ok(snapshot) => Ok(snapshot),
         Err(wire::Stop) => Err(reader.error()),
     }

@@ -49,6 +49,27 @@ impl<'a> Snapshot<'a> {
         self.releases.iter().filter(|r| r.revision.is_some_and(|rev| rev < current)).max_by_key(|r| r.revision)
     }
 
+    /// The pods made from `release`: those its ReplicaSet owns, or (for a
+    /// release kept in a ControllerRevision, which owns no pods) the
+    /// target's pods whose `controller-revision-hash` label is the
+    /// release's hash.
+    pub fn pods_of<'s>(&'s self, release: &'s Release<'a>) -> Box<dyn Iterator<Item = &'s Pod<'a>> + 's> {
+        let Some(object) = release.object else {
+            return Box::new(std::iter::empty());
+        };
+        if self.object(object).is_some_and(|o| o.kind == "ReplicaSet") {
+            return Box::new(self.pods_under(object));
+        }
+        let Some(hash) = release.pod_template_hash.as_ref() else {
+            return Box::new(std::iter::empty());
+        };
+        Box::new(self.pods.iter().filter(move |pod| {
+            self.object(pod.object).is_some_and(|o| {
+                o.owner == Some(0) && lookup(&o.labels, "controller-revision-hash") == Some(hash.as_str())
+            })
+        }))
+    }
+
     pub fn release_by_revision(&self, revision: u64) -> Option<&Release<'a>> {
         self.releases.iter().find(|r| r.revision == Some(revision))
     }

@@ -66,6 +66,7 @@ fn snapshot() -> Snapshot<'static> {
         objects: vec![],
         pods: vec![pod("ImagePullBackOff"), pod("SomethingNew")],
         settings: "{}".into(),
+        metrics: vec![],
     }
 }
 
@@ -193,6 +194,18 @@ fn every_case() -> Snapshot<'static> {
             pod
         })
         .collect();
+    snapshot.metrics = vec![
+        Metric {
+            name: "error-rate".into(),
+            query: "sum(rate(errors[5m]))".into(),
+            result: MetricResult::Samples(vec![
+                Sample { time: 1_700_000_000, value: 0.25 },
+                Sample { time: -1, value: f64::MAX },
+                Sample { time: 0, value: -0.0 },
+            ]),
+        },
+        Metric { name: "latency".into(), query: "p99".into(), result: MetricResult::Error("timeout ✗".into()) },
+    ];
     snapshot
 }
 
@@ -204,6 +217,17 @@ fn the_encoding_is_postcard_byte_for_byte() {
         assert_eq!(decode(&bytes).unwrap(), original);
         assert_eq!(postcard::from_bytes::<Snapshot>(&bytes).unwrap(), original);
     }
+}
+
+#[test]
+fn the_0_3_encoding_is_the_same_bytes_without_the_metrics_section() {
+    let original = every_case();
+    let bytes = encode_as(&original, Encoding::V0_3);
+    let Snapshot { now, target, releases, objects, pods, settings, .. } = original.clone();
+    assert_eq!(bytes, postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings)).unwrap());
+    let decoded = decode_as(&bytes, Encoding::V0_3).unwrap();
+    assert_eq!(decoded, Snapshot { metrics: vec![], ..original });
+    assert!(decode(&bytes).is_err(), "0.3.0 bytes are not a 0.4.0 snapshot");
 }
 
 #[test]
@@ -244,12 +268,12 @@ fn corrupt_bytes_are_refused_or_decoded_never_a_panic() {
             let _ = decode(&corrupt);
         }
     }
-    // Where the pods start: the same snapshot without pods or settings ends
-    // with their two empty lengths.
+    // Where the pods start: the same snapshot without pods, settings or
+    // metrics ends with their three empty lengths.
     let mut empty = snapshot();
     empty.pods.clear();
     empty.settings = "".into();
-    let pods_at = encode(&empty).len() - 2;
+    let pods_at = encode(&empty).len() - 3;
     let mut bad_phase = encode(&snapshot());
     // After the pod count and the first pod's object index: its phase.
     bad_phase[pods_at + 2] = 9;

@@ -286,7 +286,73 @@ macro_rules! wire_struct {
     };
 }
 
-wire_struct!(Snapshot<'a> { now, target, releases, objects, pods, settings });
+/// The snapshot's fields in declaration order; the metrics section only in
+/// the encodings that have it.
+pub(crate) fn write_snapshot(snapshot: &Snapshot<'_>, encoding: Encoding, out: &mut Vec<u8>) {
+    let Snapshot { now, target, releases, objects, pods, settings, metrics } = snapshot;
+    now.write(out);
+    target.write(out);
+    releases.write(out);
+    objects.write(out);
+    pods.write(out);
+    settings.write(out);
+    if encoding != Encoding::V0_3 {
+        metrics.write(out);
+    }
+}
+
+pub(crate) fn read_snapshot<'a>(reader: &mut Reader<'a>, encoding: Encoding) -> Result<Snapshot<'a>, Stop> {
+    Ok(Snapshot {
+        now: Wire::read(reader)?,
+        target: Wire::read(reader)?,
+        releases: Wire::read(reader)?,
+        objects: Wire::read(reader)?,
+        pods: Wire::read(reader)?,
+        settings: Wire::read(reader)?,
+        metrics: if encoding == Encoding::V0_3 { Vec::new() } else { Wire::read(reader)? },
+    })
+}
+
+impl Wire<'_> for f64 {
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn read(reader: &mut Reader<'_>) -> Result<Self, Stop> {
+        let Some(bytes) = reader.bytes.get(reader.at..reader.at + 8) else {
+            return reader.fail("the bytes end too early");
+        };
+        reader.at += 8;
+        Ok(f64::from_le_bytes(bytes.try_into().expect("eight bytes")))
+    }
+}
+
+wire_struct!(Metric<'a> { name, query, result });
+wire_struct!(Sample { time, value });
+
+impl<'a> Wire<'a> for MetricResult<'a> {
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            MetricResult::Samples(samples) => {
+                out.push(0);
+                samples.write(out);
+            }
+            MetricResult::Error(message) => {
+                out.push(1);
+                message.write(out);
+            }
+        }
+    }
+    #[inline]
+    fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
+        Ok(match reader.tag(2)? {
+            0 => MetricResult::Samples(Wire::read(reader)?),
+            _ => MetricResult::Error(Wire::read(reader)?),
+        })
+    }
+}
 wire_struct!(Condition<'a> { kind, status, reason, message, last_transition });
 wire_struct!(WaitingState<'a> { reason, message });
 wire_struct!(RunningState { started_at });

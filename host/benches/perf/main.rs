@@ -222,11 +222,7 @@ fn fixed_overhead(bench: &Bench, runtime: &PolicyRuntime, policy: &LoadedPolicy)
 /// instantiate, the three stages, dropping the instance, and the whole.
 /// The policies take turns, one evaluation each, so drift on a shared
 /// machine reaches them alike.
-fn staged(
-    policies: &[&LoadedPolicy],
-    snapshot: &rewind::contract::Snapshot,
-    evaluations: usize,
-) -> Vec<[Vec<Duration>; 6]> {
+fn staged(policies: &[&LoadedPolicy], snapshot: &rewind::Snapshot, evaluations: usize) -> Vec<[Vec<Duration>; 6]> {
     use rewind::pipeline::PolicyStages;
     let mut all: Vec<[Vec<Duration>; 6]> = policies.iter().map(|_| Default::default()).collect();
     for _ in 0..evaluations {

@@ -1,13 +1,13 @@
 //! The API server side: reading a workload's objects into an [`ObjectSet`]
-//! and executing validated actions with optimistic concurrency. Executes
-//! the same pure pieces as the in-memory executor ([`plan_undo`],
-//! [`apply_merge_patch`], [`upsert_condition`], [`event_object`]).
+//! and carrying out validated actions with optimistic concurrency. Each
+//! action's change is the one [`crate::change::plan`] computes, as for the
+//! in-memory executor; only the I/O is this module's.
 
-use crate::actions::{Action, UndoOutcome, plan_undo};
-use crate::executor::{
-    Executed, ExecutionContext, ExecutionError, Executor, Outcome, annotation_patch, event_object, upsert_condition,
-};
+use crate::actions::Action;
+use crate::change::{Change, Planned, plan};
+use crate::executor::{Executed, ExecutionContext, ExecutionError, Executor, Outcome};
 use crate::objects::{self, ObjectKey, ObjectSet, Origin};
+use crate::workloads;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
 };
@@ -39,6 +39,7 @@ impl ClusterError {
 const TREE_KINDS: &[(&str, &str, &str)] = &[
     ("apps", "v1", "Deployment"),
     ("apps", "v1", "StatefulSet"),
+    ("apps", "v1", "DaemonSet"),
     ("apps", "v1", "ReplicaSet"),
     ("apps", "v1", "ControllerRevision"),
     ("", "v1", "Pod"),
@@ -119,21 +120,22 @@ impl Cluster {
 /// Executes validated actions against the API server. The first write to
 /// an object carries the resourceVersion the decision was made on: if
 /// anyone changed the object since, the API server answers 409 and the
-/// evaluation is re-run on fresh state instead of overwriting. Later
-/// actions on an object this evaluation already wrote (removing the
-/// rollback annotation after the rollback) read it fresh, since the
-/// Deployment controller updates it in between.
+/// evaluation is re-run on fresh state instead of overwriting. An action
+/// that reads the target ([`Action::reads_target`]) reads it fresh: after
+/// this evaluation's own write (removing the rollback annotation after the
+/// rollback) the workload's controller updates it in between.
 pub struct KubeExecutor<'a> {
     pub cluster: &'a Cluster,
-    /// The objects the decision was made on.
-    pub objects: &'a ObjectSet,
+    /// The objects the decision was made on, with what this execution read
+    /// since.
+    known: ObjectSet,
     written: std::collections::HashSet<String>,
     resources: HashMap<(String, String), ApiResource>,
 }
 
 impl<'a> KubeExecutor<'a> {
-    pub fn new(cluster: &'a Cluster, objects: &'a ObjectSet) -> Self {
-        KubeExecutor { cluster, objects, written: Default::default(), resources: HashMap::new() }
+    pub fn new(cluster: &'a Cluster, objects: &ObjectSet) -> Self {
+        KubeExecutor { cluster, known: objects.clone(), written: Default::default(), resources: HashMap::new() }
     }
 
     async fn resource(&mut self, key: &ObjectKey) -> Result<ApiResource, ClusterError> {
@@ -146,135 +148,116 @@ impl<'a> KubeExecutor<'a> {
         Ok(resource)
     }
 
-    /// The resourceVersion the decision saw, for objects not yet written.
-    fn decided_version(&self, key: &ObjectKey) -> Option<String> {
+    /// The resourceVersion a write to `key` must carry: the one the
+    /// decision saw, or the one read since; none after this execution
+    /// wrote it without reading it again.
+    fn expected_version(&self, key: &ObjectKey) -> Option<String> {
         if self.written.contains(&key.to_string()) {
             return None;
         }
-        let id = self.objects.find_key(key)?;
-        objects::metadata(self.objects.get(id)?)?.get("resourceVersion")?.as_str().map(str::to_string)
+        let id = self.known.find_key(key)?;
+        objects::metadata(self.known.get(id)?)?.get("resourceVersion")?.as_str().map(str::to_string)
     }
 
-    fn remember(&mut self, key: &ObjectKey) {
-        self.written.insert(key.to_string());
-    }
-
-    async fn patch(&mut self, key: &ObjectKey, mut patch: Value, status: bool) -> Result<(), ClusterError> {
-        let resource = self.resource(key).await?;
-        if let Some(version) = self.decided_version(key) {
-            patch["metadata"]["resourceVersion"] = json!(version);
+    /// Puts `value` in the known objects in place of its older copy.
+    fn learn(&mut self, value: Value) -> Result<(), ClusterError> {
+        if let Some(id) = ObjectKey::of(&value).and_then(|key| self.known.find_key(&key)) {
+            self.known.remove(id);
         }
-        let api = self.cluster.api(&resource, key.namespace.as_deref().unwrap_or("default"));
-        let params = PatchParams::default();
-        if status {
-            api.patch_status(&key.name, &params, &Patch::Merge(&patch)).await
-        } else {
-            api.patch(&key.name, &params, &Patch::Merge(&patch)).await
-        }
-        .map_err(|e| ClusterError::from_write(e, key))?;
-        self.remember(key);
+        self.known.insert(value, Origin("the API server".into())).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         Ok(())
     }
 
-    async fn current(&mut self, key: &ObjectKey) -> Result<Value, ClusterError> {
-        let resource = self.resource(key).await?;
-        let api = self.cluster.api(&resource, key.namespace.as_deref().unwrap_or("default"));
-        let object = api.get(&key.name).await?;
-        let value = as_value(object, &resource);
-        let version = objects::metadata(&value).and_then(|m| m.get("resourceVersion")).and_then(Value::as_str);
-        if let (Some(expected), Some(found)) = (self.decided_version(key), version)
+    /// Reads the target as it is now. Before this execution wrote it, a
+    /// version other than the decision's is a conflict.
+    async fn refresh_target(&mut self, target: &ObjectKey) -> Result<Value, ClusterError> {
+        let resource = self.resource(target).await?;
+        let api = self.cluster.api(&resource, namespace_of(target));
+        let value = as_value(api.get(&target.name).await?, &resource);
+        let found = objects::metadata(&value).and_then(|m| m.get("resourceVersion")).and_then(Value::as_str);
+        if let (Some(expected), Some(found)) = (self.expected_version(target), found)
             && expected != found
         {
-            return Err(ClusterError::Conflict { what: key.to_string() });
+            return Err(ClusterError::Conflict { what: target.to_string() });
         }
+        self.written.remove(&target.to_string());
+        self.learn(value.clone())?;
         Ok(value)
     }
 
+    /// The workload's history objects as they are now.
+    async fn refresh_history(&mut self, target: &ObjectKey, workload: Value) -> Result<(), ClusterError> {
+        let Some(kind) = workloads::of(target) else { return Ok(()) };
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", kind.history_kind()));
+        let listed = self.cluster.workloads(&resource, namespace_of(target), None, None).await?;
+        for history in workloads::owned_history(kind, &workload, &listed) {
+            self.learn(history.clone())?;
+        }
+        Ok(())
+    }
+
     async fn execute_one(&mut self, context: &ExecutionContext, action: &Action) -> Result<Outcome, ClusterError> {
-        let target = &context.target;
-        match action {
-            Action::RollbackDeployment { revision } => {
-                let deployment = self.current(target).await?;
-                let replica_sets = self
-                    .cluster
-                    .workloads(
-                        &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "ReplicaSet")),
-                        target.namespace.as_deref().unwrap_or(""),
-                        None,
-                        None,
-                    )
-                    .await?;
-                let owned = crate::deployment::owned_replica_sets(&deployment, &replica_sets);
-                match plan_undo(&deployment, &owned, *revision).map_err(|e| ClusterError::Invalid(e.to_string()))? {
-                    UndoOutcome::AlreadyCurrent { replica_set } => Ok(Outcome::Skipped(format!(
-                        "revision {revision} ({replica_set}) is already the Deployment's template"
-                    ))),
-                    UndoOutcome::Restore { template, replica_set } => {
-                        let mut updated = deployment;
-                        updated["spec"]["template"] = template;
-                        let resource = self.resource(target).await?;
-                        let api = self.cluster.api(&resource, target.namespace.as_deref().unwrap_or("default"));
-                        let object: DynamicObject =
-                            serde_json::from_value(updated).map_err(|e| ClusterError::Invalid(e.to_string()))?;
-                        api.replace(&target.name, &PostParams::default(), &object)
-                            .await
-                            .map_err(|e| ClusterError::from_write(e, target))?;
-                        self.remember(target);
-                        Ok(Outcome::Applied(format!("rolled back to revision {revision} ({replica_set})")))
-                    }
-                }
+        if action.reads_target() {
+            let target = self.refresh_target(&context.target).await?;
+            if matches!(action, Action::Rollback { .. }) {
+                self.refresh_history(&context.target, target).await?;
             }
-            Action::MergePatch { object, subresource, patch } => {
-                self.patch(object, patch.clone(), subresource.as_deref() == Some("status")).await?;
-                Ok(Outcome::Applied(format!("patched {object}")))
-            }
-            Action::DeleteObject { object } => {
-                let resource = self.resource(object).await?;
-                let api = self.cluster.api(&resource, object.namespace.as_deref().unwrap_or("default"));
-                let uid = self.objects.find_key(object).and_then(|id| self.objects.get(id)).and_then(objects::uid);
-                let params = DeleteParams {
-                    preconditions: Some(Preconditions {
-                        uid: uid.map(str::to_string),
-                        resource_version: self.decided_version(object),
-                    }),
-                    ..DeleteParams::background()
-                };
-                api.delete(&object.name, &params).await.map_err(|e| ClusterError::from_write(e, object))?;
-                Ok(Outcome::Applied(format!("deleted {object}")))
-            }
-            Action::SetAnnotation { key, value } => {
-                self.patch(target, annotation_patch(key, Some(value)), false).await?;
-                Ok(Outcome::Applied(format!("set annotation {key}")))
-            }
-            Action::RemoveAnnotation { key } => {
-                self.patch(target, annotation_patch(key, None), false).await?;
-                Ok(Outcome::Applied(format!("removed annotation {key}")))
-            }
-            Action::SetCondition { condition } => {
-                // Read-modify-write of the status: the write carries the
-                // version just read, so a concurrent change is a conflict.
-                let current = self.current(target).await?;
-                let conditions = upsert_condition(current.pointer("/status/conditions"), condition, context.now);
-                let version = objects::metadata(&current).and_then(|m| m.get("resourceVersion")).cloned();
-                let patch = json!({"metadata": {"resourceVersion": version}, "status": {"conditions": conditions}});
-                let resource = self.resource(target).await?;
-                let api = self.cluster.api(&resource, target.namespace.as_deref().unwrap_or("default"));
-                api.patch_status(&target.name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ClusterError::from_write(e, target))?;
-                self.remember(target);
-                Ok(Outcome::Applied(format!("set condition {}={}", condition.kind, condition.status)))
-            }
-            Action::EmitEvent { event_type, reason, message } => {
-                // Events do not change the workload: no read, no precondition.
-                let id =
-                    self.objects.find_key(target).ok_or_else(|| ClusterError::Invalid(format!("{target} vanished")))?;
-                let about = self.objects.get(id).expect("found above");
-                emit(self.cluster, event_object(about, *event_type, reason, message, context.now, 0)).await?;
-                Ok(Outcome::Applied(format!("{event_type:?} event {reason}")))
+        }
+        match plan(&self.known, context, action).map_err(ClusterError::Invalid)? {
+            Planned::Skip(why) => Ok(Outcome::Skipped(why)),
+            Planned::Change { change, done } => {
+                self.make(change).await?;
+                Ok(Outcome::Applied(done))
             }
         }
     }
+
+    /// Carries out `change` as API requests.
+    async fn make(&mut self, change: Change) -> Result<(), ClusterError> {
+        match change {
+            Change::Replace { object, updated } => {
+                let resource = self.resource(&object).await?;
+                let api = self.cluster.api(&resource, namespace_of(&object));
+                let updated: DynamicObject =
+                    serde_json::from_value(updated).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+                api.replace(&object.name, &PostParams::default(), &updated)
+                    .await
+                    .map_err(|e| ClusterError::from_write(e, &object))?;
+                self.written.insert(object.to_string());
+            }
+            Change::MergePatch { object, status, mut patch } => {
+                let resource = self.resource(&object).await?;
+                if let Some(version) = self.expected_version(&object) {
+                    patch["metadata"]["resourceVersion"] = json!(version);
+                }
+                let api = self.cluster.api(&resource, namespace_of(&object));
+                let params = PatchParams::default();
+                if status {
+                    api.patch_status(&object.name, &params, &Patch::Merge(&patch)).await
+                } else {
+                    api.patch(&object.name, &params, &Patch::Merge(&patch)).await
+                }
+                .map_err(|e| ClusterError::from_write(e, &object))?;
+                self.written.insert(object.to_string());
+            }
+            Change::Delete { object, uid } => {
+                let resource = self.resource(&object).await?;
+                let api = self.cluster.api(&resource, namespace_of(&object));
+                let params = DeleteParams {
+                    preconditions: Some(Preconditions { uid, resource_version: self.expected_version(&object) }),
+                    ..DeleteParams::background()
+                };
+                api.delete(&object.name, &params).await.map_err(|e| ClusterError::from_write(e, &object))?;
+            }
+            // Events do not change the workload: no read, no precondition.
+            Change::Create { object } => emit(self.cluster, object).await?,
+        }
+        Ok(())
+    }
+}
+
+fn namespace_of(key: &ObjectKey) -> &str {
+    key.namespace.as_deref().unwrap_or("default")
 }
 
 impl Executor for KubeExecutor<'_> {

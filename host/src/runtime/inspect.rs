@@ -2,7 +2,7 @@
 //! component at all, which version of the contract it was built against,
 //! and whether it imports anything rewind will never provide.
 
-use crate::contract::{SUPPORTED_WIT_VERSIONS, WIT_PACKAGE};
+use super::contracts::{Contract, WIT_PACKAGE};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -18,8 +18,7 @@ pub enum LoadProblem {
 
 impl std::fmt::Display for LoadProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let supported =
-            SUPPORTED_WIT_VERSIONS.iter().map(|v| format!("{WIT_PACKAGE}@{v}")).collect::<Vec<_>>().join(", ");
+        let supported = Contract::ALL.map(Contract::package).join(", ");
         match self {
             LoadProblem::Empty => write!(f, "the file is empty"),
             LoadProblem::NotWasm => write!(f, "the file is not WebAssembly (no `\\0asm` header)"),
@@ -74,7 +73,7 @@ pub(crate) fn split_name(name: &str) -> (&str, &str, Option<&str>) {
 /// Returns the contract version the component was built against, or why it
 /// cannot be run. Imports of sockets, HTTP or anything outside WASI and
 /// the contract are refused here, before instantiation.
-pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<String, LoadProblem> {
+pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Contract, LoadProblem> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
     let policy_export = exports.iter().find_map(|name| {
@@ -85,9 +84,9 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<String
         return Err(LoadProblem::NotAPolicy { exports });
     };
     let version = version.unwrap_or("(unversioned)").to_string();
-    if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
+    let Some(contract) = Contract::of_version(&version) else {
         return Err(LoadProblem::WrongVersion { found: version });
-    }
+    };
     for (name, _) in ty.imports(engine) {
         let (package, _, import_version) = split_name(name);
         let allowed = match package {
@@ -109,7 +108,7 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<String
             return Err(LoadProblem::ForbiddenImport { import: name.to_string() });
         }
     }
-    Ok(version)
+    Ok(contract)
 }
 
 #[cfg(test)]
@@ -135,6 +134,6 @@ mod tests {
     fn version_messages_name_the_found_and_every_supported_version() {
         let message = LoadProblem::WrongVersion { found: "0.1.0".into() }.to_string();
         assert!(message.contains("built against rewind:policy@0.1.0"), "{message}");
-        assert!(message.contains("speaks rewind:policy@0.2.0, rewind:policy@0.3.0;"), "{message}");
+        assert!(message.contains("speaks rewind:policy@0.3.0, rewind:policy@0.4.0;"), "{message}");
     }
 }

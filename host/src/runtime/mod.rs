@@ -12,6 +12,7 @@
 //!   files, environment or network.
 
 mod cache;
+pub mod contracts;
 mod exports;
 mod inspect;
 mod sandbox;
@@ -20,9 +21,11 @@ pub use cache::{ArtifactCache, CacheStatus};
 pub use inspect::LoadProblem;
 pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
-use crate::contract::{self, Eligibility, FailureReport, Selection, Snapshot};
-use crate::pipeline::{PolicyStages, Stage};
-use exports::{Later, LaterStages, PolicyExports, PolicyFuncs};
+use contracts::{Answers, Contract, Exports, Funcs};
+use exports::PolicyFuncs;
+use rewind_core::Snapshot;
+use rewind_core::answers::{Eligibility, FailureReport, Selection};
+use rewind_core::pipeline::{PolicyStages, Stage};
 use sandbox::Sandbox;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -82,19 +85,17 @@ impl PolicyRuntime {
     /// with it. A policy that fails any check is refused here, before it
     /// sees a snapshot.
     pub fn load(&self, path: &Path, settings: &str) -> Result<LoadedPolicy, PolicyError> {
-        let Inspected { sha256, component, cache_status, wit_version } = self.inspect(path)?;
+        let Inspected { sha256, component, cache_status, contract } = self.inspect(path)?;
 
         let name = path.display().to_string();
         let link_error = |e: wasmtime::Error| PolicyError::Link { policy: name.clone(), message: format!("{e:#}") };
         let mut linker = self.linker.clone();
         sandbox::stub_unprovided_imports(&mut linker, &self.engine, &component).map_err(link_error)?;
         let pre = linker.instantiate_pre(&component).map_err(link_error)?;
-        let interface = format!("{}/policy@{wit_version}", contract::WIT_PACKAGE);
         let mut exports = None;
         let mut session =
             PolicySession::start(&name, &self.engine, self.limits, &pre, Arc::new(NoObjects), |store, instance| {
-                let later_stages = LaterStages::of_version(&wit_version);
-                let checked = PolicyExports::check(&component, &interface, later_stages, &mut *store, instance)?;
+                let checked = Exports::check(contract, &component, &mut *store, instance)?;
                 exports = Some(checked);
                 checked.bind(store, instance)
             })
@@ -102,14 +103,18 @@ impl PolicyRuntime {
                 PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
                 other => other,
             })?;
-        let validate = session.funcs().validate_settings();
+        let validate = match session.funcs() {
+            Funcs::V0_3(funcs) => funcs.validate_settings(),
+            Funcs::V0_4(funcs) => funcs.validate_settings(),
+        };
         let verdict = session.call(Stage::ValidateSettings, validate, (settings,))?;
         verdict.map_err(|message| PolicyError::Settings { policy: name.clone(), message })?;
         Ok(LoadedPolicy {
             name,
             path: path.to_path_buf(),
             sha256,
-            wit: format!("{}@{wit_version}", contract::WIT_PACKAGE),
+            wit: contract.package(),
+            contract,
             cache_status,
             engine: self.engine.clone(),
             limits: self.limits,
@@ -135,8 +140,8 @@ impl PolicyRuntime {
         let (component, cache_status) = self
             .component(bytes, &sha256)
             .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
-        let wit_version = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
-        Ok(Inspected { sha256, component, cache_status, wit_version })
+        let contract = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
+        Ok(Inspected { sha256, component, cache_status, contract })
     }
 
     fn component(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, CacheStatus)> {
@@ -158,7 +163,7 @@ pub struct Inspected {
     component: Component,
     pub cache_status: CacheStatus,
     /// The `rewind:policy` version it was built against.
-    pub wit_version: String,
+    pub contract: Contract,
 }
 
 /// Instances come from a pre-reserved pool: a fresh instance per evaluation
@@ -217,12 +222,13 @@ pub struct LoadedPolicy {
     pub sha256: String,
     /// `rewind:policy@<version>` the component was built against.
     pub wit: String,
+    pub contract: Contract,
     pub cache_status: CacheStatus,
     engine: Engine,
     limits: SandboxLimits,
     /// `exports` were checked on instances of this `pre`'s component.
     pre: InstancePre<Sandbox>,
-    exports: PolicyExports,
+    exports: Exports,
     settings: String,
 }
 
@@ -249,7 +255,7 @@ impl LoadedPolicy {
 pub struct PolicySession {
     policy: String,
     store: Store<Sandbox>,
-    funcs: Option<PolicyFuncs>,
+    funcs: Option<Funcs>,
 }
 
 impl PolicySession {
@@ -261,7 +267,7 @@ impl PolicySession {
         limits: SandboxLimits,
         pre: &InstancePre<Sandbox>,
         objects: Arc<dyn RawObjects>,
-        bind: impl FnOnce(&mut Store<Sandbox>, &Instance) -> wasmtime::Result<PolicyFuncs>,
+        bind: impl FnOnce(&mut Store<Sandbox>, &Instance) -> wasmtime::Result<Funcs>,
     ) -> Result<PolicySession, PolicyError> {
         let mut store = Store::new(engine, Sandbox::new(limits, objects));
         store.limiter(|sandbox| sandbox);
@@ -286,8 +292,8 @@ impl PolicySession {
         self.store.data().output_text()
     }
 
-    fn funcs(&self) -> &PolicyFuncs {
-        self.funcs.as_ref().expect("set at creation")
+    fn funcs(&self) -> Funcs {
+        self.funcs.expect("set at creation")
     }
 
     /// Calls `func`, a policy function of this instance, with `params`.
@@ -351,44 +357,57 @@ impl PolicySession {
 impl PolicyStages for PolicySession {
     type Error = PolicyError;
 
-    /// The snapshot crosses into the guest here, once, encoded; the next two
-    /// stages run on the same instance, which keeps it.
+    /// The snapshot crosses into the guest here, once, encoded as the
+    /// policy's contract version reads it; the next two stages run on the
+    /// same instance, which keeps it and the report it returned.
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
-        let stage = Stage::DetectFailure;
-        let bytes = Arc::new(rewind_snapshot::encode(snapshot));
-        self.store.data_mut().snapshot = Some(bytes.clone());
-        let func = self.funcs().detect_failure();
-        self.call(stage, func, (&bytes[..],))?.map_err(|m| self.failed(stage, m))
+        match self.funcs() {
+            Funcs::V0_3(funcs) => self.detect(funcs, snapshot),
+            Funcs::V0_4(funcs) => self.detect(funcs, snapshot),
+        }
     }
 
-    fn check_eligibility(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Eligibility, PolicyError> {
-        let func = self.funcs().check_eligibility();
-        self.later_stage(Stage::CheckEligibility, func, report)
+    fn check_eligibility(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Eligibility, PolicyError> {
+        match self.funcs() {
+            Funcs::V0_3(funcs) => self.eligibility(funcs),
+            Funcs::V0_4(funcs) => self.eligibility(funcs),
+        }
     }
 
-    fn select_release(&mut self, _: &Snapshot, report: &FailureReport) -> Result<Selection, PolicyError> {
-        let func = self.funcs().select_release();
-        self.later_stage(Stage::SelectRelease, func, report)
+    fn select_release(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Selection, PolicyError> {
+        match self.funcs() {
+            Funcs::V0_3(funcs) => self.selection(funcs),
+            Funcs::V0_4(funcs) => self.selection(funcs),
+        }
     }
 }
 
 impl PolicySession {
-    /// A stage after detect-failure: `report` (the one detect-failure
-    /// returned) is passed only to policies of a contract that takes it.
-    fn later_stage<'a, R>(
+    fn detect<A: Answers>(&mut self, funcs: PolicyFuncs<A>, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
+        let stage = Stage::DetectFailure;
+        let encoding = A::CONTRACT.encoding();
+        let bytes = Arc::new(rewind_snapshot::encode_as(snapshot, encoding));
+        self.store.data_mut().snapshot = Some((bytes.clone(), encoding));
+        let answer = self.call(stage, funcs.detect_failure(), (&bytes[..],))?;
+        answer.map(A::report).map_err(|m| self.failed(stage, m))
+    }
+
+    fn eligibility<A: Answers>(&mut self, funcs: PolicyFuncs<A>) -> Result<Eligibility, PolicyError> {
+        self.later(Stage::CheckEligibility, funcs.check_eligibility()).map(A::eligibility)
+    }
+
+    fn selection<A: Answers>(&mut self, funcs: PolicyFuncs<A>) -> Result<Selection, PolicyError> {
+        self.later(Stage::SelectRelease, funcs.select_release()).map(A::selection)
+    }
+
+    /// A stage after detect-failure: it takes nothing, and answers from
+    /// what the instance kept.
+    fn later<R: wasmtime::component::Lift + 'static>(
         &mut self,
         stage: Stage,
-        func: Later<'a, R>,
-        report: &'a FailureReport,
-    ) -> Result<R, PolicyError>
-    where
-        (Result<R, String>,): ComponentNamedList + Lift,
-    {
-        let answer = match func {
-            Later::KeepReport(func) => self.call(stage, func, ())?,
-            Later::GivenReport(func) => self.call(stage, func, (report,))?,
-        };
-        answer.map_err(|m| self.failed(stage, m))
+        func: TypedFunc<(), (Result<R, String>,)>,
+    ) -> Result<R, PolicyError> {
+        self.call(stage, func, ())?.map_err(|m| self.failed(stage, m))
     }
 }
 

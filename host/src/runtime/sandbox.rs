@@ -2,8 +2,6 @@
 //! only capabilities a policy gets (its snapshot's objects, a bounded log,
 //! a captured stdout/stderr so a panic message can be reported).
 
-use crate::contract::LogLevel;
-use crate::contract::rewind::policy::{host, types};
 use serde::Serialize;
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
@@ -60,9 +58,9 @@ pub enum LimitHit {
 pub struct Sandbox {
     pub limits: SandboxLimits,
     pub objects: Arc<dyn RawObjects>,
-    /// The encoded snapshot of this evaluation, once `detect-failure` has
-    /// been called.
-    pub snapshot: Option<Arc<Vec<u8>>>,
+    /// The encoded snapshot of this evaluation (in the encoding of the
+    /// policy's contract), once `detect-failure` has been called.
+    pub snapshot: Option<(Arc<Vec<u8>>, rewind_snapshot::Encoding)>,
     pub logs: Vec<LogEntry>,
     log_bytes: usize,
     pub limit_hit: Option<LimitHit>,
@@ -122,24 +120,31 @@ impl ResourceLimiter for Sandbox {
     }
 }
 
-impl types::Host for Sandbox {}
-
-impl host::Host for Sandbox {
-    fn get_object(&mut self, object: u32) -> Option<String> {
+/// The host interface, whatever the contract version: each version's
+/// bindings call these (`super::contracts`).
+impl Sandbox {
+    pub fn get_object(&mut self, object: u32) -> Option<String> {
         self.objects.raw_json(object)
     }
 
     /// Decoded again from the bytes: the JSON form is for the rare policy
-    /// that cannot read the encoding, so it costs nothing until asked.
-    fn snapshot_json(&mut self) -> String {
-        let decoded = self.snapshot.as_deref().map(|bytes| rewind_snapshot::decode(bytes));
-        match decoded {
-            Some(Ok(snapshot)) => serde_json::to_string(&snapshot).expect("snapshots serialize"),
-            Some(Err(_)) | None => "null".to_string(),
+    /// that cannot read the encoding, so it costs nothing until asked. It
+    /// has the fields of the policy's own contract version.
+    pub fn snapshot_json(&mut self) -> String {
+        let Some((bytes, encoding)) = &self.snapshot else {
+            return "null".to_string();
+        };
+        let Ok(snapshot) = rewind_snapshot::decode_as(bytes, *encoding) else {
+            return "null".to_string();
+        };
+        let mut json = serde_json::to_value(&snapshot).expect("snapshots serialize");
+        if *encoding == rewind_snapshot::Encoding::V0_3 {
+            json.as_object_mut().map(|fields| fields.remove("metrics"));
         }
+        json.to_string()
     }
 
-    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+    pub fn log(&mut self, level: &'static str, message: String) -> wasmtime::Result<()> {
         if self.logs.len() >= self.limits.max_log_entries {
             self.limit_hit = Some(LimitHit::LogEntries);
             wasmtime::bail!("log limit of {} messages exceeded", self.limits.max_log_entries);
@@ -149,12 +154,6 @@ impl host::Host for Sandbox {
             self.limit_hit = Some(LimitHit::LogBytes);
             wasmtime::bail!("log limit of {} bytes exceeded", self.limits.max_log_bytes);
         }
-        let level = match level {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        };
         self.logs.push(LogEntry { level, message });
         Ok(())
     }
@@ -182,7 +181,7 @@ pub fn base_linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
     use wasmtime_wasi::p2::bindings::{cli, sync};
     let mut linker = Linker::new(engine);
-    crate::contract::RollbackPolicy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    super::contracts::add_hosts_to_linker(&mut linker)?;
     let l = &mut linker;
     wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
     sync::io::poll::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
@@ -208,7 +207,7 @@ pub fn stub_unprovided_imports(
     let ty = component.component_type();
     let is_provided = |name: &str| {
         let (package, interface, _) = super::inspect::split_name(name);
-        package == crate::contract::WIT_PACKAGE || LINKED_WASI.contains(&(package, interface))
+        package == super::contracts::WIT_PACKAGE || LINKED_WASI.contains(&(package, interface))
     };
     // Resources of provided interfaces (streams, pollables) reappear in
     // unprovided ones by `use`; those must stay the real types.

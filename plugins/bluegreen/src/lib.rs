@@ -97,7 +97,7 @@ impl Rules for BlueGreenPolicy {
 }
 
 fn report(state: Health, findings: Vec<Finding>, manual_request: bool) -> FailureReport {
-    FailureReport { state, findings, manual_request, actions: Vec::new() }
+    FailureReport { state, findings, manual_request, recheck_after: None, actions: Vec::new() }
 }
 
 fn note(reason: &str, message: String) -> Finding {

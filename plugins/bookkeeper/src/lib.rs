@@ -72,8 +72,13 @@ fn pod_failure(failure: &cluster::PodFailure) -> String {
 }
 
 fn detect_failure(cluster: &Cluster) -> FailureReport {
-    let mut report =
-        FailureReport { state: Health::Healthy, findings: Vec::new(), manual_request: false, actions: vec![] };
+    let mut report = FailureReport {
+        state: Health::Healthy,
+        findings: Vec::new(),
+        manual_request: false,
+        recheck_after: None,
+        actions: vec![],
+    };
     let failure = cluster.failing_pods.first();
 
     if cluster.rollback_in_progress {

@@ -1,6 +1,12 @@
-//! Rolls a failing Deployment back to its previous revision, the way
-//! `kubectl rollout undo` would, and answers manual requests made with an
-//! annotation (`rewind.dev/rollback-to: "<revision>"`).
+//! Rolls a failing Deployment, StatefulSet or DaemonSet back to its
+//! previous revision, the way `kubectl rollout undo` would, and answers
+//! manual requests made with an annotation (`rewind.dev/rollback-to:
+//! "<revision>"`). Only pods of the revision being rolled out count: a
+//! partitioned StatefulSet's older pods are not the rollout's concern.
+//! After a rollback, pods of the abandoned revision that the workload's
+//! controller will not replace on its own (an `OnDelete` strategy; a
+//! StatefulSet's `OrderedReady` rollout stuck on a pod that is not Ready)
+//! are deleted, so they come back from the restored template.
 //!
 //! Settings (all optional):
 //! - `graceSeconds` (default 120): how long a pod problem may last before
@@ -13,12 +19,15 @@
 //! judged from the Deployment's own status, as `kubectl rollout status`
 //! does; every "progressing" answer says what it is waiting for.
 
+mod replace;
 mod status;
+mod workload;
 
 use rewind_sdk::{
     ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
 };
 use serde::Deserialize;
+use workload::Workload;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -71,17 +80,8 @@ impl Rules for DeploymentPolicy {
     type Settings = Settings;
 
     fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
-        let target = &snapshot.target;
-        // extensions/v1beta1 served Deployments until Kubernetes 1.16; old
-        // dumps still carry it.
-        let group = target.api_version.rsplit_once('/').map_or("", |(group, _)| group);
-        if target.kind != "Deployment" || !matches!(group, "apps" | "extensions") {
-            return Err(format!(
-                "this policy handles Deployments (apps or extensions); the target is {}/{} ({})",
-                target.kind, target.name, target.api_version
-            ));
-        }
-        Ok(detect_failure(snapshot, settings))
+        let workload = Workload::of(snapshot)?;
+        Ok(detect_failure(snapshot, settings, &workload))
     }
 
     fn check_eligibility(
@@ -89,12 +89,13 @@ impl Rules for DeploymentPolicy {
         settings: &Settings,
         report: &FailureReport,
     ) -> Result<Eligibility, String> {
-        Ok(check_eligibility(snapshot, settings, report))
+        Ok(check_eligibility(snapshot, settings, report, &Workload::of(snapshot)?))
     }
 
     fn select_release(snapshot: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Selection, String> {
+        let workload = Workload::of(snapshot)?;
         Ok(match manual_request(snapshot, settings) {
-            Some(requested) => select_requested(snapshot, settings, requested),
+            Some(requested) => select_requested(snapshot, settings, requested, &workload),
             None => select_previous(snapshot, report),
         })
     }
@@ -104,7 +105,7 @@ fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a
     snapshot.target_annotation(&settings.rollback_annotation)
 }
 
-fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
+fn detect_failure(snapshot: &Snapshot, settings: &Settings, workload: &Workload) -> FailureReport {
     let mut failing: Vec<Finding> = Vec::new();
     let target = &snapshot.target;
     // Conditions written before the controller saw the latest spec (a
@@ -138,10 +139,10 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     }
 
     let current = snapshot.current_release();
-    let old_replicas = status::old_replicas(snapshot);
-    let unfinished = status::waiting_for(snapshot, current.is_some(), old_replicas);
-    let pods: Vec<_> = match current.and_then(|r| r.object) {
-        Some(object) => snapshot.pods_under(object).collect(),
+    let old_replicas = status::old_replicas(snapshot, workload);
+    let unfinished = status::waiting_for(snapshot, workload, current.is_some(), old_replicas);
+    let pods: Vec<_> = match current {
+        Some(release) => snapshot.pods_of(release).collect(),
         // Pods whose ReplicaSet the dump lacks sit directly under the
         // Deployment; they are the current revision's when its status says
         // every replica is updated, none of an older revision left.
@@ -158,6 +159,11 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     let verdict = classify::judge_with(snapshot, pods, settings.limits());
     failing.extend(verdict.failing);
     let mut settling = verdict.settling;
+    let (replacing, actions) = match conditions_current {
+        true => replace::pods_left_behind(snapshot, workload, settings.limits()),
+        false => (None, Vec::new()),
+    };
+    settling.extend(replacing);
     let state = if !failing.is_empty() {
         Health::Failed
     } else if !settling.is_empty() {
@@ -173,7 +179,13 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> FailureReport {
     };
     let mut findings = failing;
     findings.extend(settling);
-    FailureReport { state, findings, manual_request: manual_request(snapshot, settings).is_some(), actions: Vec::new() }
+    FailureReport {
+        state,
+        findings,
+        manual_request: manual_request(snapshot, settings).is_some(),
+        recheck_after: verdict.recheck_after,
+        actions,
+    }
 }
 
 fn deployment_finding(reason: &str, message: Option<&str>, since: Option<i64>) -> Finding {
@@ -186,11 +198,17 @@ fn deployment_finding(reason: &str, message: Option<&str>, since: Option<i64>) -
     }
 }
 
-fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureReport) -> Eligibility {
+fn check_eligibility(
+    snapshot: &Snapshot,
+    settings: &Settings,
+    report: &FailureReport,
+    workload: &Workload,
+) -> Eligibility {
     let name = &snapshot.target.name;
+    let (kind, history) = (workload.name(), workload.history());
     let refuse = |reason: String, actions| Eligibility { eligible: false, reason, actions };
     if snapshot.target.paused {
-        let reason = format!("Deployment {name} is paused; rollback is refused until it is resumed");
+        let reason = format!("{kind} {name} is paused; rollback is refused until it is resumed");
         // A manual request is answered (and cleared) rather than retried.
         let actions = if report.manual_request {
             vec![act::remove_annotation(&settings.rollback_annotation), act::warning("RollbackRefused", reason.clone())]
@@ -208,9 +226,9 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
     }
     let Some(current) = snapshot.current_release() else {
         let reason = if snapshot.releases.is_empty() {
-            format!("the objects hold no ReplicaSet of {name}, so no revision to roll back to")
+            format!("the objects hold no {history} of {kind} {name}, so no revision to roll back to")
         } else {
-            format!("no ReplicaSet of {name} matches its pod template yet")
+            format!("no {history} of {kind} {name} holds its pod template yet")
         };
         return refuse(reason, Vec::new());
     };
@@ -221,14 +239,15 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
             actions: Vec::new(),
         },
         None => refuse(
-            format!("revision {} is the first revision of {name}; there is nothing to roll back to", current.id),
+            format!("revision {} is the first revision of {kind} {name}; there is nothing to roll back to", current.id),
             Vec::new(),
         ),
     }
 }
 
-fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -> Selection {
+fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str, workload: &Workload) -> Selection {
     let name = &snapshot.target.name;
+    let kind = workload.name();
     let annotation = &settings.rollback_annotation;
     let clear = act::remove_annotation(annotation);
     let refuse = |problem: String| Selection {
@@ -239,12 +258,12 @@ fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -
     };
     let Ok(revision) = requested.trim().parse::<u64>() else {
         let shown = rewind_sdk::view::shorten(requested, 64);
-        return refuse(format!("{annotation}={shown:?} on Deployment {name} is not a revision number"));
+        return refuse(format!("{annotation}={shown:?} on {kind} {name} is not a revision number"));
     };
     let Some(release) = snapshot.release_by_revision(revision) else {
         let known: Vec<String> = snapshot.releases.iter().map(|r| r.id.to_string()).collect();
         return refuse(format!(
-            "Deployment {name} has no revision {revision} (known revisions: {})",
+            "{kind} {name} has no revision {revision} (known revisions: {})",
             if known.is_empty() { "none".into() } else { known.join(", ") }
         ));
     };
@@ -261,7 +280,7 @@ fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str) -
         reason: format!("rollback to revision {revision} was requested by annotation {annotation}"),
         error: None,
         actions: vec![
-            act::rollback_deployment(revision),
+            act::rollback(revision),
             clear,
             act::normal("RollingBack", format!("rolling back to revision {revision} as requested")),
         ],
@@ -292,7 +311,7 @@ fn select_previous(snapshot: &Snapshot, report: &FailureReport) -> Selection {
         reason: reason.clone(),
         error: None,
         actions: vec![
-            act::rollback_deployment(revision),
+            act::rollback(revision),
             act::warning(
                 "RollingBack",
                 format!("rolling back from revision {} to {}: {cause}", current.id, previous.id),

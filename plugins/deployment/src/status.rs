@@ -1,7 +1,9 @@
-//! What a Deployment's own status says about its rollout, read the way
+//! What a workload's own status says about its rollout, read the way
 //! `kubectl rollout status` reads it: the controller must have observed the
-//! latest generation, then every replica must be updated and available.
+//! latest generation, then every replica the rollout replaces must be
+//! updated, and every replica available.
 
+use crate::workload::{Kind, Workload};
 use rewind_sdk::{Finding, Snapshot};
 
 fn waiting(reason: &str, message: String) -> Finding {
@@ -11,8 +13,8 @@ fn waiting(reason: &str, message: String) -> Finding {
 /// What the rollout still waits for, or none when the status says it is
 /// complete. `has_current` tells whether a ReplicaSet of the dump matches
 /// the Deployment's template; `old` is [`old_replicas`].
-pub fn waiting_for(snapshot: &Snapshot, has_current: bool, old: u32) -> Option<Finding> {
-    let unfinished = rollout_unfinished(snapshot, has_current, old)?;
+pub fn waiting_for(snapshot: &Snapshot, workload: &Workload, has_current: bool, old: u32) -> Option<Finding> {
+    let unfinished = rollout_unfinished(snapshot, workload, has_current, old)?;
     if !snapshot.target.paused {
         return Some(unfinished);
     }
@@ -20,15 +22,16 @@ pub fn waiting_for(snapshot: &Snapshot, has_current: bool, old: u32) -> Option<F
     Some(waiting("Paused", message))
 }
 
-fn rollout_unfinished(snapshot: &Snapshot, has_current: bool, old: u32) -> Option<Finding> {
+fn rollout_unfinished(snapshot: &Snapshot, workload: &Workload, has_current: bool, old: u32) -> Option<Finding> {
     let target = &snapshot.target;
     let name = &target.name;
+    let kind = workload.name();
     let reported = target.observed_generation.is_some()
         || !target.conditions.is_empty()
         || target.updated_replicas.is_some()
         || target.available_replicas.is_some();
     if !reported {
-        let message = format!("Deployment {name} has no status yet: its controller has not reported on it");
+        let message = format!("{kind} {name} has no status yet: its controller has not reported on it");
         return Some(waiting("GenerationNotObserved", message));
     }
     // A status without observedGeneration (trimmed fixtures) cannot be
@@ -36,7 +39,7 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool, old: u32) -> Optio
     match target.observed_generation {
         Some(observed) if observed < target.generation => {
             let message = format!(
-                "waiting for the Deployment controller to observe generation {} of {name} (it has observed {observed})",
+                "waiting for the {kind} controller to observe generation {} of {name} (it has observed {observed})",
                 target.generation
             );
             return Some(waiting("GenerationNotObserved", message));
@@ -44,12 +47,16 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool, old: u32) -> Optio
         _ => {}
     }
     if !has_current && !snapshot.releases.is_empty() {
-        let message = format!("no ReplicaSet of {name} has its pod template yet; waiting for the new ReplicaSet");
+        let history = workload.history();
+        let message = format!("no {history} of {kind} {name} holds its pod template yet; waiting for the new one");
         return Some(waiting("NewReplicaSetPending", message));
     }
     let desired = target.desired_replicas.unwrap_or(1);
     let updated = target.updated_replicas.unwrap_or(0);
-    if updated < desired {
+    // Pods below a StatefulSet's partition stay at the old revision, and an
+    // OnDelete strategy updates none on its own.
+    let to_update = desired.saturating_sub(workload.partition);
+    if updated < to_update && !workload.on_delete {
         let message = format!("{updated} of {desired} replicas of {name} updated; waiting for the rest");
         return Some(waiting("ReplicasUpdating", message));
     }
@@ -65,10 +72,15 @@ fn rollout_unfinished(snapshot: &Snapshot, has_current: bool, old: u32) -> Optio
     None
 }
 
-/// Replicas of older revisions still running: from the older ReplicaSets
-/// when the dump has them, else from the Deployment's own `status.replicas`
-/// beyond its updated ones (read from the raw object: once per evaluation).
-pub fn old_replicas(snapshot: &Snapshot) -> u32 {
+/// A Deployment's replicas of older revisions still running: from the older
+/// ReplicaSets when the dump has them, else from the Deployment's own
+/// `status.replicas` beyond its updated ones (read from the raw object:
+/// once per evaluation). Other kinds keep older pods by design (a
+/// partition, OnDelete) or count them in `updated` already: none.
+pub fn old_replicas(snapshot: &Snapshot, workload: &Workload) -> u32 {
+    if workload.kind != Kind::Deployment {
+        return 0;
+    }
     if !snapshot.releases.is_empty() {
         return snapshot.releases.iter().filter(|r| !r.current).map(|r| r.replicas).sum();
     }

@@ -26,8 +26,10 @@ pub fn set_annotation(key: &str, value: &str) -> Action {
     Action::SetAnnotation((key.to_string(), value.to_string()))
 }
 
-pub fn rollback_deployment(revision: u64) -> Action {
-    Action::RollbackDeployment(revision)
+/// `kubectl rollout undo --to-revision=<revision>`, for any workload kind
+/// the host rolls back.
+pub fn rollback(revision: u64) -> Action {
+    Action::Rollback(revision)
 }
 
 pub fn set_condition(kind: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Action {

@@ -9,7 +9,7 @@
 //! reading raw JSON ([`raw`]) and building actions ([`act`]).
 
 wit_bindgen::generate!({
-    path: "../../wit",
+    path: "../../wit/0.4.0",
     world: "rollback-policy",
     pub_export_macro: true,
     export_macro_name: "export_policy",
@@ -30,8 +30,9 @@ pub use self::rewind::policy::types::{
 };
 /// The snapshot a policy reads, decoded from the bytes the host passes.
 pub use rewind_snapshot::{
-    Condition, ConditionStatus, Container, ContainerRole, ContainerState, ObjectIndex, ObjectInfo, Pod, PodPhase,
-    Release, RunningState, Snapshot, Target, TerminatedState, Text, Timestamp, WaitingReason, WaitingState,
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Metric, MetricResult, ObjectIndex,
+    ObjectInfo, Pod, PodPhase, Release, RunningState, Sample, Snapshot, Target, TerminatedState, Text, Timestamp,
+    WaitingReason, WaitingState,
 };
 pub use settings::Settings;
 

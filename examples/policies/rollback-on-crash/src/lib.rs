@@ -32,7 +32,13 @@ impl Rules for RollbackOnCrash {
         let pods = current.into_iter().flat_map(|o| s.pods_under(o));
         let verdict = classify::judge(s, pods, settings.grace_seconds);
         let state = if verdict.failing.is_empty() { Health::Healthy } else { Health::Failed };
-        Ok(FailureReport { state, findings: verdict.failing, manual_request: false, actions: vec![] })
+        Ok(FailureReport {
+            state,
+            findings: verdict.failing,
+            manual_request: false,
+            recheck_after: None,
+            actions: vec![],
+        })
     }
 
     fn check_eligibility(s: &Snapshot, _: &Settings, _: &FailureReport) -> Result<Eligibility, String> {
@@ -48,7 +54,7 @@ impl Rules for RollbackOnCrash {
             release: Some(previous.to_string()),
             reason: format!("{cause}: back to revision {previous}"),
             error: None,
-            actions: vec![act::rollback_deployment(previous), act::warning("RollingBack", cause)],
+            actions: vec![act::rollback(previous), act::warning("RollingBack", cause)],
         })
     }
 }

@@ -96,7 +96,7 @@ pub fn push(
     let bytes = std::fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
     let inspected = runtime.inspect_bytes(module, &bytes)?;
     let mut annotations = std::collections::BTreeMap::from([
-        (rewind::distribution::ANNOTATION_WIT.to_string(), format!("rewind:policy@{}", inspected.wit_version)),
+        (rewind::distribution::ANNOTATION_WIT.to_string(), inspected.contract.package()),
         ("org.opencontainers.image.created".to_string(), rewind::time::format(jiff::Timestamp::now().as_second())),
     ]);
     if let Some(name) = module.file_name().and_then(|n| n.to_str()) {
@@ -109,12 +109,7 @@ pub fn push(
     let digest = block_on(fetcher(cache_root)?.push(&oci, &bytes, &annotations))??;
     // The pinned form: what a RolloutPolicy should name to never move.
     println!("{}", rewind::distribution::OciRef { reference: digest, ..oci.clone() });
-    eprintln!(
-        "pushed {} (sha256 {}, rewind:policy@{}) as {oci}",
-        module.display(),
-        inspected.sha256,
-        inspected.wit_version
-    );
+    eprintln!("pushed {} (sha256 {}, {}) as {oci}", module.display(), inspected.sha256, inspected.contract.package());
     Ok(ExitCode::SUCCESS)
 }
 

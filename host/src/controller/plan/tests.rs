@@ -26,7 +26,7 @@ fn report(state: &'static str, manual: bool, release: Option<&str>, actions: Vec
 }
 
 fn rollback() -> EvalReport {
-    report("failed", false, Some("2"), vec![Action::RollbackDeployment { revision: 2 }])
+    report("failed", false, Some("2"), vec![Action::Rollback { revision: 2 }])
 }
 
 fn previous(rollbacks_ago: &[i64]) -> WorkloadStatus {
@@ -39,7 +39,7 @@ fn previous(rollbacks_ago: &[i64]) -> WorkloadStatus {
 #[test]
 fn enforce_executes_and_records_the_rollback() {
     let plan = plan("web", &rollback(), false, Mode::Enforce, &FlapGuard::default(), None, NOW);
-    assert_eq!(plan.execute, [Action::RollbackDeployment { revision: 2 }]);
+    assert_eq!(plan.execute, [Action::Rollback { revision: 2 }]);
     assert_eq!(plan.status.rollbacks, [crate::time::format(NOW)]);
     assert_eq!(plan.status.release.as_deref(), Some("2"));
     assert!(plan.event.is_none());
@@ -50,7 +50,7 @@ fn dry_run_plans_and_changes_nothing() {
     let plan = plan("web", &rollback(), false, Mode::DryRun, &FlapGuard::default(), None, NOW);
     assert!(plan.execute.is_empty());
     assert!(plan.status.dry_run && plan.status.rollbacks.is_empty());
-    assert_eq!(plan.status.actions[0]["type"], "rollback-deployment");
+    assert_eq!(plan.status.actions[0]["type"], "rollback");
     let event = plan.event.unwrap();
     assert_eq!((event.event_type, event.reason.as_str()), (EventType::Normal, "WouldRollback"));
 }
@@ -72,7 +72,7 @@ fn the_flap_guard_holds_after_the_limit_within_the_window() {
 #[test]
 fn manual_requests_and_other_actions_are_not_counted_or_guarded() {
     let guard = FlapGuard { max_rollbacks: 1, window_seconds: 3600 };
-    let manual = report("healthy", true, Some("1"), vec![Action::RollbackDeployment { revision: 1 }]);
+    let manual = report("healthy", true, Some("1"), vec![Action::Rollback { revision: 1 }]);
     let plan = plan("web", &manual, false, Mode::Enforce, &guard, Some(&previous(&[10])), NOW);
     assert_eq!(plan.execute.len(), 1);
     assert_eq!(plan.status.rollbacks.len(), 1, "a manual rollback is not an automatic one");

@@ -212,6 +212,9 @@ impl Limits {
 pub struct Verdict {
     pub failing: Vec<crate::Finding>,
     pub settling: Vec<crate::Finding>,
+    /// Seconds until the first settling problem of known age reaches its
+    /// limit: when the verdict could change with nothing else changing.
+    pub recheck_after: Option<u32>,
 }
 
 /// [`judge_with`] a grace period and the default creating limit.
@@ -220,7 +223,7 @@ pub fn judge<'s, 'a: 's>(snapshot: &Snapshot, pods: impl Iterator<Item = &'s Pod
 }
 
 pub fn judge_with<'s, 'a: 's>(snapshot: &Snapshot, pods: impl Iterator<Item = &'s Pod<'a>>, limits: Limits) -> Verdict {
-    let mut verdict = Verdict { failing: Vec::new(), settling: Vec::new() };
+    let mut verdict = Verdict { failing: Vec::new(), settling: Vec::new(), recheck_after: None };
     for pod in pods {
         let name = snapshot.pod_name(pod);
         for problem in pod_problems(pod) {
@@ -239,6 +242,10 @@ pub fn judge_with<'s, 'a: 's>(snapshot: &Snapshot, pods: impl Iterator<Item = &'
                     None => format!("{} (since when is unknown: the pod reports no time)", finding.message),
                 };
                 verdict.settling.push(finding);
+                if problem.since.is_some() {
+                    let left = u32::try_from(limit - age).unwrap_or(u32::MAX);
+                    verdict.recheck_after = Some(verdict.recheck_after.map_or(left, |r| r.min(left)));
+                }
             }
         }
     }

@@ -221,7 +221,9 @@ fn a_scheduled_pod_creating_containers_has_the_longer_limit() {
         judge_with(&snapshot, std::iter::once(&creating), limits)
     };
     assert!(at(400).failing.is_empty() && at(400).settling[0].message.contains("container-creating limit"));
+    assert_eq!(at(400).recheck_after, Some(300), "the limit ends 600 s after 100");
     assert_eq!(at(700).failing[0].reason, "ContainerCreating");
+    assert_eq!(at(700).recheck_after, None);
 }
 
 #[test]
@@ -232,6 +234,7 @@ fn an_undated_problem_says_its_time_is_unknown() {
     let verdict = judge(&crate::Snapshot { now: 10_000, ..Default::default() }, std::iter::once(&undated), 120);
     assert!(verdict.failing.is_empty());
     assert!(verdict.settling[0].message.contains("unknown"), "{}", verdict.settling[0].message);
+    assert_eq!(verdict.recheck_after, None, "an undated problem never reaches its limit");
 }
 
 #[test]

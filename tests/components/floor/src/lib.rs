@@ -25,7 +25,13 @@ impl Policy for Floor {
             message: "Back-off pulling image".into(),
             since: None,
         };
-        Ok(FailureReport { state: Health::Failed, findings: vec![finding], manual_request: false, actions: vec![] })
+        Ok(FailureReport {
+            state: Health::Failed,
+            findings: vec![finding],
+            manual_request: false,
+            recheck_after: None,
+            actions: vec![],
+        })
     }
 
     fn check_eligibility() -> Result<Eligibility, String> {
@@ -37,7 +43,7 @@ impl Policy for Floor {
             release: Some("2".into()),
             reason: "revision 3 failed; revision 2 is the previous one".into(),
             error: None,
-            actions: vec![act::rollback_deployment(2), act::warning("RollingBack", "rolling back to revision 2")],
+            actions: vec![act::rollback(2), act::warning("RollingBack", "rolling back to revision 2")],
         })
     }
 }

@@ -153,6 +153,7 @@ impl Rules for Hostile {
             state: Health::Failed,
             findings: Vec::new(),
             manual_request: false,
+            recheck_after: None,
             actions: vec![act::normal("HostileDetected", "detect-failure ran")],
         })
     }

@@ -18,7 +18,7 @@ impl Rules for Socket {
     fn detect_failure(_: &Snapshot, _: &Value) -> Result<FailureReport, String> {
         let connected = std::net::TcpStream::connect("127.0.0.1:6443").is_ok();
         let state = if connected { Health::Failed } else { Health::Healthy };
-        Ok(FailureReport { state, findings: vec![], manual_request: false, actions: vec![] })
+        Ok(FailureReport { state, findings: vec![], manual_request: false, recheck_after: None, actions: vec![] })
     }
 
     fn check_eligibility(_: &Snapshot, _: &Value, _: &FailureReport) -> Result<Eligibility, String> {

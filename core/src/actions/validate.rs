@@ -1,9 +1,10 @@
 //! Every action of an evaluation is checked before any is executed: one bad
 //! action rejects the whole list, so a policy never gets half its way.
 
-use super::{Action, ConditionSpec, EventType, condition_status_text, json_depth};
-use crate::contract;
+use super::{Action, ConditionSpec, condition_status_text, json_depth};
+use crate::answers::{PolicyAction, Subresource};
 use crate::objects::ObjectKey;
+use crate::workloads;
 use serde_json::Value;
 
 /// What one evaluation may touch: the target and the objects of its
@@ -50,7 +51,7 @@ pub enum ValidationError {
 /// Checks the actions of all stages of one evaluation, in order, and returns
 /// them in host form. Nothing is returned unless every action passes.
 pub fn validate_actions(
-    actions: &[contract::Action],
+    actions: &[PolicyAction],
     scope: &Scope,
     limits: &ActionLimits,
 ) -> Result<Vec<Action>, ValidationError> {
@@ -72,26 +73,36 @@ pub fn validate_actions(
 
 type Problem = (&'static str, String);
 
-fn validate_one(action: &contract::Action, scope: &Scope, limits: &ActionLimits) -> Result<Action, Problem> {
-    use contract::Action as A;
+fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> Result<Action, Problem> {
+    use PolicyAction as A;
     match action {
-        A::RollbackDeployment(revision) => {
+        A::Rollback { revision, deployment_only: true } => {
             let name = "rollback-deployment";
             if scope.target.kind != "Deployment" || scope.target.group() != "apps" {
                 return Err((name, format!("the target {} is not an apps Deployment", scope.target)));
             }
-            Ok(Action::RollbackDeployment { revision: *revision })
+            Ok(Action::Rollback { revision: *revision })
         }
-        A::MergePatch(patch) => {
+        A::Rollback { revision, deployment_only: false } => {
+            if workloads::of(&scope.target).is_none() {
+                let kinds = workloads::names();
+                return Err((
+                    "rollback",
+                    format!("the target {} is not a kind rewind rolls back ({kinds})", scope.target),
+                ));
+            }
+            Ok(Action::Rollback { revision: *revision })
+        }
+        A::MergePatch { object, subresource, patch } => {
             let name = "merge-patch";
-            let object = in_scope(&patch.object, scope, true).map_err(|p| (name, p))?;
-            let value = parse_patch(&patch.patch, limits).map_err(|p| (name, p))?;
-            let subresource = match patch.subresource {
-                contract::Subresource::Main => {
+            let object = in_scope(object, scope, true).map_err(|p| (name, p))?;
+            let value = parse_patch(patch, limits).map_err(|p| (name, p))?;
+            let subresource = match subresource {
+                Subresource::Main => {
                     check_identity_untouched(&value).map_err(|p| (name, p))?;
                     None
                 }
-                contract::Subresource::Status => {
+                Subresource::Status => {
                     if value.as_object().is_some_and(|m| m.keys().any(|k| k != "status")) {
                         return Err((name, "a status patch may only contain `status`".into()));
                     }
@@ -105,7 +116,7 @@ fn validate_one(action: &contract::Action, scope: &Scope, limits: &ActionLimits)
             let object = in_scope(key, scope, false).map_err(|p| (name, p))?;
             Ok(Action::DeleteObject { object })
         }
-        A::SetAnnotation((key, value)) => {
+        A::SetAnnotation { key, value } => {
             let name = "set-annotation";
             check_annotation_key(key).map_err(|p| (name, p))?;
             check_text("value", value, limits).map_err(|p| (name, p))?;
@@ -115,46 +126,39 @@ fn validate_one(action: &contract::Action, scope: &Scope, limits: &ActionLimits)
             check_annotation_key(key).map_err(|p| ("remove-annotation", p))?;
             Ok(Action::RemoveAnnotation { key: key.clone() })
         }
-        A::SetCondition(c) => {
+        A::SetCondition { kind, status, reason, message } => {
             let name = "set-condition";
-            if c.kind.trim().is_empty() {
+            if kind.trim().is_empty() {
                 return Err((name, "the condition has an empty type".into()));
             }
-            for (field, text) in [("reason", &c.reason), ("message", &c.message)] {
+            for (field, text) in [("reason", reason), ("message", message)] {
                 check_text(field, text, limits).map_err(|p| (name, p))?;
             }
             Ok(Action::SetCondition {
                 condition: ConditionSpec {
-                    kind: c.kind.clone(),
-                    status: condition_status_text(c.status).to_string(),
-                    reason: c.reason.clone(),
-                    message: c.message.clone(),
+                    kind: kind.clone(),
+                    status: condition_status_text(*status).to_string(),
+                    reason: reason.clone(),
+                    message: message.clone(),
                 },
             })
         }
-        A::EmitEvent(e) => {
+        A::EmitEvent { event_type, reason, message } => {
             let name = "emit-event";
-            if e.reason.trim().is_empty() {
+            if reason.trim().is_empty() {
                 return Err((name, "the event has an empty reason".into()));
             }
-            for (field, text) in [("reason", &e.reason), ("message", &e.message)] {
+            for (field, text) in [("reason", reason), ("message", message)] {
                 check_text(field, text, limits).map_err(|p| (name, p))?;
             }
-            Ok(Action::EmitEvent {
-                event_type: match e.event_type {
-                    contract::EventType::Normal => EventType::Normal,
-                    contract::EventType::Warning => EventType::Warning,
-                },
-                reason: e.reason.clone(),
-                message: e.message.clone(),
-            })
+            Ok(Action::EmitEvent { event_type: *event_type, reason: reason.clone(), message: message.clone() })
         }
     }
 }
 
 /// The key, if it names the target (when allowed) or an object of its tree.
-fn in_scope(key: &contract::ObjectKey, scope: &Scope, target_allowed: bool) -> Result<ObjectKey, String> {
-    let key = ObjectKey::from(key);
+fn in_scope(key: &ObjectKey, scope: &Scope, target_allowed: bool) -> Result<ObjectKey, String> {
+    let key = key.clone();
     if key.namespace.is_none() {
         return Err(format!("{key}: cluster-scoped objects are outside any workload's scope"));
     }

@@ -2,14 +2,15 @@
 //! access, no Wasm; the offline path and the controller share it.
 
 mod pods;
-mod releases;
 mod tree;
 
 pub use pods::{conditions, waiting_reason};
 pub use tree::{TreeNode, ownership_tree};
 
-use crate::contract::{ObjectInfo, Snapshot, Target, Text};
+use crate::Snapshot;
 use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
+use crate::workloads::{self, Counts};
+use rewind_snapshot::{ObjectInfo, Target, Text};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,9 +53,10 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
              selector)"
         ));
     }
+    let workload = workloads::of_value(target_value);
     let mut tree = ownership_tree(set, target);
-    if objects::kind(target_value) == Some("Deployment") {
-        adopt_pods_of_missing_replica_sets(set, target_value, &mut tree, &mut warnings);
+    if let Some(workload) = workload {
+        workload.adopt_pods(set, target_value, &mut tree, &mut warnings);
     }
 
     let mut infos = Vec::with_capacity(tree.len());
@@ -79,52 +81,29 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
         }
     }
 
-    let releases = if objects::kind(target_value) == Some("Deployment") {
-        let (releases, release_warnings) =
-            releases::deployment_releases(set, &tree).map_err(|p| SnapshotError::BadTarget(target_name.clone(), p))?;
-        warnings.extend(release_warnings);
-        releases
-    } else {
-        Vec::new()
+    let releases = match workload {
+        Some(workload) => {
+            let (releases, release_warnings) =
+                workload.releases(set, &tree).map_err(|p| SnapshotError::BadTarget(target_name.clone(), p))?;
+            warnings.extend(release_warnings);
+            releases
+        }
+        None => Vec::new(),
     };
 
     Ok(BuiltSnapshot {
         snapshot: Snapshot {
             now,
-            target: target_view(target_value).map_err(|p| SnapshotError::BadTarget(target_name, p))?,
+            target: target_view(target_value, workload).map_err(|p| SnapshotError::BadTarget(target_name, p))?,
             releases,
             objects: infos,
             pods,
             settings: Text::copied(settings),
+            metrics: Vec::new(),
         },
         tree,
         warnings,
     })
-}
-
-/// A dump of a Deployment and its pods without their ReplicaSets still
-/// shows the pods' states: they are placed directly under the Deployment,
-/// and the warning says why.
-fn adopt_pods_of_missing_replica_sets(
-    set: &ObjectSet,
-    deployment: &Value,
-    tree: &mut Vec<TreeNode>,
-    warnings: &mut Vec<String>,
-) {
-    let taken: std::collections::HashSet<ObjectId> = tree.iter().map(|n| n.object).collect();
-    let mut missing: Vec<&str> = Vec::new();
-    for (pod, replica_set) in crate::deployment::pods_of_missing_replica_sets(set, deployment, &taken) {
-        tree.push(TreeNode { object: pod, owner: Some(0) });
-        if !missing.contains(&replica_set) {
-            missing.push(replica_set);
-        }
-    }
-    for replica_set in missing {
-        warnings.push(format!(
-            "ReplicaSet {replica_set} is not in the dump: its pods that carry the Deployment's selector are taken \
-             as the Deployment's own, without a revision"
-        ));
-    }
 }
 
 fn bad_object(set: &ObjectSet, id: ObjectId, problem: String) -> SnapshotError {
@@ -151,19 +130,14 @@ fn object_info(value: &Value, owner: Option<usize>) -> ObjectInfo<'static> {
 }
 
 /// The target's typed view. Fields are read from JSON, not a typed struct,
-/// because the target may be any kind, custom resources included.
-fn target_view(value: &Value) -> Result<Target<'static>, String> {
+/// because the target may be any kind, custom resources included; a kind
+/// rewind knows says where it keeps its counts, any other is read where
+/// Deployments keep them.
+fn target_view(value: &Value, workload: Option<&dyn workloads::Workload>) -> Result<Target<'static>, String> {
     let text = |field: &str| Text::copied(value.get(field).and_then(Value::as_str).unwrap_or_default());
-    let count = |pointer: &str| -> Result<Option<u32>, String> {
-        match value.pointer(pointer) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .map(Some)
-                .ok_or_else(|| format!("{pointer} is {v}, not a replica count")),
-        }
-    };
+    let workload = workload.unwrap_or(&workloads::deployment::Deployment);
+    let counts = workload.counts(value)?;
+    let Counts { desired, ready, updated, available } = counts;
     Ok(Target {
         api_version: text("apiVersion"),
         kind: text("kind"),
@@ -175,11 +149,11 @@ fn target_view(value: &Value) -> Result<Target<'static>, String> {
         labels: objects::string_map(value, "labels"),
         annotations: objects::string_map(value, "annotations"),
         conditions: conditions(objects::at(value, &["status", "conditions"])),
-        paused: crate::deployment::is_paused(value),
-        desired_replicas: count("/spec/replicas")?,
-        ready_replicas: count("/status/readyReplicas")?,
-        updated_replicas: count("/status/updatedReplicas")?,
-        available_replicas: count("/status/availableReplicas")?,
+        paused: workload.is_paused(value),
+        desired_replicas: desired,
+        ready_replicas: ready,
+        updated_replicas: updated,
+        available_replicas: available,
     })
 }
 

@@ -2,7 +2,8 @@
 //! where the answer makes the next question moot. Pure over the
 //! [`PolicyStages`] trait, so it is tested without a Wasm engine.
 
-use crate::contract::{Action, Eligibility, FailureReport, Health, Selection, Snapshot};
+use crate::Snapshot;
+use crate::answers::{Eligibility, FailureReport, Health, PolicyAction, Selection};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +81,7 @@ impl Decision {
     }
 
     /// Every action of every stage that ran, in stage order.
-    pub fn actions(&self) -> Vec<Action> {
+    pub fn actions(&self) -> Vec<PolicyAction> {
         let mut actions = self.failure.actions.clone();
         if let Some(e) = &self.eligibility {
             actions.extend(e.actions.iter().cloned());
@@ -114,7 +115,8 @@ pub fn decide<P: PolicyStages>(policy: &mut P, snapshot: &Snapshot) -> Result<De
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{Action as A, Target};
+    use crate::answers::PolicyAction as A;
+    use rewind_snapshot::Target;
 
     /// A native stand-in policy that records which stages ran.
     struct Scripted {
@@ -143,6 +145,7 @@ mod tests {
                 state: self.state,
                 findings: vec![],
                 manual_request: self.manual,
+                recheck_after: None,
                 actions: vec![A::RemoveAnnotation("a".into())],
             })
         }
@@ -156,7 +159,7 @@ mod tests {
                 release: Some("2".into()),
                 reason: String::new(),
                 error: None,
-                actions: vec![A::RollbackDeployment(2)],
+                actions: vec![A::Rollback { revision: 2, deployment_only: false }],
             })
         }
     }

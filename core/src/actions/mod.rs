@@ -2,14 +2,12 @@
 //! target's scope, and the pure transformations executors share.
 
 mod merge_patch;
-mod undo;
 mod validate;
 
 pub use merge_patch::{apply_merge_patch, json_depth};
-pub use undo::{UndoError, UndoOutcome, plan_undo};
 pub use validate::{ActionLimits, Scope, ValidationError, validate_actions};
 
-use crate::contract;
+use crate::answers::ConditionStatus;
 use crate::objects::ObjectKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,7 +17,9 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Action {
-    RollbackDeployment {
+    /// `rollback-deployment` is the name contract 0.3.0 gave it.
+    #[serde(alias = "rollback-deployment")]
+    Rollback {
         revision: u64,
     },
     MergePatch {
@@ -67,7 +67,7 @@ impl Action {
     /// The action's kebab-case name, as in the JSON `type` field.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Action::RollbackDeployment { .. } => "rollback-deployment",
+            Action::Rollback { .. } => "rollback",
             Action::MergePatch { .. } => "merge-patch",
             Action::DeleteObject { .. } => "delete-object",
             Action::SetAnnotation { .. } => "set-annotation",
@@ -78,21 +78,10 @@ impl Action {
     }
 }
 
-pub fn condition_status_text(status: contract::ConditionStatus) -> &'static str {
+pub fn condition_status_text(status: ConditionStatus) -> &'static str {
     match status {
-        contract::ConditionStatus::True => "True",
-        contract::ConditionStatus::False => "False",
-        contract::ConditionStatus::Unknown => "Unknown",
-    }
-}
-
-impl From<&contract::ObjectKey> for ObjectKey {
-    fn from(key: &contract::ObjectKey) -> Self {
-        ObjectKey {
-            api_version: key.api_version.clone(),
-            kind: key.kind.clone(),
-            namespace: key.namespace.clone(),
-            name: key.name.clone(),
-        }
+        ConditionStatus::True => "True",
+        ConditionStatus::False => "False",
+        ConditionStatus::Unknown => "Unknown",
     }
 }

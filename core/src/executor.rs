@@ -1,10 +1,10 @@
 //! Carrying out validated actions. One interface, two implementations: the
 //! in-memory one here (for `rewind eval --apply` and `rewind test`) and the
-//! API-server one of the controller, which reuse the same pure pieces
-//! ([`plan_undo`], [`apply_merge_patch`], [`upsert_condition`],
-//! [`event_object`]).
+//! API-server one of the controller. Both carry out the [`Change`] that
+//! [`crate::change::plan`] computes for each action.
 
-use crate::actions::{Action, ConditionSpec, EventType, UndoOutcome, apply_merge_patch, plan_undo};
+use crate::actions::{Action, apply_merge_patch};
+use crate::change::{Change, Planned, plan};
 use crate::objects::{self, ObjectKey, ObjectSet};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -94,67 +94,43 @@ impl InMemoryExecutor<'_> {
 }
 
 fn execute_one(set: &mut ObjectSet, context: &ExecutionContext, action: &Action) -> Result<Outcome, String> {
-    let target_id = set.find_key(&context.target).ok_or_else(|| format!("{} no longer exists", context.target))?;
-    match action {
-        Action::RollbackDeployment { revision } => {
-            let deployment = set.get(target_id).expect("found above").clone();
-            let owned = crate::deployment::owned_replica_sets(&deployment, set.iter().map(|(_, v)| v));
-            match plan_undo(&deployment, &owned, *revision).map_err(|e| e.to_string())? {
-                UndoOutcome::AlreadyCurrent { replica_set } => Ok(Outcome::Skipped(format!(
-                    "revision {revision} ({replica_set}) is already the Deployment's template"
-                ))),
-                UndoOutcome::Restore { template, replica_set } => {
-                    update(set, target_id, |d| d["spec"]["template"] = template);
-                    Ok(Outcome::Applied(format!("rolled back to revision {revision} ({replica_set})")))
-                }
-            }
-        }
-        Action::MergePatch { object, patch, .. } => {
-            let id = set.find_key(object).ok_or_else(|| format!("{object} does not exist"))?;
-            update(set, id, |v| apply_merge_patch(v, patch));
-            Ok(Outcome::Applied(format!("patched {object}")))
-        }
-        Action::DeleteObject { object } => {
-            let id = set.find_key(object).ok_or_else(|| format!("{object} does not exist"))?;
-            set.remove(id);
-            let collected = collect_garbage(set);
-            let also = if collected == 0 { String::new() } else { format!(" and {collected} dependents") };
-            Ok(Outcome::Applied(format!("deleted {object}{also}")))
-        }
-        Action::SetAnnotation { key, value } => {
-            update(set, target_id, |v| apply_merge_patch(v, &annotation_patch(key, Some(value))));
-            Ok(Outcome::Applied(format!("set annotation {key}")))
-        }
-        Action::RemoveAnnotation { key } => {
-            if objects::annotation(set.get(target_id).expect("found above"), key).is_none() {
-                return Ok(Outcome::Skipped(format!("annotation {key} was not set")));
-            }
-            update(set, target_id, |v| apply_merge_patch(v, &annotation_patch(key, None)));
-            Ok(Outcome::Applied(format!("removed annotation {key}")))
-        }
-        Action::SetCondition { condition } => {
-            let now = context.now;
-            update(set, target_id, |v| {
-                let conditions = upsert_condition(v.pointer("/status/conditions"), condition, now);
-                apply_merge_patch(v, &json!({"status": {"conditions": conditions}}));
-            });
-            Ok(Outcome::Applied(format!("set condition {}={}", condition.kind, condition.status)))
-        }
-        Action::EmitEvent { event_type, reason, message } => {
-            let target = set.get(target_id).expect("found above");
-            let sequence = set.iter().filter(|(_, v)| objects::kind(v) == Some("Event")).count();
-            let event = event_object(target, *event_type, reason, message, context.now, sequence);
-            let origin = objects::Origin("emitted by the policy".into());
-            set.insert(event, origin).map_err(|e| e.to_string())?;
-            Ok(Outcome::Applied(format!("{event_type:?} event {reason}")))
+    match plan(set, context, action)? {
+        Planned::Skip(why) => Ok(Outcome::Skipped(why)),
+        Planned::Change { change, done } => {
+            apply(set, change)?;
+            Ok(Outcome::Applied(done))
         }
     }
 }
 
+/// Makes `change` to the set as an API server would: a spec change bumps
+/// `metadata.generation`, and a delete takes the dependents with it.
+pub fn apply(set: &mut ObjectSet, change: Change) -> Result<(), String> {
+    let find = |set: &ObjectSet, key: &ObjectKey| set.find_key(key).ok_or_else(|| format!("{key} does not exist"));
+    match change {
+        Change::Replace { object, updated } => {
+            let id = find(set, &object)?;
+            update(set, id, |v| *v = updated);
+        }
+        Change::MergePatch { object, patch, .. } => {
+            let id = find(set, &object)?;
+            update(set, id, |v| apply_merge_patch(v, &patch));
+        }
+        Change::Delete { object, .. } => {
+            let id = find(set, &object)?;
+            set.remove(id);
+            collect_garbage(set);
+        }
+        Change::Create { object } => {
+            set.insert(object, objects::Origin("emitted by the policy".into())).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes objects all of whose owners are gone, as the garbage collector
-/// does after a background-propagated delete. Returns how many went.
-fn collect_garbage(set: &mut ObjectSet) -> usize {
-    let mut removed = 0;
+/// does after a background-propagated delete.
+fn collect_garbage(set: &mut ObjectSet) {
     loop {
         let uids: std::collections::HashSet<String> =
             set.iter().filter_map(|(_, v)| objects::uid(v).map(str::to_string)).collect();
@@ -167,11 +143,10 @@ fn collect_garbage(set: &mut ObjectSet) -> usize {
             .map(|(id, _)| id)
             .collect();
         if orphans.is_empty() {
-            return removed;
+            return;
         }
         for id in orphans {
             set.remove(id);
-            removed += 1;
         }
     }
 }
@@ -183,86 +158,20 @@ fn update(set: &mut ObjectSet, id: usize, change: impl FnOnce(&mut Value)) {
         return;
     };
     let spec_before = object.get("spec").cloned();
+    let generation_before = object.pointer("/metadata/generation").cloned();
     change(object);
     if object.get("spec") != spec_before.as_ref()
-        && let Some(generation) = object.pointer_mut("/metadata/generation")
+        && let Some(generation) = generation_before.as_ref().and_then(Value::as_i64)
     {
-        *generation = json!(generation.as_i64().unwrap_or(0) + 1);
+        object["metadata"]["generation"] = json!(generation + 1);
     }
-}
-
-pub fn annotation_patch(key: &str, value: Option<&str>) -> Value {
-    json!({"metadata": {"annotations": {key: value}}})
-}
-
-/// The `status.conditions` list with `condition` set: an existing entry of
-/// the same type is updated, and its `lastTransitionTime` moves only when
-/// the status changes. Lists whose entries carry `lastUpdateTime` (as some
-/// operators' do) keep that convention: it is set on every update.
-pub fn upsert_condition(current: Option<&Value>, condition: &ConditionSpec, now: i64) -> Value {
-    let mut list: Vec<Value> = current.and_then(Value::as_array).cloned().unwrap_or_default();
-    let now = crate::time::format(now);
-    let tracks_updates = list.iter().any(|c| c.get("lastUpdateTime").is_some());
-    let existing = list.iter_mut().find(|c| c.get("type").and_then(Value::as_str) == Some(condition.kind.as_str()));
-    match existing {
-        Some(entry) => {
-            if entry.get("status").and_then(Value::as_str) != Some(condition.status.as_str()) {
-                entry["lastTransitionTime"] = json!(now);
-            }
-            entry["status"] = json!(condition.status);
-            entry["reason"] = json!(condition.reason);
-            entry["message"] = json!(condition.message);
-            if tracks_updates {
-                entry["lastUpdateTime"] = json!(now);
-            }
-        }
-        None => {
-            let mut entry = json!({
-                "type": condition.kind, "status": condition.status, "reason": condition.reason,
-                "message": condition.message, "lastTransitionTime": now,
-            });
-            if tracks_updates {
-                entry["lastUpdateTime"] = json!(now);
-            }
-            list.push(entry);
-        }
-    }
-    Value::Array(list)
-}
-
-/// A core/v1 Event about `target`, as the controller would create it.
-pub fn event_object(
-    target: &Value,
-    event_type: EventType,
-    reason: &str,
-    message: &str,
-    now: i64,
-    sequence: usize,
-) -> Value {
-    let name = objects::name(target).unwrap_or("unknown");
-    let time = crate::time::format(now);
-    json!({
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": format!("{name}.rewind.{now}.{sequence}"), "namespace": objects::namespace(target)},
-        "involvedObject": {
-            "apiVersion": target.get("apiVersion"), "kind": target.get("kind"), "name": name,
-            "namespace": objects::namespace(target), "uid": objects::uid(target),
-        },
-        "type": format!("{event_type:?}"),
-        "reason": reason,
-        "message": message,
-        "firstTimestamp": time,
-        "lastTimestamp": time,
-        "count": 1,
-        "source": {"component": "rewind"},
-        "reportingComponent": "rewind",
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::{ConditionSpec, EventType};
+    use crate::change::upsert_condition;
     use crate::fixtures::*;
 
     fn context() -> ExecutionContext {
@@ -273,8 +182,7 @@ mod tests {
     fn a_failing_action_leaves_the_set_untouched() {
         let mut set = set_of([deployment("web:3"), replica_set("3", "web:3")]);
         let before = format!("{:?}", set);
-        let actions =
-            [Action::SetAnnotation { key: "a".into(), value: "b".into() }, Action::RollbackDeployment { revision: 9 }];
+        let actions = [Action::SetAnnotation { key: "a".into(), value: "b".into() }, Action::Rollback { revision: 9 }];
         let err = InMemoryExecutor { objects: &mut set }.execute_now(&context(), &actions).unwrap_err();
         assert_eq!(err.index, 2);
         assert!(err.message.contains("revision 9"), "{err}");
@@ -285,10 +193,7 @@ mod tests {
     fn rollback_restores_the_template_and_bumps_generation() {
         let mut set = set_of([deployment("web:3"), replica_set("2", "web:2"), replica_set("3", "web:3")]);
         let outcomes = InMemoryExecutor { objects: &mut set }
-            .execute_now(
-                &context(),
-                &[Action::RollbackDeployment { revision: 2 }, Action::RollbackDeployment { revision: 2 }],
-            )
+            .execute_now(&context(), &[Action::Rollback { revision: 2 }, Action::Rollback { revision: 2 }])
             .unwrap();
         assert!(matches!(outcomes[0], Outcome::Applied(_)));
         assert!(matches!(outcomes[1], Outcome::Skipped(_)), "second undo is a no-op: {outcomes:?}");
@@ -335,10 +240,7 @@ mod tests {
         let outcomes = InMemoryExecutor { objects: &mut set }
             .execute_now(&context, &[Action::DeleteObject { object: rs }])
             .unwrap();
-        assert_eq!(
-            outcomes[0],
-            Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop and 1 dependents".into())
-        );
+        assert_eq!(outcomes[0], Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop".into()));
         assert_eq!(set.len(), 1);
     }
 

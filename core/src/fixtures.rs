@@ -62,3 +62,47 @@ pub fn set_of(objects: impl IntoIterator<Item = Value>) -> ObjectSet {
     }
     set
 }
+
+/// A ControllerRevision of `owner` (a StatefulSet or DaemonSet named
+/// `web`), as the apps controllers write it.
+pub fn controller_revision(owner: &str, revision: u64, image: &str) -> Value {
+    let hash = format!("c{revision}");
+    let mut template = template(image, None);
+    template["$patch"] = json!("replace");
+    json!({
+        "apiVersion": "apps/v1", "kind": "ControllerRevision", "revision": revision,
+        "metadata": {"name": format!("web-{hash}"), "namespace": NAMESPACE, "uid": format!("uid-cr-{revision}"),
+                     "labels": {"app": "web", "controller-revision-hash": hash},
+                     "creationTimestamp": "2024-11-06T14:00:00Z",
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner, "name": "web",
+                                          "uid": "uid-web", "controller": true}]},
+        "data": {"spec": {"template": template}}
+    })
+}
+
+/// A StatefulSet or DaemonSet named `web` running `image`.
+pub fn revisioned_workload(kind: &str, image: &str, update_revision: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": kind,
+        "metadata": {"name": "web", "namespace": NAMESPACE, "uid": "uid-web", "generation": 3,
+                     "annotations": {"team": "shop"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": template(image, None)},
+        "status": {"observedGeneration": 3, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 1,
+                   "updateRevision": update_revision, "currentRevision": update_revision,
+                   "desiredNumberScheduled": 3, "numberReady": 2, "updatedNumberScheduled": 1, "numberAvailable": 2}
+    })
+}
+
+/// A pod of `web` (a StatefulSet or DaemonSet) labelled with `hash`.
+pub fn revisioned_pod(owner: &str, name: &str, hash: &str, ready: bool) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
+                     "creationTimestamp": "2024-11-06T14:00:00Z",
+                     "labels": {"app": "web", "controller-revision-hash": hash},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner, "name": "web",
+                                          "uid": "uid-web", "controller": true}]},
+        "spec": {"containers": [{"name": "app", "image": "img"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}
+    })
+}

@@ -1,5 +1,6 @@
 use super::*;
-use crate::contract::{Action as A, MergePatch, ObjectKey as Key, Subresource};
+use crate::answers::{PolicyAction as A, Subresource};
+use crate::objects::ObjectKey as Key;
 
 fn key(kind: &str, namespace: Option<&str>, name: &str) -> Key {
     Key {
@@ -12,13 +13,17 @@ fn key(kind: &str, namespace: Option<&str>, name: &str) -> Key {
 
 fn scope() -> Scope {
     Scope {
-        target: (&key("Deployment", Some("shop"), "web")).into(),
-        owned: vec![(&key("ReplicaSet", Some("shop"), "web-1")).into(), (&key("Pod", Some("shop"), "web-1-a")).into()],
+        target: key("Deployment", Some("shop"), "web"),
+        owned: vec![key("ReplicaSet", Some("shop"), "web-1"), key("Pod", Some("shop"), "web-1-a")],
     }
 }
 
+fn rollback_deployment(revision: u64) -> A {
+    A::Rollback { revision, deployment_only: true }
+}
+
 fn patch(object: Key, text: &str) -> A {
-    A::MergePatch(MergePatch { object, subresource: Subresource::Main, patch: text.into() })
+    A::MergePatch { object, subresource: Subresource::Main, patch: text.into() }
 }
 
 fn rejection(actions: &[A]) -> String {
@@ -28,14 +33,14 @@ fn rejection(actions: &[A]) -> String {
 #[test]
 fn in_scope_actions_pass_in_order() {
     let actions = [
-        A::RollbackDeployment(2),
+        rollback_deployment(2),
         patch(key("Deployment", Some("shop"), "web"), r#"{"spec": {"replicas": 3}}"#),
         A::DeleteObject(key("Pod", Some("shop"), "web-1-a")),
         A::RemoveAnnotation("rewind.dev/rollback-to".into()),
     ];
     let valid = validate_actions(&actions, &scope(), &ActionLimits::default()).unwrap();
     assert_eq!(valid.len(), 4);
-    assert_eq!(valid[0], Action::RollbackDeployment { revision: 2 });
+    assert_eq!(valid[0], Action::Rollback { revision: 2 });
 }
 
 #[test]
@@ -52,7 +57,7 @@ fn objects_outside_the_tree_namespace_or_cluster_scope_are_rejected() {
 
 #[test]
 fn one_bad_action_rejects_the_whole_list_naming_its_position() {
-    let err = rejection(&[A::RollbackDeployment(2), patch(key("Deployment", Some("shop"), "web"), "{not json")]);
+    let err = rejection(&[rollback_deployment(2), patch(key("Deployment", Some("shop"), "web"), "{not json")]);
     assert!(err.starts_with("action 2 (merge-patch): the patch is not valid JSON"), "{err}");
 }
 
@@ -73,13 +78,13 @@ fn patches_may_not_touch_identity() {
 fn deep_large_and_numerous_inputs_are_bounded() {
     let deep = format!("{}1{}", r#"{"a":"#.repeat(40), "}".repeat(40));
     assert!(rejection(&[patch(key("Deployment", Some("shop"), "web"), &deep)]).contains("levels deep"));
-    let many: Vec<_> = (0..65).map(|_| A::RollbackDeployment(1)).collect();
+    let many: Vec<_> = (0..65).map(|_| rollback_deployment(1)).collect();
     assert!(rejection(&many).contains("65 actions"));
-    let status_with_spec = A::MergePatch(MergePatch {
+    let status_with_spec = A::MergePatch {
         object: key("Deployment", Some("shop"), "web"),
         subresource: Subresource::Status,
         patch: r#"{"spec": {}}"#.into(),
-    });
+    };
     assert!(rejection(&[status_with_spec]).contains("only contain `status`"));
 }
 
@@ -93,17 +98,25 @@ fn annotation_keys_follow_the_qualified_name_rule() {
 }
 
 #[test]
-fn rollback_requires_a_deployment_target() {
-    let scope = Scope {
-        target: (&Key {
-            api_version: "example.io/v1".into(),
-            kind: "Deployment".into(),
+fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
+    let scope_of = |api_version: &str, kind: &str| Scope {
+        target: Key {
+            api_version: api_version.into(),
+            kind: kind.into(),
             namespace: Some("shop".into()),
             name: "x".into(),
-        })
-            .into(),
+        },
         owned: vec![],
     };
-    let err = validate_actions(&[A::RollbackDeployment(1)], &scope, &ActionLimits::default()).unwrap_err();
-    assert!(err.to_string().contains("not an apps Deployment"));
+    let limits = ActionLimits::default();
+    let lookalike = validate_actions(&[rollback_deployment(1)], &scope_of("example.io/v1", "Deployment"), &limits);
+    assert!(lookalike.unwrap_err().to_string().contains("not an apps Deployment"));
+    let any_kind = [A::Rollback { revision: 1, deployment_only: false }];
+    for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
+        assert!(validate_actions(&any_kind, &scope_of("apps/v1", kind), &limits).is_ok(), "{kind}");
+    }
+    let err = validate_actions(&any_kind, &scope_of("example.io/v1", "Rollout"), &limits).unwrap_err();
+    assert!(err.to_string().contains("not a kind rewind rolls back (Deployment, StatefulSet, DaemonSet)"), "{err}");
+    let err = validate_actions(&[rollback_deployment(1)], &scope_of("apps/v1", "StatefulSet"), &limits).unwrap_err();
+    assert!(err.to_string().contains("not an apps Deployment"), "{err}");
 }

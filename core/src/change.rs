@@ -1,0 +1,180 @@
+//! The change each validated action makes, computed once from the objects
+//! as they are. Both executors carry out the same [`Change`]: the in-memory
+//! one on an object set, the API-server one as requests. They differ in
+//! I/O only.
+
+use crate::actions::{Action, ConditionSpec, EventType};
+use crate::executor::ExecutionContext;
+use crate::objects::{self, ObjectKey, ObjectSet};
+use crate::workloads::{self, UndoOutcome};
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// `updated` replaces the object whole (a rollback, which may replace
+    /// the annotations map as `kubectl rollout undo` does).
+    Replace { object: ObjectKey, updated: Value },
+    /// An RFC 7386 merge patch of the object or of its status.
+    MergePatch { object: ObjectKey, status: bool, patch: Value },
+    /// A delete whose dependents go to the garbage collector.
+    Delete { object: ObjectKey, uid: Option<String> },
+    /// A new object (an Event).
+    Create { object: Value },
+}
+
+/// What carrying out an action comes to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Planned {
+    /// Make `change`; `done` says what it did.
+    Change { change: Change, done: String },
+    /// Nothing to do, and why.
+    Skip(String),
+}
+
+impl Action {
+    /// Whether planning reads the target as it is now: an executor on a
+    /// live cluster refreshes it (and the workload's history, for a
+    /// rollback) before calling [`plan`].
+    pub fn reads_target(&self) -> bool {
+        matches!(self, Action::Rollback { .. } | Action::RemoveAnnotation { .. } | Action::SetCondition { .. })
+    }
+}
+
+/// The change `action` makes to `set`, where `context.target` is the
+/// evaluation's target. An error names why it cannot be made.
+pub fn plan(set: &ObjectSet, context: &ExecutionContext, action: &Action) -> Result<Planned, String> {
+    let target_key = &context.target;
+    let target_id = set.find_key(target_key).ok_or_else(|| format!("{target_key} no longer exists"))?;
+    let target = set.get(target_id).expect("found above");
+    let change = |change: Change, done: String| Ok(Planned::Change { change, done });
+    match action {
+        Action::Rollback { revision } => {
+            let workload = workloads::of(target_key)
+                .ok_or_else(|| format!("{target_key} is not a kind rewind rolls back ({})", workloads::names()))?;
+            let history = workloads::owned_history(workload, target, set.iter().map(|(_, v)| v));
+            match workload.plan_undo(target, &history, *revision).map_err(|e| e.to_string())? {
+                UndoOutcome::AlreadyCurrent { from } => Ok(Planned::Skip(format!(
+                    "revision {revision} ({from}) is already the {}'s template",
+                    workload.kind()
+                ))),
+                UndoOutcome::Restore { updated, from } => change(
+                    Change::Replace { object: target_key.clone(), updated },
+                    format!("rolled back to revision {revision} ({from})"),
+                ),
+            }
+        }
+        Action::MergePatch { object, subresource, patch } => {
+            if set.find_key(object).is_none() {
+                return Err(format!("{object} does not exist"));
+            }
+            let status = subresource.as_deref() == Some("status");
+            change(
+                Change::MergePatch { object: object.clone(), status, patch: patch.clone() },
+                format!("patched {object}"),
+            )
+        }
+        Action::DeleteObject { object } => {
+            let id = set.find_key(object).ok_or_else(|| format!("{object} does not exist"))?;
+            let uid = set.get(id).and_then(objects::uid).map(str::to_string);
+            change(Change::Delete { object: object.clone(), uid }, format!("deleted {object}"))
+        }
+        Action::SetAnnotation { key, value } => change(
+            Change::MergePatch { object: target_key.clone(), status: false, patch: annotation_patch(key, Some(value)) },
+            format!("set annotation {key}"),
+        ),
+        Action::RemoveAnnotation { key } => {
+            if objects::annotation(target, key).is_none() {
+                return Ok(Planned::Skip(format!("annotation {key} was not set")));
+            }
+            change(
+                Change::MergePatch { object: target_key.clone(), status: false, patch: annotation_patch(key, None) },
+                format!("removed annotation {key}"),
+            )
+        }
+        Action::SetCondition { condition } => {
+            let conditions = upsert_condition(target.pointer("/status/conditions"), condition, context.now);
+            change(
+                Change::MergePatch {
+                    object: target_key.clone(),
+                    status: true,
+                    patch: json!({"status": {"conditions": conditions}}),
+                },
+                format!("set condition {}={}", condition.kind, condition.status),
+            )
+        }
+        Action::EmitEvent { event_type, reason, message } => {
+            let sequence = set.iter().filter(|(_, v)| objects::kind(v) == Some("Event")).count();
+            let event = event_object(target, *event_type, reason, message, context.now, sequence);
+            change(Change::Create { object: event }, format!("{event_type:?} event {reason}"))
+        }
+    }
+}
+
+pub fn annotation_patch(key: &str, value: Option<&str>) -> Value {
+    json!({"metadata": {"annotations": {key: value}}})
+}
+
+/// The `status.conditions` list with `condition` set: an existing entry of
+/// the same type is updated, and its `lastTransitionTime` moves only when
+/// the status changes. Lists whose entries carry `lastUpdateTime` (as some
+/// operators' do) keep that convention: it is set on every update.
+pub fn upsert_condition(current: Option<&Value>, condition: &ConditionSpec, now: i64) -> Value {
+    let mut list: Vec<Value> = current.and_then(Value::as_array).cloned().unwrap_or_default();
+    let now = crate::time::format(now);
+    let tracks_updates = list.iter().any(|c| c.get("lastUpdateTime").is_some());
+    let existing = list.iter_mut().find(|c| c.get("type").and_then(Value::as_str) == Some(condition.kind.as_str()));
+    match existing {
+        Some(entry) => {
+            if entry.get("status").and_then(Value::as_str) != Some(condition.status.as_str()) {
+                entry["lastTransitionTime"] = json!(now);
+            }
+            entry["status"] = json!(condition.status);
+            entry["reason"] = json!(condition.reason);
+            entry["message"] = json!(condition.message);
+            if tracks_updates {
+                entry["lastUpdateTime"] = json!(now);
+            }
+        }
+        None => {
+            let mut entry = json!({
+                "type": condition.kind, "status": condition.status, "reason": condition.reason,
+                "message": condition.message, "lastTransitionTime": now,
+            });
+            if tracks_updates {
+                entry["lastUpdateTime"] = json!(now);
+            }
+            list.push(entry);
+        }
+    }
+    Value::Array(list)
+}
+
+/// A core/v1 Event about `target`, as the controller would create it.
+pub fn event_object(
+    target: &Value,
+    event_type: EventType,
+    reason: &str,
+    message: &str,
+    now: i64,
+    sequence: usize,
+) -> Value {
+    let name = objects::name(target).unwrap_or("unknown");
+    let time = crate::time::format(now);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{name}.rewind.{now}.{sequence}"), "namespace": objects::namespace(target)},
+        "involvedObject": {
+            "apiVersion": target.get("apiVersion"), "kind": target.get("kind"), "name": name,
+            "namespace": objects::namespace(target), "uid": objects::uid(target),
+        },
+        "type": format!("{event_type:?}"),
+        "reason": reason,
+        "message": message,
+        "firstTimestamp": time,
+        "lastTimestamp": time,
+        "count": 1,
+        "source": {"component": "rewind"},
+        "reportingComponent": "rewind",
+    })
+}

@@ -1,0 +1,36 @@
+//! rewind's core: everything a rollback decision needs except running the
+//! policy and talking to a cluster.
+//!
+//! - [`objects`] and [`dump`]: Kubernetes objects as JSON, and cluster dumps
+//!   read into an [`objects::ObjectSet`];
+//! - [`workloads`]: what each workload kind means (history, current
+//!   release, counts, undo), one file per kind;
+//! - [`snapshot`]: the snapshot of one workload a policy is given;
+//! - [`answers`] and [`pipeline`]: what a policy answers, in host types,
+//!   and the order its three questions are asked in;
+//! - [`actions`], [`change`] and [`executor`]: validating what a policy asks
+//!   for, the change each action makes, and carrying it out in memory.
+//!
+//! No Wasm engine, Kubernetes client, async runtime or network: the host
+//! crate puts those around it.
+
+#![forbid(unsafe_code)]
+
+pub mod actions;
+pub mod answers;
+pub mod change;
+pub mod dump;
+pub mod executor;
+pub mod objects;
+pub mod pipeline;
+pub mod snapshot;
+pub mod synthetic;
+pub mod time;
+pub mod workloads;
+
+#[cfg(test)]
+mod fixtures;
+
+/// The snapshot as the host builds it: every string owned, so it outlives
+/// the objects it was read from.
+pub type Snapshot = rewind_snapshot::Snapshot<'static>;

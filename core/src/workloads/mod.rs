@@ -1,0 +1,202 @@
+//! What each workload kind means to rewind: where its history lives, which
+//! release is current, how its pods are counted, and what rolling it back
+//! to a revision changes. One file per kind; the snapshot builder, the
+//! action validator, the executors and the cluster edge ask [`of`] and
+//! never name a kind themselves.
+
+mod controller_revisions;
+pub mod daemonset;
+pub mod deployment;
+pub mod statefulset;
+
+use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
+use crate::snapshot::TreeNode;
+use rewind_snapshot::Release;
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// The replica counts a snapshot's target carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub desired: Option<u32>,
+    pub ready: Option<u32>,
+    pub updated: Option<u32>,
+    pub available: Option<u32>,
+}
+
+/// What rolling back to a revision does to the workload as it is now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UndoOutcome {
+    /// The workload becomes `updated` (its whole object, as `kubectl rollout
+    /// undo` leaves it), restored from the history object `from`.
+    Restore { updated: Value, from: String },
+    /// The revision's template is already the workload's: nothing to do.
+    AlreadyCurrent { from: String },
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum UndoError {
+    #[error("{kind} {name} is paused; resume it before rolling back")]
+    Paused { kind: &'static str, name: String },
+    #[error("{kind} {name} has no {history} with revision {revision} (known revisions: {known})")]
+    RevisionNotFound { kind: &'static str, name: String, history: &'static str, revision: u64, known: String },
+    #[error("{history} {name} has no pod template")]
+    NoTemplate { history: &'static str, name: String },
+}
+
+/// One workload kind.
+pub trait Workload: Sync {
+    /// Its kind in the `apps` group.
+    fn kind(&self) -> &'static str;
+
+    /// The kind of the objects that hold its history (`ReplicaSet`,
+    /// `ControllerRevision`), all `apps/v1`.
+    fn history_kind(&self) -> &'static str;
+
+    /// The revision a history object carries.
+    fn revision(&self, history: &Value) -> Result<Option<u64>, String>;
+
+    /// The releases of the target at `tree[0]`, oldest first, with warnings
+    /// about history objects left out.
+    fn releases(&self, set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release<'static>>, Vec<String>), String>;
+
+    fn counts(&self, target: &Value) -> Result<Counts, String>;
+
+    fn is_paused(&self, _target: &Value) -> bool {
+        false
+    }
+
+    /// Pods that are the target's although its ownership tree does not
+    /// reach them (a dump that lacks their owner), with a warning each.
+    fn adopt_pods(&self, _set: &ObjectSet, _target: &Value, _tree: &mut Vec<TreeNode>, _warnings: &mut Vec<String>) {}
+
+    /// Plans `kubectl rollout undo --to-revision=<revision>` on `target`,
+    /// choosing among `history` (the history objects it owns).
+    fn plan_undo(&self, target: &Value, history: &[&Value], revision: u64) -> Result<UndoOutcome, UndoError>;
+}
+
+const KINDS: [&dyn Workload; 3] = [&deployment::Deployment, &statefulset::StatefulSet, &daemonset::DaemonSet];
+
+/// The workload kind of an object key, if rewind knows it.
+pub fn of(key: &ObjectKey) -> Option<&'static dyn Workload> {
+    of_kind(key.group(), &key.kind)
+}
+
+/// The workload kind of an object, if rewind knows it.
+pub fn of_value(object: &Value) -> Option<&'static dyn Workload> {
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    of_kind(objects::group_of(api_version), objects::kind(object)?)
+}
+
+fn of_kind(group: &str, kind: &str) -> Option<&'static dyn Workload> {
+    // ReplicaSets were served by extensions/v1beta1 before apps/v1.
+    if !matches!(group, "apps" | "extensions") {
+        return None;
+    }
+    KINDS.into_iter().find(|w| w.kind() == kind)
+}
+
+/// The kinds rewind rolls back, for messages: `Deployment, StatefulSet, DaemonSet`.
+pub fn names() -> String {
+    KINDS.iter().map(|w| w.kind()).collect::<Vec<_>>().join(", ")
+}
+
+/// The history objects among `candidates` that `target` controls, in its
+/// namespace: what `kubectl rollout undo` chooses a revision from.
+pub fn owned_history<'a>(
+    workload: &dyn Workload,
+    target: &Value,
+    candidates: impl IntoIterator<Item = &'a Value>,
+) -> Vec<&'a Value> {
+    let uid = objects::uid(target).unwrap_or_default();
+    candidates
+        .into_iter()
+        .filter(|v| {
+            objects::kind(v) == Some(workload.history_kind())
+                && objects::namespace(v) == objects::namespace(target)
+                && objects::owner_references(v).iter().any(|o| o.uid == uid)
+        })
+        .collect()
+}
+
+/// The history object with `revision` among `history`, or the error naming
+/// the revisions there are.
+fn find_revision<'a>(
+    workload: &dyn Workload,
+    target: &Value,
+    history: &[&'a Value],
+    revision: u64,
+) -> Result<&'a Value, UndoError> {
+    if let Some(found) = history.iter().find(|h| workload.revision(h).ok().flatten() == Some(revision)) {
+        return Ok(found);
+    }
+    let mut known: Vec<u64> = history.iter().filter_map(|h| workload.revision(h).ok().flatten()).collect();
+    known.sort_unstable();
+    let known = known.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    Err(UndoError::RevisionNotFound {
+        kind: workload.kind(),
+        name: objects::name(target).unwrap_or("?").to_string(),
+        history: workload.history_kind(),
+        revision,
+        known: if known.is_empty() { "none".into() } else { known },
+    })
+}
+
+/// A count field of the target's status or spec, if present.
+fn count_at(target: &Value, pointer: &str) -> Result<Option<u32>, String> {
+    match target.pointer(pointer) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| format!("{pointer} is {v}, not a replica count")),
+    }
+}
+
+/// Counts read from the four fields a kind keeps them in.
+fn counts_at(target: &Value, [desired, ready, updated, available]: [&str; 4]) -> Result<Counts, String> {
+    Ok(Counts {
+        desired: count_at(target, desired)?,
+        ready: count_at(target, ready)?,
+        updated: count_at(target, updated)?,
+        available: count_at(target, available)?,
+    })
+}
+
+/// The ids the tree already holds, for adopting only what it lacks.
+fn taken(tree: &[TreeNode]) -> HashSet<ObjectId> {
+    tree.iter().map(|n| n.object).collect()
+}
+
+/// The creation time of a history object, named in errors.
+fn created(value: &Value, history_kind: &str) -> Result<Option<i64>, String> {
+    objects::at(value, &["metadata", "creationTimestamp"])
+        .and_then(Value::as_str)
+        .map(|t| {
+            crate::time::parse(t).map_err(|e| {
+                format!("{history_kind} {}: /metadata/creationTimestamp: {e}", objects::name(value).unwrap_or_default())
+            })
+        })
+        .transpose()
+}
+
+/// The images of a pod template's app containers.
+fn images(template: Option<&Value>) -> Vec<rewind_snapshot::Text<'static>> {
+    template
+        .and_then(|t| objects::at(t, &["spec", "containers"]))
+        .and_then(Value::as_array)
+        .map(|containers| {
+            containers.iter().filter_map(|c| c.get("image")?.as_str()).map(rewind_snapshot::Text::copied).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Unnumbered history objects (none in a healthy cluster) sort first, as
+/// the oldest: nothing should prefer them as "the previous revision".
+fn sort_oldest_first(releases: &mut [Release<'static>]) {
+    releases.sort_by_key(|r| (r.revision.is_some(), r.revision));
+}
+
+#[cfg(test)]
+mod tests;
