@@ -17,4 +17,5 @@ for policy in examples/rolloutpolicies/*.yaml; do
   "${kubectl[@]}" apply --dry-run=server -n default -f "$policy" >/dev/null
 done
 echo "e2e: deploy/ applied, examples/rolloutpolicies/ validated by the API server" >&2
-REWIND_E2E_KUBECONFIG=$kubeconfig cargo test --workspace --test e2e -- --ignored --nocapture --test-threads=1
+REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} \
+  cargo test --workspace --test e2e --test parity -- --ignored --nocapture --test-threads=1

@@ -6,36 +6,18 @@
 //! crash-loops, so the tests only choose images.
 
 mod common;
+use common::cluster::*;
 use common::*;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::{Client, CustomResourceExt};
 use rewind::controller::crd::RolloutPolicy;
 use rewind::controller::metrics::Metrics;
-use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-
-async fn client() -> Client {
-    let path = std::env::var_os("REWIND_E2E_KUBECONFIG")
-        .expect("REWIND_E2E_KUBECONFIG is not set: run the e2e tests with scripts/e2e.sh, which starts an API server");
-    let file = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await.expect("config");
-    Client::try_from(config).expect("client")
-}
-
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..120 {
-        if let Some(value) = check().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn ago(seconds: i64) -> String {
     rewind::time::format(jiff::Timestamp::now().as_second() - seconds)
@@ -82,20 +64,6 @@ fn deployment(namespace: &str, image: &str) -> Deployment {
     .unwrap()
 }
 
-async fn install_crd(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = RolloutPolicy::crd();
-    if crds.get_opt("rolloutpolicies.rewind.dev").await.unwrap().is_none() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    eventually("the CRD to be established", async || {
-        let crd = crds.get("rolloutpolicies.rewind.dev").await.ok()?;
-        let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
-        established.then_some(())
-    })
-    .await;
-}
-
 /// A Deployment rolled out to a good image, then to one that cannot be
 /// pulled; returns the namespace.
 async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, Api<Pod>) {
@@ -131,29 +99,6 @@ async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollba
     }))
     .unwrap();
     policies.create(&PostParams::default(), &policy).await.unwrap();
-}
-
-/// Starts a controller on the test's own runtime: it stops with the test,
-/// or when the handle is aborted (a killed process).
-fn start_controller(client: &Client) -> tokio::task::JoinHandle<()> {
-    start_controller_with(client, Default::default())
-}
-
-fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::JoinHandle<()> {
-    let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), metrics, Some(cache_dir())))
-}
-
-async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
-    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
-    events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .count()
 }
 
 fn template_image(d: &Deployment) -> String {

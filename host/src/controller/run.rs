@@ -280,7 +280,7 @@ async fn watch_custom_kinds(client: Client, trigger: futures::channel::mpsc::Unb
 
 /// Runs the controller until the process is stopped.
 pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) {
-    use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::Pod;
     let policies: Api<RolloutPolicy> = Api::all(client.clone());
     let context = Arc::new(Context::new(client.clone(), runtime, metrics, cache_root));
@@ -294,7 +294,8 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     controller
         .watches(Api::<Pod>::all(client.clone()), config(), policies_in_namespace::<Pod>(store.clone()))
         .watches(Api::<Deployment>::all(client.clone()), config(), policies_in_namespace::<Deployment>(store.clone()))
-        .watches(Api::<StatefulSet>::all(client), config(), policies_in_namespace::<StatefulSet>(store))
+        .watches(Api::<StatefulSet>::all(client.clone()), config(), policies_in_namespace::<StatefulSet>(store.clone()))
+        .watches(Api::<DaemonSet>::all(client), config(), policies_in_namespace::<DaemonSet>(store))
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {

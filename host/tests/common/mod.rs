@@ -3,6 +3,8 @@
 //! shared by all test binaries so each component compiles once.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use rewind::dump;
 use rewind::evaluate::{EvalOptions, Evaluation, TargetSpec, evaluate};
 use rewind::objects::ObjectSet;

@@ -1,0 +1,224 @@
+//! `kubectl rollout undo` parity on a real API server, for every workload
+//! kind: twin objects (the same name in two namespaces, so their templates,
+//! revision names and hashes are the same) get the same history; one is
+//! undone with `kubectl rollout undo`, the other by rewind's controller,
+//! first on a manual request for revision 1, then automatically after a
+//! failing update. They must end with the same template, the same
+//! annotations and the same revision numbers. Run by scripts/e2e.sh, which
+//! sets REWIND_E2E_KUBECONFIG and REWIND_E2E_KUBECTL.
+
+mod common;
+use common::cluster::*;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const GRACE_SECONDS: u64 = 5;
+
+fn resource(kind: &str) -> ApiResource {
+    let group = if kind == "Pod" || kind == "Namespace" { "" } else { "apps" };
+    ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind))
+}
+
+fn workload(kind: &str, image: &str) -> Value {
+    let mut spec = json!({
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}},
+                     "spec": {"containers": [{"name": "app", "image": image}]}}
+    });
+    match kind {
+        "Deployment" => spec["replicas"] = json!(2),
+        "StatefulSet" => {
+            spec["replicas"] = json!(2);
+            spec["serviceName"] = json!("web");
+        }
+        _ => {}
+    }
+    json!({
+        "apiVersion": "apps/v1", "kind": kind,
+        "metadata": {"name": "web", "annotations": {"kubernetes.io/change-cause": format!("image {image}")}},
+        "spec": spec
+    })
+}
+
+/// The namespace's workload, its pods, and the API of its history kind.
+struct Twin {
+    namespace: String,
+    workloads: Api<DynamicObject>,
+    pods: Api<DynamicObject>,
+    history: Api<DynamicObject>,
+    kind: &'static str,
+}
+
+impl Twin {
+    async fn create(client: &kube::Client, kind: &'static str, namespace: String) -> Twin {
+        let namespaces: Api<DynamicObject> = Api::all_with(client.clone(), &resource("Namespace"));
+        let ns: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace}}))
+        .unwrap();
+        namespaces.create(&PostParams::default(), &ns).await.unwrap();
+        let history_kind = if kind == "Deployment" { "ReplicaSet" } else { "ControllerRevision" };
+        let twin = Twin {
+            workloads: Api::namespaced_with(client.clone(), &namespace, &resource(kind)),
+            pods: Api::namespaced_with(client.clone(), &namespace, &resource("Pod")),
+            history: Api::namespaced_with(client.clone(), &namespace, &resource(history_kind)),
+            namespace,
+            kind,
+        };
+        let object: DynamicObject = serde_json::from_value(workload(kind, "shop/web:1")).unwrap();
+        twin.workloads.create(&PostParams::default(), &object).await.unwrap();
+        twin.settled("shop/web:1").await;
+        twin
+    }
+
+    async fn get(&self) -> Value {
+        serde_json::to_value(self.workloads.get("web").await.unwrap()).unwrap()
+    }
+
+    async fn update(&self, image: &str) {
+        let patch = json!({
+            "metadata": {"annotations": {"kubernetes.io/change-cause": format!("image {image}")}},
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}
+        });
+        self.workloads.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
+    }
+
+    /// Every pod runs `image` and is Ready, and the controller has
+    /// observed the latest generation.
+    async fn settled(&self, image: &str) {
+        let what = format!("{} {} to run {image} everywhere", self.kind, self.namespace);
+        eventually(&what, async || {
+            let object = self.get().await;
+            let observed = object.pointer("/status/observedGeneration")? == object.pointer("/metadata/generation")?;
+            let pods = self.pods.list(&ListParams::default()).await.ok()?.items;
+            let all = !pods.is_empty()
+                && pods.iter().all(|pod| {
+                    let pod = serde_json::to_value(pod).unwrap();
+                    pod.pointer("/metadata/deletionTimestamp").is_none()
+                        && pod.pointer("/spec/containers/0/image").and_then(Value::as_str) == Some(image)
+                        && pod.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
+                            conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
+                        })
+                });
+            (observed && all).then_some(())
+        })
+        .await;
+    }
+
+    /// What must be equal between the twins: the template, the annotations
+    /// (rewind's own request annotation aside), and each history object's
+    /// revision by name (names are hashes of the template, equal too).
+    async fn state(&self) -> Value {
+        let object = self.get().await;
+        let mut annotations = object.pointer("/metadata/annotations").cloned().unwrap_or(json!({}));
+        annotations.as_object_mut().unwrap().remove("rewind.dev/rollback-to");
+        let mut revisions = BTreeMap::new();
+        for history in self.history.list(&ListParams::default()).await.unwrap().items {
+            let history = serde_json::to_value(history).unwrap();
+            let name = history.pointer("/metadata/name").and_then(Value::as_str).unwrap().to_string();
+            let revision = match self.kind {
+                "Deployment" => history.pointer("/metadata/annotations/deployment.kubernetes.io~1revision").cloned(),
+                _ => history.get("revision").cloned(),
+            };
+            revisions.insert(name, revision);
+        }
+        json!({"template": object.pointer("/spec/template"), "annotations": annotations, "revisions": revisions})
+    }
+}
+
+fn kubectl(args: &[&str]) {
+    let kubectl = std::env::var("REWIND_E2E_KUBECTL").expect("REWIND_E2E_KUBECTL: run with scripts/e2e.sh");
+    let kubeconfig = std::env::var("REWIND_E2E_KUBECONFIG").unwrap();
+    let output = std::process::Command::new(kubectl)
+        .arg(format!("--kubeconfig={kubeconfig}"))
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+async fn rollout_policy(client: &kube::Client, namespace: &str, kind: &str) {
+    let policies: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("rewind.dev", "v1alpha1", "RolloutPolicy")),
+    );
+    let policy: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"target": {"apiVersion": "apps/v1", "kind": kind, "name": "web"},
+                 "policy": {"module": deployment_module()},
+                 "settings": {"graceSeconds": GRACE_SECONDS}, "mode": "Enforce", "resyncSeconds": 1,
+                 "flapGuard": {"maxRollbacks": 3, "windowSeconds": 3600}}
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &policy).await.unwrap();
+}
+
+/// Waits until both twins are in the same state, then asserts it (so a
+/// mismatch is shown whole).
+async fn same_state(by_kubectl: &Twin, by_rewind: &Twin, step: &str) {
+    for _ in 0..60 {
+        if by_kubectl.state().await == by_rewind.state().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(by_rewind.state().await, by_kubectl.state().await, "{} after {step}", by_kubectl.kind);
+}
+
+async fn parity(kind: &'static str) {
+    let client = client().await;
+    install_crd(&client).await;
+    let _controller = start_controller(&client);
+    let prefix = format!("parity-{}", kind.to_lowercase());
+    let by_kubectl = Twin::create(&client, kind, format!("{prefix}-kubectl")).await;
+    let by_rewind = Twin::create(&client, kind, format!("{prefix}-rewind")).await;
+    rollout_policy(&client, &by_rewind.namespace, kind).await;
+    for image in ["shop/web:2", "shop/web:3"] {
+        for twin in [&by_kubectl, &by_rewind] {
+            twin.update(image).await;
+            twin.settled(image).await;
+        }
+    }
+    let target = format!("{}/web", kind.to_lowercase());
+
+    // A manual request for revision 1.
+    kubectl(&["rollout", "undo", &target, "--to-revision=1", "-n", &by_kubectl.namespace]);
+    let request = json!({"metadata": {"annotations": {"rewind.dev/rollback-to": "1"}}});
+    by_rewind.workloads.patch("web", &PatchParams::default(), &Patch::Merge(&request)).await.unwrap();
+    by_kubectl.settled("shop/web:1").await;
+    by_rewind.settled("shop/web:1").await;
+    same_state(&by_kubectl, &by_rewind, "an undo to revision 1").await;
+
+    // A failing update, undone to the previous revision.
+    for twin in [&by_kubectl, &by_rewind] {
+        twin.update("shop/web:unpullable").await;
+    }
+    tokio::time::sleep(Duration::from_secs(GRACE_SECONDS)).await;
+    kubectl(&["rollout", "undo", &target, "-n", &by_kubectl.namespace]);
+    // rewind also replaces a pod a StatefulSet's OrderedReady update would
+    // leave stuck on the failed revision (kubectl leaves that to the user).
+    by_rewind.settled("shop/web:1").await;
+    same_state(&by_kubectl, &by_rewind, "an automatic undo of a failing update").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn a_deployment_ends_as_kubectl_rollout_undo_leaves_it() {
+    parity("Deployment").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn a_statefulset_ends_as_kubectl_rollout_undo_leaves_it() {
+    parity("StatefulSet").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn a_daemonset_ends_as_kubectl_rollout_undo_leaves_it() {
+    parity("DaemonSet").await;
+}
