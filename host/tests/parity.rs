@@ -222,3 +222,60 @@ async fn a_statefulset_ends_as_kubectl_rollout_undo_leaves_it() {
 async fn a_daemonset_ends_as_kubectl_rollout_undo_leaves_it() {
     parity("DaemonSet").await;
 }
+
+/// One action list through both executors, from the same objects: the
+/// in-memory one on a capture of the cluster, the API-server one on the
+/// cluster itself. They must report the same outcomes and leave the target
+/// with the same template and annotations.
+async fn executors_agree(kind: &'static str) {
+    use rewind::actions::{Action, EventType};
+    use rewind::controller::cluster::{Cluster, KubeExecutor};
+    use rewind::executor::{ExecutionContext, Executor, InMemoryExecutor};
+    use rewind::objects::ObjectKey;
+
+    let client = client().await;
+    let twin = Twin::create(&client, kind, format!("executors-{}", kind.to_lowercase())).await;
+    twin.update("shop/web:2").await;
+    twin.settled("shop/web:2").await;
+    let cluster = Cluster { client: client.clone() };
+    let mut captured = cluster.objects_for(twin.get().await).await.unwrap();
+    let pod = twin.pods.list(&ListParams::default()).await.unwrap().items[0].metadata.name.clone().unwrap();
+    let target = ObjectKey {
+        api_version: "apps/v1".into(),
+        kind: kind.into(),
+        namespace: Some(twin.namespace.clone()),
+        name: "web".into(),
+    };
+    let pod_key = ObjectKey { api_version: "v1".into(), kind: "Pod".into(), name: pod, ..target.clone() };
+    let actions = [
+        Action::Rollback { revision: 1 },
+        Action::SetAnnotation { key: "team".into(), value: "shop".into() },
+        Action::RemoveAnnotation { key: "never-set".into() },
+        Action::DeleteObject { object: pod_key },
+        Action::EmitEvent { event_type: EventType::Normal, reason: "Checked".into(), message: "m".into() },
+    ];
+    let context = ExecutionContext { target: target.clone(), now: jiff::Timestamp::now().as_second() };
+    let in_memory = InMemoryExecutor { objects: &mut captured }.execute_now(&context, &actions).unwrap();
+    let snapshot_before = cluster.objects_for(twin.get().await).await.unwrap();
+    let executed = KubeExecutor::new(&cluster, &snapshot_before).execute(&context, &actions).await;
+    assert_eq!(executed.failure, None, "{kind}");
+    assert_eq!(executed.outcomes, in_memory, "{kind}: the outcomes differ");
+    let mut in_memory_target = captured.get(captured.find_key(&target).unwrap()).unwrap().clone();
+    let mut live = twin.get().await;
+    // What the workload's controller writes afterwards is the cluster's
+    // doing, not the executor's.
+    for object in [&mut in_memory_target, &mut live] {
+        object["metadata"]["annotations"].as_object_mut().unwrap().remove("deployment.kubernetes.io/revision");
+    }
+    for pointer in ["/spec/template", "/metadata/annotations"] {
+        assert_eq!(live.pointer(pointer), in_memory_target.pointer(pointer), "{kind}: {pointer} differs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real API server: scripts/e2e.sh"]
+async fn both_executors_make_the_same_changes() {
+    for kind in ["Deployment", "StatefulSet"] {
+        executors_agree(kind).await;
+    }
+}

@@ -36,15 +36,19 @@ pub fn pods_left_behind(snapshot: &Snapshot, workload: &Workload, limits: Limits
     let why = if workload.on_delete {
         "its OnDelete strategy replaces a pod only when it is deleted"
     } else {
-        "its OrderedReady rolling update waits for them to be Ready before replacing any pod"
+        "its OrderedReady rolling update waits for every pod to be Ready before replacing any"
     };
     let (kind, name) = (workload.name(), &snapshot.target.name);
+    let (pods, run, them) = match names.len() {
+        1 => ("pod", "runs", "it"),
+        _ => ("pods", "run", "them"),
+    };
     let message = format!(
-        "pods {} run a revision newer than the current revision {} of {kind} {name}, and {why}: deleting them so \
-         they are recreated from revision {}",
+        "{pods} {} {run} a revision newer than the current revision {id} of {kind} {name}, and {why}: deleting \
+         {them} so that {them} {} recreated from revision {id}",
         names.join(", "),
-        current.id,
-        current.id
+        if names.len() == 1 { "is" } else { "are" },
+        id = current.id,
     );
     let finding = Finding { reason: "ReplacingPods".into(), message, pod: None, container: None, since: None };
     let namespace = snapshot.target.namespace.to_string();
@@ -59,7 +63,7 @@ pub fn pods_left_behind(snapshot: &Snapshot, workload: &Workload, limits: Limits
             })
         })
         .collect();
-    actions.push(act::normal("ReplacingPods", format!("deleting pods {} to replace them", names.join(", "))));
+    actions.push(act::normal("ReplacingPods", format!("deleting {pods} {} to replace {them}", names.join(", "))));
     (Some(finding), actions)
 }
 
