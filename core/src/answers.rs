@@ -7,7 +7,8 @@ use crate::actions::EventType;
 use crate::objects::ObjectKey;
 pub use rewind_snapshot::ConditionStatus;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Health {
     Healthy,
     Progressing,

@@ -10,9 +10,9 @@
 //! `rewind capture --watch` writes (`2024-11-06T14-30-00Z.yaml`).
 
 use crate::actions::ActionLimits;
+use crate::answers::Health;
 use crate::dump::{self, DumpError};
-use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
-use crate::report::EvalReport;
+use crate::evaluate::{EvalOptions, Evaluation, TargetSpec, evaluate};
 use crate::runtime::LoadedPolicy;
 use crate::style::Style;
 use serde::Serialize;
@@ -85,7 +85,7 @@ pub fn moment_file_name(at: i64) -> String {
 /// compares: the answers and the actions, not their wording.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Verdict {
-    pub state: Option<String>,
+    pub state: Option<Health>,
     pub findings: Vec<String>,
     pub eligible: Option<bool>,
     pub release: Option<String>,
@@ -94,23 +94,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn of(report: &EvalReport) -> Self {
+    /// From the typed decision; the report only for its errors.
+    fn of(evaluation: &Evaluation) -> Self {
+        let decision = evaluation.decision.as_ref();
         Verdict {
-            state: report.failure.as_ref().map(|f| f.state.to_string()),
-            findings: report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.reason.clone())).collect(),
-            eligible: report.eligibility.as_ref().map(|e| e.eligible),
-            release: report.selection.as_ref().and_then(|s| s.release.clone()),
-            actions: report
-                .actions
-                .iter()
-                .map(|a| serde_json::to_value(&a.action).expect("actions serialize"))
-                .collect(),
-            errors: report.errors.clone(),
+            state: decision.map(|d| d.failure.state),
+            findings: decision.iter().flat_map(|d| d.failure.findings.iter().map(|f| f.reason.clone())).collect(),
+            eligible: decision.and_then(|d| d.eligibility.as_ref()).map(|e| e.eligible),
+            release: decision.and_then(|d| d.selection.as_ref()).and_then(|s| s.release.clone()),
+            actions: evaluation.actions.iter().map(|a| serde_json::to_value(a).expect("actions serialize")).collect(),
+            errors: evaluation.report.errors.clone(),
         }
     }
 
     fn failed(&self) -> bool {
-        self.state.as_deref() == Some("failed")
+        self.state == Some(Health::Failed)
     }
 
     /// Two verdicts differ when they judge health or eligibility
@@ -130,7 +128,7 @@ impl Verdict {
                     a
                 })
                 .collect();
-            (v.state.clone(), v.eligible, v.release.clone(), actions, v.errors.is_empty())
+            (v.state, v.eligible, v.release.clone(), actions, v.errors.is_empty())
         };
         decisive(self) == decisive(other)
     }
@@ -140,7 +138,7 @@ impl Verdict {
         if let Some(error) = self.errors.first() {
             return format!("error: {error}");
         }
-        let mut text = self.state.clone().unwrap_or_else(|| "no answer".into());
+        let mut text = self.state.map_or("no answer", Health::as_str).to_string();
         if !self.findings.is_empty() {
             let _ = write!(text, " [{}]", self.findings.join(", "));
         }
@@ -203,7 +201,7 @@ pub fn run(
         let verdicts: Vec<Verdict> = policies
             .iter()
             .map(|policy| match evaluate(policy, &mut objects.clone(), target, &options) {
-                Ok(evaluation) => Verdict::of(&evaluation.report),
+                Ok(evaluation) => Verdict::of(&evaluation),
                 Err(e) => Verdict {
                     state: None,
                     findings: vec![],
@@ -326,7 +324,7 @@ mod tests {
     #[test]
     fn verdicts_compare_decisions_not_wording() {
         let base = Verdict {
-            state: Some("failed".into()),
+            state: Some(Health::Failed),
             findings: vec!["ImagePullBackOff".into()],
             eligible: Some(true),
             release: Some("2".into()),

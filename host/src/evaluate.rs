@@ -3,10 +3,10 @@
 //! `apply`) execute them. Every failure lands in the report; none turns
 //! into a rollback.
 
-use crate::actions::{ActionLimits, Scope, validate_actions};
+use crate::actions::{Action, ActionLimits, Scope, validate_actions};
 use crate::executor::{ExecutionContext, InMemoryExecutor};
 use crate::objects::{ObjectKey, ObjectSet};
-use crate::pipeline::decide;
+use crate::pipeline::{Decision, decide};
 use crate::report::{ActionOut, EligibilityOut, EvalReport, FailureOut, LimitsOut, PolicyOut, SelectionOut, TargetOut};
 use crate::runtime::{LoadedPolicy, RawObjects};
 use crate::snapshot;
@@ -57,11 +57,17 @@ pub struct EvalOptions {
     pub action_limits: ActionLimits,
 }
 
+/// One evaluation: what the policy decided, typed, for the controller and
+/// backtests to act on, and the report of it for people and tools.
 pub struct Evaluation {
     pub report: EvalReport,
     /// The evaluation did not run to a decision, or its actions were
     /// rejected or failed: the CLI exits non-zero.
     pub fatal: bool,
+    /// The policy's answers, when it gave them all.
+    pub decision: Option<Decision>,
+    /// The validated actions (none when any was rejected).
+    pub actions: Vec<Action>,
 }
 
 /// The tree's objects, shared with the set: serialized only when asked.
@@ -127,12 +133,12 @@ pub fn evaluate(
         Ok(d) => d,
         Err(e) => {
             report.errors.push(e.to_string());
-            return Ok(Evaluation { report, fatal: true });
+            return Ok(Evaluation { report, fatal: true, decision: None, actions: Vec::new() });
         }
     };
     if let Err(problem) = decision.check_sizes(&options.action_limits) {
         report.errors.push(format!("policy {}: {problem}; none of this evaluation's actions is executed", policy.name));
-        return Ok(Evaluation { report, fatal: true });
+        return Ok(Evaluation { report, fatal: true, decision: None, actions: Vec::new() });
     }
     report.failure = Some(FailureOut::from_report(&decision.failure));
     report.eligibility =
@@ -148,12 +154,12 @@ pub fn evaluate(
         Ok(actions) => actions,
         Err(e) => {
             report.errors.push(format!("policy {}: {e}; none of this evaluation's actions is executed", policy.name));
-            return Ok(Evaluation { report, fatal: true });
+            return Ok(Evaluation { report, fatal: true, decision: Some(decision), actions: Vec::new() });
         }
     };
     report.actions = actions.iter().map(|a| ActionOut { action: a.clone(), outcome: None }).collect();
     if !options.apply {
-        return Ok(Evaluation { report, fatal: false });
+        return Ok(Evaluation { report, fatal: false, decision: Some(decision), actions });
     }
 
     let context = ExecutionContext { target: target_key, now: options.now };
@@ -170,5 +176,5 @@ pub fn evaluate(
         }
     };
     report.objects = Some(objects.iter().map(|(_, v)| v.clone()).collect());
-    Ok(Evaluation { report, fatal })
+    Ok(Evaluation { report, fatal, decision: Some(decision), actions })
 }

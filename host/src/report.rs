@@ -41,6 +41,9 @@ pub struct FailureOut {
     pub findings: Vec<FindingOut>,
     #[serde(rename = "manualRequest")]
     pub manual_request: bool,
+    /// Seconds after which the policy says its answer could change.
+    #[serde(rename = "recheckAfter", skip_serializing_if = "Option::is_none")]
+    pub recheck_after: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -100,6 +103,7 @@ impl FailureOut {
         FailureOut {
             state: health_text(report.state),
             manual_request: report.manual_request,
+            recheck_after: report.recheck_after,
             findings: report
                 .findings
                 .iter()
@@ -135,8 +139,9 @@ impl EvalReport {
         match &self.failure {
             Some(f) => {
                 let manual = if f.manual_request { ", manual rollback requested" } else { "" };
+                let recheck = f.recheck_after.map(|s| format!(", look again in {s} s")).unwrap_or_default();
                 let state = style.health(f.state);
-                let _ = writeln!(out, "failure:     {state} ({} findings{manual})", f.findings.len());
+                let _ = writeln!(out, "failure:     {state} ({} findings{manual}{recheck})", f.findings.len());
                 for finding in &f.findings {
                     let mut place = Vec::new();
                     if let Some(pod) = &finding.pod {

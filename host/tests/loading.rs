@@ -52,25 +52,6 @@ fn a_component_whose_functions_do_not_match_its_version_is_refused() {
     assert!(err.contains("`rewind:policy/policy@0.3.0#detect-failure` does not have the contract's type"), "{err}");
 }
 
-/// Policies built against 0.3.0 run unchanged: they log, read the snapshot
-/// as JSON in 0.3.0's form (no metrics section), and their
-/// `rollback-deployment` is the rollback of a Deployment.
-#[test]
-fn a_policy_built_against_contract_0_3_0_runs_unchanged() {
-    let policy = runtime().load(&component("tests/components/contract-0-3"), "{}").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(policy.wit, "rewind:policy@0.3.0");
-    let evaluation = run(&policy, &mut example("image-pull-backoff.yaml"), "2024-11-06T14:34:00Z", false);
-    let report = &evaluation.report;
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(report.logs.len(), 1);
-    assert!(report.logs[0].message.starts_with("given ") && report.logs[0].message.ends_with(" snapshot bytes"));
-    let failure = report.failure.as_ref().expect("detect-failure answered");
-    assert_eq!(failure.findings[0].message, "the snapshot JSON has a metrics section: false");
-    assert_eq!(report.selection.as_ref().and_then(|s| s.release.as_deref()), Some("1"));
-    let actions: Vec<_> = report.actions.iter().map(|a| serde_json::to_value(&a.action).unwrap()).collect();
-    assert_eq!(actions, [serde_json::json!({"type": "rollback", "revision": 1})]);
-}
-
 fn current_version() -> &'static str {
     rewind::runtime::contracts::Contract::latest().version()
 }

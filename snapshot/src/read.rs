@@ -1,7 +1,7 @@
 //! Reading a snapshot: the target, its releases, the ownership tree. Pure
 //! lookups, shared by the host and every policy.
 
-use crate::{Condition, ConditionStatus, ObjectIndex, ObjectInfo, Pod, Release, Snapshot, Text};
+use crate::{Condition, ConditionStatus, Metric, ObjectIndex, ObjectInfo, Pod, Release, Snapshot, Text};
 use std::collections::BTreeMap;
 
 /// Looks a key up in a label or annotation list.
@@ -68,6 +68,11 @@ impl<'a> Snapshot<'a> {
                 o.owner == Some(0) && lookup(&o.labels, "controller-revision-hash") == Some(hash.as_str())
             })
         }))
+    }
+
+    /// The result of the metric query named `name`, if the snapshot has one.
+    pub fn metric(&self, name: &str) -> Option<&Metric<'a>> {
+        self.metrics.iter().find(|m| m.name == name)
     }
 
     pub fn release_by_revision(&self, revision: u64) -> Option<&Release<'a>> {

@@ -1,6 +1,7 @@
 //! Builds the snapshot a policy sees from plain objects. Pure: no cluster
 //! access, no Wasm; the offline path and the controller share it.
 
+pub mod metrics;
 mod pods;
 mod tree;
 
@@ -91,6 +92,8 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
         None => Vec::new(),
     };
 
+    let metrics =
+        metrics::recorded_for(set, target_value).map_err(|p| SnapshotError::BadTarget(target_name.clone(), p))?;
     Ok(BuiltSnapshot {
         snapshot: Snapshot {
             now,
@@ -99,7 +102,7 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
             objects: infos,
             pods,
             settings: Text::copied(settings),
-            metrics: Vec::new(),
+            metrics,
         },
         tree,
         warnings,

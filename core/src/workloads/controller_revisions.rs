@@ -5,7 +5,7 @@
 //! label's value and in whether the status names the revision being rolled
 //! out; [`Flavour`] holds those differences.
 
-use super::{UndoError, UndoOutcome};
+use super::{Counts, UndoError, UndoOutcome, Workload};
 use crate::objects::{self, ObjectSet};
 use crate::snapshot::{TreeNode, conditions};
 use rewind_snapshot::{ConditionStatus, Release, Text};
@@ -14,6 +14,7 @@ use serde_json::Value;
 pub const HASH_LABEL: &str = "controller-revision-hash";
 const KIND: &str = "ControllerRevision";
 
+/// A kind whose history is kept in ControllerRevisions.
 pub struct Flavour {
     pub kind: &'static str,
     /// The `controller-revision-hash` value pods of a revision carry.
@@ -21,9 +22,37 @@ pub struct Flavour {
     /// The revision's name the target's status says it is rolling out to,
     /// once the controller has seen the target's current generation.
     pub update_revision: fn(target: &Value) -> Option<&str>,
+    /// Where the kind keeps its desired, ready, updated and available counts.
+    pub counts: [&'static str; 4],
 }
 
-pub fn revision(history: &Value) -> Result<Option<u64>, String> {
+impl Workload for Flavour {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn history_kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn revision(&self, history: &Value) -> Result<Option<u64>, String> {
+        revision(history)
+    }
+
+    fn releases(&self, set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release<'static>>, Vec<String>), String> {
+        releases(self, set, tree)
+    }
+
+    fn counts(&self, target: &Value) -> Result<Counts, String> {
+        super::counts_at(target, self.counts)
+    }
+
+    fn plan_undo(&self, target: &Value, history: &[&Value], revision: u64) -> Result<UndoOutcome, UndoError> {
+        plan_undo(self, target, history, revision)
+    }
+}
+
+fn revision(history: &Value) -> Result<Option<u64>, String> {
     match history.get("revision") {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("`revision` is {v}, not a revision number")),
@@ -43,7 +72,7 @@ fn same_template(history: &Value, target: &Value) -> bool {
 
 /// One release per ControllerRevision the target directly owns; each
 /// release counts the target's pods that carry its hash label.
-pub fn releases(
+fn releases(
     flavour: &Flavour,
     set: &ObjectSet,
     tree: &[TreeNode],
@@ -116,8 +145,8 @@ pub fn releases(
 
 /// What `kubectl rollout undo` applies: the revision's template replaces
 /// the target's, and nothing else changes.
-pub fn plan_undo(
-    workload: &dyn super::Workload,
+fn plan_undo(
+    workload: &dyn Workload,
     target: &Value,
     history: &[&Value],
     wanted: u64,

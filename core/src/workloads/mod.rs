@@ -75,7 +75,12 @@ pub trait Workload: Sync {
     fn plan_undo(&self, target: &Value, history: &[&Value], revision: u64) -> Result<UndoOutcome, UndoError>;
 }
 
-const KINDS: [&dyn Workload; 3] = [&deployment::Deployment, &statefulset::StatefulSet, &daemonset::DaemonSet];
+const KINDS: [&dyn Workload; 3] = [&deployment::Deployment, &statefulset::STATEFUL_SET, &daemonset::DAEMON_SET];
+
+/// Every workload kind rewind knows.
+pub fn all() -> impl Iterator<Item = &'static dyn Workload> {
+    KINDS.into_iter()
+}
 
 /// The workload kind of an object key, if rewind knows it.
 pub fn of(key: &ObjectKey) -> Option<&'static dyn Workload> {
@@ -93,12 +98,12 @@ fn of_kind(group: &str, kind: &str) -> Option<&'static dyn Workload> {
     if !matches!(group, "apps" | "extensions") {
         return None;
     }
-    KINDS.into_iter().find(|w| w.kind() == kind)
+    all().find(|w| w.kind() == kind)
 }
 
 /// The kinds rewind rolls back, for messages: `Deployment, StatefulSet, DaemonSet`.
 pub fn names() -> String {
-    KINDS.iter().map(|w| w.kind()).collect::<Vec<_>>().join(", ")
+    all().map(|w| w.kind()).collect::<Vec<_>>().join(", ")
 }
 
 /// The history objects among `candidates` that `target` controls, in its

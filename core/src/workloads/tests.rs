@@ -38,16 +38,16 @@ fn a_daemonset_current_revision_is_the_one_holding_its_template_and_pods_carry_t
     let (releases, _) = releases_of(&set);
     let ids: Vec<_> = releases.iter().map(|r| (r.id.as_str(), r.current, r.replicas, r.ready_replicas)).collect();
     assert_eq!(ids, [("1", true, 1, 1), ("2", false, 2, 1)]);
-    let counts = DaemonSet.counts(set.get(0).unwrap()).unwrap();
+    let counts = DAEMON_SET.counts(set.get(0).unwrap()).unwrap();
     assert_eq!(counts, Counts { desired: Some(3), ready: Some(2), updated: Some(1), available: Some(2) });
 }
 
-use daemonset::DaemonSet;
-use statefulset::StatefulSet;
+use daemonset::DAEMON_SET;
+use statefulset::STATEFUL_SET;
 
 #[test]
 fn an_undo_of_a_revisioned_kind_replaces_the_template_only() {
-    for (workload, kind) in [(&StatefulSet as &dyn Workload, "StatefulSet"), (&DaemonSet, "DaemonSet")] {
+    for (workload, kind) in [(&STATEFUL_SET as &dyn Workload, "StatefulSet"), (&DAEMON_SET, "DaemonSet")] {
         let target = revisioned_workload(kind, "web:2", "web-c2");
         let (one, two) = (controller_revision(kind, 1, "web:1"), controller_revision(kind, 2, "web:2"));
         let UndoOutcome::Restore { updated, from } = workload.plan_undo(&target, &[&one, &two], 1).unwrap() else {

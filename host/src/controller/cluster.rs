@@ -35,15 +35,21 @@ impl ClusterError {
     }
 }
 
-/// Kinds that can sit in a workload's ownership tree, listed per namespace.
-const TREE_KINDS: &[(&str, &str, &str)] = &[
-    ("apps", "v1", "Deployment"),
-    ("apps", "v1", "StatefulSet"),
-    ("apps", "v1", "DaemonSet"),
-    ("apps", "v1", "ReplicaSet"),
-    ("apps", "v1", "ControllerRevision"),
-    ("", "v1", "Pod"),
-];
+/// Kinds that can sit in a workload's ownership tree, listed per namespace:
+/// every workload kind rewind knows (a custom resource may own them), their
+/// history kinds, and Pods.
+fn tree_kinds() -> Vec<(&'static str, &'static str)> {
+    let mut kinds: Vec<(&str, &str)> = Vec::new();
+    for workload in workloads::all() {
+        for kind in [workload.kind(), workload.history_kind()] {
+            if !kinds.contains(&("apps", kind)) {
+                kinds.push(("apps", kind));
+            }
+        }
+    }
+    kinds.push(("", "Pod"));
+    kinds
+}
 
 pub struct Cluster {
     pub client: Client,
@@ -103,8 +109,8 @@ impl Cluster {
             ObjectKey::of(&workload).ok_or_else(|| ClusterError::Invalid("workload without a key".into()))?;
         let mut set = ObjectSet::new();
         set.insert(workload, Origin("the API server".into())).map_err(|e| ClusterError::Invalid(e.to_string()))?;
-        for (group, version, kind) in TREE_KINDS {
-            let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        for (group, kind) in tree_kinds() {
+            let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind));
             for object in self.api(&resource, &namespace).list(&ListParams::default()).await?.items {
                 let value = as_value(object, &resource);
                 if ObjectKey::of(&value).is_some_and(|k| k.same_object(&workload_key)) {

@@ -4,7 +4,8 @@
 
 use super::crd::{FlapGuard, Mode, WorkloadStatus};
 use crate::actions::{Action, EventType};
-use crate::report::EvalReport;
+use crate::answers::Health;
+use crate::evaluate::Evaluation;
 
 /// An Event the controller records on the workload about its own decision.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,18 +26,19 @@ pub struct WorkloadPlan {
 
 /// Whether the evaluation is an automatic rollback: a failed rollout, not a
 /// manual request, with a release selected and actions to carry it out.
-fn automatic_rollback(report: &EvalReport) -> bool {
-    let failed = report.failure.as_ref().is_some_and(|f| f.state == "failed" && !f.manual_request);
-    let selected = report.selection.as_ref().is_some_and(|s| s.release.is_some());
-    failed && selected && !report.actions.is_empty()
+fn automatic_rollback(evaluation: &Evaluation) -> bool {
+    let Some(decision) = &evaluation.decision else { return false };
+    let failed = decision.failure.state == Health::Failed && !decision.failure.manual_request;
+    let selected = decision.selection.as_ref().is_some_and(|s| s.release.is_some());
+    failed && selected && !evaluation.actions.is_empty()
 }
 
-/// Decides what to do with `report` for workload `name` at `now` (epoch
-/// seconds), given its previous status.
+/// Decides what to do with `evaluation` of workload `name` at `now` (epoch
+/// seconds), given its previous status. The status reports the decision;
+/// what is done follows from the typed decision and actions.
 pub fn plan(
     name: &str,
-    report: &EvalReport,
-    fatal: bool,
+    evaluation: &Evaluation,
     mode: Mode,
     guard: &FlapGuard,
     previous: Option<&WorkloadStatus>,
@@ -49,8 +51,9 @@ pub fn plan(
         .into_iter()
         .filter(|t| crate::time::parse(t).is_ok_and(|t| t > window_start))
         .collect();
+    let report = &evaluation.report;
     let actions: Vec<serde_json::Value> =
-        report.actions.iter().map(|a| serde_json::to_value(&a.action).expect("actions serialize")).collect();
+        evaluation.actions.iter().map(|a| serde_json::to_value(a).expect("actions serialize")).collect();
     let mut status = WorkloadStatus {
         name: name.to_string(),
         time: crate::time::format(now),
@@ -64,9 +67,9 @@ pub fn plan(
         rollbacks: Vec::new(),
         flap_guard_tripped: false,
     };
-    let planned: Vec<Action> = report.actions.iter().map(|a| a.action.clone()).collect();
-    let rollback = automatic_rollback(report);
-    let (execute, event) = if fatal {
+    let planned = &evaluation.actions;
+    let rollback = automatic_rollback(evaluation);
+    let (execute, event) = if evaluation.fatal {
         let message = report.errors.join("; ");
         (Vec::new(), Some(event(EventType::Warning, "PolicyError", message)))
     } else if planned.is_empty() {
@@ -87,7 +90,7 @@ pub fn plan(
         if rollback {
             rollbacks.push(crate::time::format(now));
         }
-        (planned, None)
+        (planned.clone(), None)
     };
     status.rollbacks = rollbacks;
     WorkloadPlan { execute, status, event }

@@ -86,11 +86,11 @@ async fn reconcile_workload(
     .await
     .expect("evaluation task");
     let evaluation = evaluation.map_err(|e| ClusterError::Invalid(e.to_string()))?;
-    let plan = plan(&key.name, &evaluation.report, evaluation.fatal, rp.spec.mode, &rp.spec.flap_guard, previous, now);
+    let plan = plan(&key.name, &evaluation, rp.spec.mode, &rp.spec.flap_guard, previous, now);
     let metrics = &ctx.metrics;
-    let outcome = match (&evaluation.report.failure, evaluation.fatal) {
+    let outcome = match (&evaluation.decision, evaluation.fatal) {
         (_, true) => "error",
-        (Some(f), false) => f.state,
+        (Some(decision), false) => decision.failure.state.as_str(),
         (None, false) => "unknown",
     };
     metrics.evaluation(&policy.name, outcome, started.elapsed().as_secs_f64());
@@ -228,8 +228,8 @@ pub fn error_policy(rp: Arc<RolloutPolicy>, error: &Error, _ctx: Arc<Context>) -
     Requeue::requeue(Duration::from_secs(5))
 }
 
-/// RolloutPolicies of the object's namespace: a change to any Deployment,
-/// StatefulSet or Pod there re-evaluates them.
+/// RolloutPolicies of the object's namespace: a change to any workload of a
+/// kind rewind knows, or to any Pod, there re-evaluates them.
 fn policies_in_namespace<K: kube::Resource>(
     store: kube::runtime::reflector::Store<RolloutPolicy>,
 ) -> impl Fn(K) -> Vec<kube::runtime::reflector::ObjectRef<RolloutPolicy>> {
@@ -280,8 +280,9 @@ async fn watch_custom_kinds(client: Client, trigger: futures::channel::mpsc::Unb
 
 /// Runs the controller until the process is stopped.
 pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) {
-    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
     let policies: Api<RolloutPolicy> = Api::all(client.clone());
     let context = Arc::new(Context::new(client.clone(), runtime, metrics, cache_root));
     let (trigger, custom_changes) = futures::channel::mpsc::unbounded();
@@ -291,11 +292,14 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     let controller = Controller::new(policies, watcher::Config::default()).reconcile_all_on(custom_changes);
     let store = controller.store();
     let config = || watcher::Config::default();
+    let mut controller =
+        controller.watches(Api::<Pod>::all(client.clone()), config(), policies_in_namespace::<Pod>(store.clone()));
+    for workload in crate::workloads::all() {
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", workload.kind()));
+        let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+        controller = controller.watches_with(api, resource, config(), policies_in_namespace(store.clone()));
+    }
     controller
-        .watches(Api::<Pod>::all(client.clone()), config(), policies_in_namespace::<Pod>(store.clone()))
-        .watches(Api::<Deployment>::all(client.clone()), config(), policies_in_namespace::<Deployment>(store.clone()))
-        .watches(Api::<StatefulSet>::all(client.clone()), config(), policies_in_namespace::<StatefulSet>(store.clone()))
-        .watches(Api::<DaemonSet>::all(client), config(), policies_in_namespace::<DaemonSet>(store))
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {

@@ -21,7 +21,7 @@ pub use cache::{ArtifactCache, CacheStatus};
 pub use inspect::LoadProblem;
 pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
-use contracts::{Answers, Contract, Exports, Funcs};
+use contracts::{Answers, Contract, Exports, Funcs, with_funcs};
 use exports::PolicyFuncs;
 use rewind_core::Snapshot;
 use rewind_core::answers::{Eligibility, FailureReport, Selection};
@@ -103,10 +103,7 @@ impl PolicyRuntime {
                 PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
                 other => other,
             })?;
-        let validate = match session.funcs() {
-            Funcs::V0_3(funcs) => funcs.validate_settings(),
-            Funcs::V0_4(funcs) => funcs.validate_settings(),
-        };
+        let validate = with_funcs!(session.funcs(), funcs => funcs.validate_settings());
         let verdict = session.call(Stage::ValidateSettings, validate, (settings,))?;
         verdict.map_err(|message| PolicyError::Settings { policy: name.clone(), message })?;
         Ok(LoadedPolicy {
@@ -361,24 +358,15 @@ impl PolicyStages for PolicySession {
     /// policy's contract version reads it; the next two stages run on the
     /// same instance, which keeps it and the report it returned.
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
-        match self.funcs() {
-            Funcs::V0_3(funcs) => self.detect(funcs, snapshot),
-            Funcs::V0_4(funcs) => self.detect(funcs, snapshot),
-        }
+        with_funcs!(self.funcs(), funcs => self.detect(funcs, snapshot))
     }
 
     fn check_eligibility(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Eligibility, PolicyError> {
-        match self.funcs() {
-            Funcs::V0_3(funcs) => self.eligibility(funcs),
-            Funcs::V0_4(funcs) => self.eligibility(funcs),
-        }
+        with_funcs!(self.funcs(), funcs => self.eligibility(funcs))
     }
 
     fn select_release(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Selection, PolicyError> {
-        match self.funcs() {
-            Funcs::V0_3(funcs) => self.selection(funcs),
-            Funcs::V0_4(funcs) => self.selection(funcs),
-        }
+        with_funcs!(self.funcs(), funcs => self.selection(funcs))
     }
 }
 

@@ -28,17 +28,12 @@ impl Rules for RollbackOnCrash {
     type Settings = Settings;
 
     fn detect_failure(s: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
-        let current = s.current_release().and_then(|r| r.object);
-        let pods = current.into_iter().flat_map(|o| s.pods_under(o));
+        let pods = s.current_release().into_iter().flat_map(|r| s.pods_of(r));
         let verdict = classify::judge(s, pods, settings.grace_seconds);
         let state = if verdict.failing.is_empty() { Health::Healthy } else { Health::Failed };
-        Ok(FailureReport {
-            state,
-            findings: verdict.failing,
-            manual_request: false,
-            recheck_after: None,
-            actions: vec![],
-        })
+        // When a problem still within the grace period will have outlasted it.
+        let recheck_after = verdict.recheck_after;
+        Ok(FailureReport { state, findings: verdict.failing, manual_request: false, recheck_after, actions: vec![] })
     }
 
     fn check_eligibility(s: &Snapshot, _: &Settings, _: &FailureReport) -> Result<Eligibility, String> {

@@ -1,10 +1,18 @@
 use super::*;
-use crate::report::{ActionOut, EligibilityOut, FailureOut, PolicyOut, SelectionOut, TargetOut};
+use crate::answers::{Eligibility, FailureReport, Selection};
+use crate::pipeline::Decision;
+use crate::report::{ActionOut, EligibilityOut, EvalReport, FailureOut, PolicyOut, SelectionOut, TargetOut};
 
 const NOW: i64 = 1_730_903_640;
 
-fn report(state: &'static str, manual: bool, release: Option<&str>, actions: Vec<Action>) -> EvalReport {
-    EvalReport {
+/// An evaluation that decided `state` and chose `release`, with its report.
+fn evaluation(state: Health, manual: bool, release: Option<&str>, actions: Vec<Action>) -> Evaluation {
+    let failure =
+        FailureReport { state, findings: vec![], manual_request: manual, recheck_after: None, actions: vec![] };
+    let eligibility = Eligibility { eligible: release.is_some(), reason: String::new(), actions: vec![] };
+    let selection =
+        release.map(|r| Selection { release: Some(r.into()), reason: String::new(), error: None, actions: vec![] });
+    let report = EvalReport {
         target: TargetOut {
             api_version: "apps/v1".into(),
             kind: "Deployment".into(),
@@ -12,21 +20,23 @@ fn report(state: &'static str, manual: bool, release: Option<&str>, actions: Vec
             name: "web".into(),
         },
         now: crate::time::format(NOW),
-        policy: PolicyOut { path: "p.wasm".into(), sha256: "0".repeat(64), wit: "rewind:policy@0.3.0".into() },
-        failure: Some(FailureOut { state, findings: vec![], manual_request: manual }),
-        eligibility: Some(EligibilityOut { eligible: release.is_some(), reason: String::new() }),
+        policy: PolicyOut { path: "p.wasm".into(), sha256: "0".repeat(64), wit: "rewind:policy@0.4.0".into() },
+        failure: Some(FailureOut::from_report(&failure)),
+        eligibility: Some(EligibilityOut { eligible: eligibility.eligible, reason: String::new() }),
         selection: release.map(|r| SelectionOut { release: Some(r.into()), reason: String::new() }),
-        actions: actions.into_iter().map(|action| ActionOut { action, outcome: None }).collect(),
+        actions: actions.iter().map(|action| ActionOut { action: action.clone(), outcome: None }).collect(),
         errors: vec![],
         warnings: vec![],
         logs: vec![],
         objects: None,
         limits: None,
-    }
+    };
+    let decision = Decision { failure, eligibility: Some(eligibility), selection };
+    Evaluation { report, fatal: false, decision: Some(decision), actions }
 }
 
-fn rollback() -> EvalReport {
-    report("failed", false, Some("2"), vec![Action::Rollback { revision: 2 }])
+fn rollback() -> Evaluation {
+    evaluation(Health::Failed, false, Some("2"), vec![Action::Rollback { revision: 2 }])
 }
 
 fn previous(rollbacks_ago: &[i64]) -> WorkloadStatus {
@@ -38,7 +48,7 @@ fn previous(rollbacks_ago: &[i64]) -> WorkloadStatus {
 
 #[test]
 fn enforce_executes_and_records_the_rollback() {
-    let plan = plan("web", &rollback(), false, Mode::Enforce, &FlapGuard::default(), None, NOW);
+    let plan = plan("web", &rollback(), Mode::Enforce, &FlapGuard::default(), None, NOW);
     assert_eq!(plan.execute, [Action::Rollback { revision: 2 }]);
     assert_eq!(plan.status.rollbacks, [crate::time::format(NOW)]);
     assert_eq!(plan.status.release.as_deref(), Some("2"));
@@ -47,7 +57,7 @@ fn enforce_executes_and_records_the_rollback() {
 
 #[test]
 fn dry_run_plans_and_changes_nothing() {
-    let plan = plan("web", &rollback(), false, Mode::DryRun, &FlapGuard::default(), None, NOW);
+    let plan = plan("web", &rollback(), Mode::DryRun, &FlapGuard::default(), None, NOW);
     assert!(plan.execute.is_empty());
     assert!(plan.status.dry_run && plan.status.rollbacks.is_empty());
     assert_eq!(plan.status.actions[0]["type"], "rollback");
@@ -59,12 +69,12 @@ fn dry_run_plans_and_changes_nothing() {
 fn the_flap_guard_holds_after_the_limit_within_the_window() {
     let guard = FlapGuard { max_rollbacks: 3, window_seconds: 3600 };
     let full = previous(&[100, 200, 300]);
-    let plan = plan("web", &rollback(), false, Mode::Enforce, &guard, Some(&full), NOW);
+    let plan = plan("web", &rollback(), Mode::Enforce, &guard, Some(&full), NOW);
     assert!(plan.execute.is_empty() && plan.status.flap_guard_tripped);
     assert_eq!(plan.event.unwrap().reason, "FlapGuard");
     // Rollbacks older than the window no longer count.
     let old = previous(&[100, 200, 4000]);
-    let plan = super::plan("web", &rollback(), false, Mode::Enforce, &guard, Some(&old), NOW);
+    let plan = super::plan("web", &rollback(), Mode::Enforce, &guard, Some(&old), NOW);
     assert_eq!(plan.execute.len(), 1);
     assert_eq!(plan.status.rollbacks.len(), 3);
 }
@@ -72,8 +82,8 @@ fn the_flap_guard_holds_after_the_limit_within_the_window() {
 #[test]
 fn manual_requests_and_other_actions_are_not_counted_or_guarded() {
     let guard = FlapGuard { max_rollbacks: 1, window_seconds: 3600 };
-    let manual = report("healthy", true, Some("1"), vec![Action::Rollback { revision: 1 }]);
-    let plan = plan("web", &manual, false, Mode::Enforce, &guard, Some(&previous(&[10])), NOW);
+    let manual = evaluation(Health::Healthy, true, Some("1"), vec![Action::Rollback { revision: 1 }]);
+    let plan = plan("web", &manual, Mode::Enforce, &guard, Some(&previous(&[10])), NOW);
     assert_eq!(plan.execute.len(), 1);
     assert_eq!(plan.status.rollbacks.len(), 1, "a manual rollback is not an automatic one");
 }
@@ -81,8 +91,11 @@ fn manual_requests_and_other_actions_are_not_counted_or_guarded() {
 #[test]
 fn an_error_executes_nothing_and_warns() {
     let mut failed = rollback();
-    failed.errors.push("policy p.wasm stopped in select-release: exceeded its time limit".into());
-    let plan = plan("web", &failed, true, Mode::Enforce, &FlapGuard::default(), None, NOW);
+    failed.fatal = true;
+    failed.decision = None;
+    failed.actions.clear();
+    failed.report.errors.push("policy p.wasm stopped in select-release: exceeded its time limit".into());
+    let plan = plan("web", &failed, Mode::Enforce, &FlapGuard::default(), None, NOW);
     assert!(plan.execute.is_empty());
     let event = plan.event.unwrap();
     assert_eq!((event.event_type, event.reason.as_str()), (EventType::Warning, "PolicyError"));

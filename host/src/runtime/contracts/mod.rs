@@ -80,6 +80,18 @@ pub enum Funcs {
     V0_4(PolicyFuncs<v0_4::Version>),
 }
 
+/// `$body` with `$funcs` bound to the version-typed functions inside a
+/// [`Funcs`]: the one place the runtime matches on the version.
+macro_rules! with_funcs {
+    ($value:expr, $funcs:ident => $body:expr) => {
+        match $value {
+            $crate::runtime::contracts::Funcs::V0_3($funcs) => $body,
+            $crate::runtime::contracts::Funcs::V0_4($funcs) => $body,
+        }
+    };
+}
+pub(crate) use with_funcs;
+
 impl Exports {
     /// Finds and type-checks the exports of `contract`'s `policy` interface
     /// in `component`, on `instance`, an instance of it.
