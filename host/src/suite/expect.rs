@@ -19,6 +19,10 @@ pub struct Expectations {
     /// Each listed text must occur in one finding's message.
     #[serde(default)]
     pub finding_messages: Vec<String>,
+    /// The seconds after which the policy says its answer could change;
+    /// `null` means it gave none.
+    #[serde(default, deserialize_with = "present")]
+    pub recheck_after: Option<Option<u32>>,
     /// `true`/`false`; `null` means the stage must not have run.
     #[serde(default, deserialize_with = "present")]
     pub eligible: Option<Option<bool>>,
@@ -87,6 +91,10 @@ impl Expectations {
             let actual: BTreeSet<&str> =
                 report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.reason.as_str())).collect();
             differ("finding reasons", format!("{expected:?}"), format!("{actual:?}"));
+        }
+        if let Some(recheck_after) = &self.recheck_after {
+            let actual = report.failure.as_ref().and_then(|f| f.recheck_after);
+            differ("recheck after", show_option(recheck_after), show_option(&actual));
         }
         if let Some(eligible) = &self.eligible {
             let actual = report.eligibility.as_ref().map(|e| e.eligible);

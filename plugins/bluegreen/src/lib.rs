@@ -100,6 +100,12 @@ fn report(state: Health, findings: Vec<Finding>, manual_request: bool) -> Failur
     FailureReport { state, findings, manual_request, recheck_after: None, actions: Vec::new() }
 }
 
+/// A progressing report that could change on its own in `seconds`.
+fn waiting(findings: Vec<Finding>, manual_request: bool, seconds: Option<i64>) -> FailureReport {
+    let recheck_after = seconds.map(|s| u32::try_from(s.max(1)).unwrap_or(u32::MAX));
+    FailureReport { recheck_after, ..report(Health::Progressing, findings, manual_request) }
+}
+
 fn note(reason: &str, message: String) -> Finding {
     Finding { reason: reason.into(), message, pod: None, container: None, since: None }
 }
@@ -123,9 +129,15 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
     let timeout = settings.ready_timeout_seconds;
     let limits = classify::Limits { grace_seconds: timeout, container_creating_seconds: timeout };
     let mut verdict = classify::judge_with(s, pods.iter().copied(), limits);
+    let mut recheck = verdict.recheck_after.map(i64::from);
     for missing in pending::missing_pods(s, &deployments)? {
-        let findings = if missing.lasted >= timeout { &mut verdict.failing } else { &mut verdict.settling };
-        findings.push(missing.finding);
+        if missing.lasted >= timeout {
+            verdict.failing.push(missing.finding);
+        } else {
+            verdict.settling.push(missing.finding);
+            let left = timeout - missing.lasted;
+            recheck = Some(recheck.map_or(left, |r| r.min(left)));
+        }
     }
     if !verdict.failing.is_empty() {
         let findings = verdict
@@ -141,7 +153,7 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
     if pods.is_empty() || !verdict.settling.is_empty() {
         let mut findings = verdict.settling;
         findings.push(note("Deploying", format!("Waiting for pending strategy {pending} to be ready")));
-        return Ok(report(Health::Progressing, findings, manual));
+        return Ok(waiting(findings, manual, recheck));
     }
     // No pod has a problem; each must also report Ready before the
     // strategy's grace period starts (a pod with an unknown phase reports
@@ -172,7 +184,8 @@ fn detect_failure(s: &Snapshot, settings: &Settings, state: &BlueGreen) -> Resul
             "Pending strategy {pending} is Ready; {ready_for} s into its {} s grace period",
             settings.grace_seconds
         );
-        return Ok(report(Health::Progressing, vec![note("GracePeriod", message)], manual));
+        let left = settings.grace_seconds - ready_for;
+        return Ok(waiting(vec![note("GracePeriod", message)], manual, Some(left)));
     }
     Ok(report(Health::Healthy, Vec::new(), manual))
 }
