@@ -118,8 +118,8 @@ pub fn apply(set: &mut ObjectSet, change: Change) -> Result<(), String> {
         }
         Change::Delete { object, .. } => {
             let id = find(set, &object)?;
-            set.remove(id);
-            collect_garbage(set);
+            let deleted = set.remove(id);
+            collect_garbage(set, deleted.as_ref().and_then(objects::uid).map(str::to_string));
         }
         Change::Create { object } => {
             set.insert(object, objects::Origin("emitted by the policy".into())).map_err(|e| e.to_string())?;
@@ -128,25 +128,28 @@ pub fn apply(set: &mut ObjectSet, change: Change) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes objects all of whose owners are gone, as the garbage collector
-/// does after a background-propagated delete.
-fn collect_garbage(set: &mut ObjectSet) {
+/// Removes what the garbage collector would after a background-propagated
+/// delete of the object with `deleted_uid`: every object all of whose
+/// owners have been removed this way, transitively. An object whose owner
+/// is merely absent (not in the dump) stays: the set cannot tell it is gone.
+fn collect_garbage(set: &mut ObjectSet, deleted_uid: Option<String>) {
+    let mut removed: std::collections::HashSet<String> = deleted_uid.into_iter().collect();
     loop {
-        let uids: std::collections::HashSet<String> =
-            set.iter().filter_map(|(_, v)| objects::uid(v).map(str::to_string)).collect();
-        let orphans: Vec<usize> = set
+        let dependents: Vec<usize> = set
             .iter()
             .filter(|(_, v)| {
                 let owners = objects::owner_references(v);
-                !owners.is_empty() && owners.iter().all(|o| !uids.contains(&o.uid))
+                !owners.is_empty() && owners.iter().all(|o| removed.contains(&o.uid))
             })
             .map(|(id, _)| id)
             .collect();
-        if orphans.is_empty() {
+        if dependents.is_empty() {
             return;
         }
-        for id in orphans {
-            set.remove(id);
+        for id in dependents {
+            if let Some(gone) = set.remove(id) {
+                removed.extend(objects::uid(&gone).map(str::to_string));
+            }
         }
     }
 }
@@ -232,7 +235,11 @@ mod tests {
 
     #[test]
     fn deleting_an_owner_collects_its_dependents() {
-        let mut set = set_of([deployment("web:3"), replica_set("3", "web:3"), pod("3", "a", None)]);
+        // A pod whose ReplicaSet is not in the dump is not the deleted
+        // object's dependent: it stays.
+        let mut orphan = pod("2", "b", None);
+        orphan["metadata"]["ownerReferences"][0]["uid"] = serde_json::json!("uid-not-in-the-dump");
+        let mut set = set_of([deployment("web:3"), replica_set("3", "web:3"), pod("3", "a", None), orphan]);
         let mut context = context();
         context.target = ObjectKey::of(&deployment("x")).unwrap();
         // Delete the ReplicaSet: its pod goes with it, the Deployment stays.
@@ -241,7 +248,8 @@ mod tests {
             .execute_now(&context, &[Action::DeleteObject { object: rs }])
             .unwrap();
         assert_eq!(outcomes[0], Outcome::Applied("deleted ReplicaSet/web-h3 in namespace shop".into()));
-        assert_eq!(set.len(), 1);
+        let left: Vec<_> = set.iter().filter_map(|(_, v)| objects::name(v)).collect();
+        assert_eq!(left, ["web", "web-h2-b"]);
     }
 
     #[test]

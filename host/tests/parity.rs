@@ -18,7 +18,7 @@ use std::time::Duration;
 const GRACE_SECONDS: u64 = 5;
 
 fn resource(kind: &str) -> ApiResource {
-    let group = if kind == "Pod" || kind == "Namespace" { "" } else { "apps" };
+    let group = if matches!(kind, "Pod" | "Namespace" | "Event") { "" } else { "apps" };
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind))
 }
 
@@ -239,7 +239,9 @@ async fn executors_agree(kind: &'static str) {
     twin.settled("shop/web:2").await;
     let cluster = Cluster { client: client.clone() };
     let mut captured = cluster.objects_for(twin.get().await).await.unwrap();
-    let pod = twin.pods.list(&ListParams::default()).await.unwrap().items[0].metadata.name.clone().unwrap();
+    let first_pod = twin.pods.list(&ListParams::default()).await.unwrap().items.remove(0);
+    let pod = first_pod.metadata.name.clone().unwrap();
+    let pod_uid = first_pod.metadata.uid.clone().unwrap();
     let target = ObjectKey {
         api_version: "apps/v1".into(),
         kind: kind.into(),
@@ -270,12 +272,23 @@ async fn executors_agree(kind: &'static str) {
     for pointer in ["/spec/template", "/metadata/annotations"] {
         assert_eq!(live.pointer(pointer), in_memory_target.pointer(pointer), "{kind}: {pointer} differs");
     }
+    // The deleted pod is gone from both (its controller may recreate one of
+    // the same name, with another uid), and both hold the emitted Event.
+    let has_pod_uid = |objects: Vec<Value>| objects.iter().any(|p| p.pointer("/metadata/uid") == Some(&json!(pod_uid)));
+    assert!(!has_pod_uid(captured.iter().map(|(_, v)| v.clone()).collect()), "{kind}: the pod is still in memory");
+    let live_pods = twin.pods.list(&ListParams::default()).await.unwrap().items;
+    assert!(!has_pod_uid(live_pods.into_iter().map(|p| serde_json::to_value(p).unwrap()).collect()), "{kind}");
+    let checked = |event: &Value| event["reason"] == "Checked" && event["involvedObject"]["name"] == "web";
+    assert!(captured.iter().any(|(_, v)| checked(v)), "{kind}: no Event in memory");
+    let events: Api<DynamicObject> = Api::namespaced_with(client.clone(), &twin.namespace, &resource("Event"));
+    let live_events = events.list(&ListParams::default()).await.unwrap().items;
+    assert!(live_events.iter().any(|e| checked(&serde_json::to_value(e).unwrap())), "{kind}: no Event in the cluster");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real API server: scripts/e2e.sh"]
 async fn both_executors_make_the_same_changes() {
-    for kind in ["Deployment", "StatefulSet"] {
+    for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
         executors_agree(kind).await;
     }
 }

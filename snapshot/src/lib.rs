@@ -90,7 +90,73 @@ pub enum MetricResult<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub time: Timestamp,
+    /// In JSON, a value that is not a finite number is written as
+    /// Prometheus writes it: `"NaN"`, `"+Inf"`, `"-Inf"`.
+    #[serde(with = "sample_value")]
     pub value: f64,
+}
+
+mod sample_value {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        match (serializer.is_human_readable(), value) {
+            (true, v) if v.is_nan() => serializer.serialize_str("NaN"),
+            (true, v) if *v == f64::INFINITY => serializer.serialize_str("+Inf"),
+            (true, v) if *v == f64::NEG_INFINITY => serializer.serialize_str("-Inf"),
+            (_, v) => serializer.serialize_f64(*v),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written<'a> {
+        Number(f64),
+        Text(&'a str),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        if !deserializer.is_human_readable() {
+            return f64::deserialize(deserializer);
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Number(n) => Ok(n),
+            Written::Text("NaN") => Ok(f64::NAN),
+            Written::Text("+Inf") => Ok(f64::INFINITY),
+            Written::Text("-Inf") => Ok(f64::NEG_INFINITY),
+            Written::Text(other) => Err(D::Error::custom(format!("{other:?} is not a sample value"))),
+        }
+    }
+}
+
+/// A snapshot as a policy of one contract version reads it in JSON
+/// (`host.snapshot-json`): the fields that version has, in their declared
+/// order, borrowed from the snapshot.
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct JsonView<'s, 'a> {
+    now: Timestamp,
+    target: &'s Target<'a>,
+    releases: &'s [Release<'a>],
+    objects: &'s [ObjectInfo<'a>],
+    pods: &'s [Pod<'a>],
+    settings: &'s Text<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<&'s [Metric<'a>]>,
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn json_view(&self, encoding: Encoding) -> JsonView<'_, 'a> {
+        JsonView {
+            now: self.now,
+            target: &self.target,
+            releases: &self.releases,
+            objects: &self.objects,
+            pods: &self.pods,
+            settings: &self.settings,
+            metrics: (encoding != Encoding::V0_3).then_some(&self.metrics[..]),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

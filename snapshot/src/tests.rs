@@ -107,6 +107,30 @@ fn the_json_form_uses_the_wit_names() {
 }
 
 #[test]
+fn each_version_s_json_has_its_fields_in_declared_order_and_keeps_non_finite_values() {
+    let snapshot = every_case();
+    let latest = serde_json::to_string(&snapshot.json_view(Encoding::V0_4)).unwrap();
+    let fields = ["\"now\"", "\"target\"", "\"releases\"", "\"objects\"", "\"pods\"", "\"settings\"", "\"metrics\""];
+    let at: Vec<usize> = fields.iter().map(|f| latest.find(f).unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    assert!(latest.contains(r#"{"time":-1,"value":1.7976931348623157e+308}"#), "{latest}");
+    let mut non_finite = snapshot.clone();
+    non_finite.metrics[0].result = MetricResult::Samples(
+        [f64::NAN, f64::INFINITY, f64::NEG_INFINITY].map(|value| Sample { time: 0, value }).to_vec(),
+    );
+    let json = serde_json::to_string(&non_finite.json_view(Encoding::V0_4)).unwrap();
+    assert!(
+        json.contains(r#"[{"time":0,"value":"NaN"},{"time":0,"value":"+Inf"},{"time":0,"value":"-Inf"}]"#),
+        "{json}"
+    );
+    let back: Snapshot = serde_json::from_str(&json).unwrap();
+    let MetricResult::Samples(samples) = &back.metrics[0].result else { panic!("samples") };
+    assert!(samples[0].value.is_nan() && samples[1].value == f64::INFINITY && samples[2].value == f64::NEG_INFINITY);
+    let old = serde_json::to_string(&snapshot.json_view(Encoding::V0_3)).unwrap();
+    assert!(!old.contains("\"metrics\"") && old.ends_with(&format!("\"settings\":{:?}}}", snapshot.settings.as_str())));
+}
+
+#[test]
 fn known_waiting_reasons_read_and_print_as_kubernetes_writes_them() {
     for (reason, text) in &KNOWN_WAITING_REASONS {
         assert_eq!(reason.as_str(), *text);

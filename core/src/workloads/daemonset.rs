@@ -2,12 +2,14 @@
 //! carry the bare hash in `controller-revision-hash`. The status names no
 //! revision, so the current one is the revision holding the template.
 
-use super::controller_revisions::{Flavour, HASH_LABEL};
+use super::controller_revisions::{HASH_LABEL, RevisionHistoryKind};
 use crate::objects;
 use serde_json::Value;
 
-pub const DAEMON_SET: Flavour = Flavour {
+pub const DAEMON_SET: RevisionHistoryKind = RevisionHistoryKind {
     kind: "DaemonSet",
+    // extensions/v1beta1 served DaemonSets until Kubernetes 1.16.
+    groups: &["apps", "extensions"],
     pod_label,
     update_revision: |_| None,
     counts: [

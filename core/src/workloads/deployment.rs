@@ -30,6 +30,10 @@ impl Workload for Deployment {
         "Deployment"
     }
 
+    fn groups(&self) -> &'static [&'static str] {
+        &["apps", "extensions"]
+    }
+
     fn history_kind(&self) -> &'static str {
         "ReplicaSet"
     }
@@ -42,28 +46,17 @@ impl Workload for Deployment {
     /// One release per ReplicaSet the Deployment directly owns. A
     /// ReplicaSet whose revision is not a number is left out with a warning.
     fn releases(&self, set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release<'static>>, Vec<String>), String> {
-        let deployment = set.get(tree[0].object).ok_or("target vanished")?;
-        let mut releases = Vec::new();
+        let deployment = set.get(tree[0].object).ok_or("the target is not in the object set")?;
         let mut warnings = Vec::new();
-        for (position, node) in tree.iter().enumerate() {
-            let value = set.get(node.object).ok_or("tree object vanished")?;
-            if node.owner != Some(0) || objects::kind(value) != Some("ReplicaSet") {
-                continue;
-            }
-            let name = objects::name(value).unwrap_or_default();
-            let revision = match revision(value) {
-                Ok(r) => r,
-                Err(problem) => {
-                    warnings.push(format!("ReplicaSet {name}: {problem}; it is not offered as a release"));
-                    continue;
-                }
-            };
+        let mut releases = Vec::new();
+        for entry in super::history_entries(self, set, tree, &mut warnings) {
+            let (value, name, revision) = (entry.value, entry.name, entry.revision);
             let template = objects::at(value, &["spec", "template"]);
             let count = |field: &str| objects::count(objects::at(value, &["status", field]));
             releases.push(Release {
                 id: revision.map(|r| r.to_string()).unwrap_or_else(|| name.to_string()).into(),
                 revision,
-                object: Some(position as u32),
+                object: Some(entry.position as u32),
                 // Read as text whatever its JSON type: a hand-written dump
                 // may give the hash unquoted, which YAML reads as a number.
                 pod_template_hash: template
@@ -110,7 +103,7 @@ impl Workload for Deployment {
     /// Deployment, and the warning says why.
     fn adopt_pods(&self, set: &ObjectSet, target: &Value, tree: &mut Vec<TreeNode>, warnings: &mut Vec<String>) {
         let mut missing: Vec<&str> = Vec::new();
-        for (pod, replica_set) in pods_of_missing_replica_sets(set, target, &super::taken(tree)) {
+        for (pod, replica_set) in pods_of_missing_replica_sets(set, target, &super::in_tree(tree)) {
             tree.push(TreeNode { object: pod, owner: Some(0) });
             if !missing.contains(&replica_set) {
                 missing.push(replica_set);
@@ -140,8 +133,7 @@ impl Workload for Deployment {
         if same_template(chosen, target) {
             return Ok(UndoOutcome::AlreadyCurrent { from });
         }
-        let mut updated = target.clone();
-        updated["spec"]["template"] = template_without_hash(template);
+        let mut updated = super::with_template(target, template_without_hash(template))?;
         updated["metadata"]["annotations"] = Value::Object(restored_annotations(target, chosen));
         Ok(UndoOutcome::Restore { updated, from })
     }
@@ -189,20 +181,19 @@ pub fn same_template(replica_set: &Value, deployment: &Value) -> bool {
 /// has observed the Deployment's current generation (before that, the
 /// annotation may still name the revision before a template change).
 fn revision_the_controller_named(deployment: &Value) -> Option<u64> {
-    let generation = deployment.pointer("/metadata/generation").and_then(Value::as_i64)?;
-    let observed = deployment.pointer("/status/observedGeneration").and_then(Value::as_i64)?;
-    (observed >= generation).then(|| revision(deployment).ok().flatten()).flatten()
+    super::observed_latest(deployment).then(|| revision(deployment).ok().flatten()).flatten()
 }
 
 /// Pods of `deployment` whose ReplicaSet the set lacks, as in a dump of
 /// `kubectl get deployment,pods`: controlled by a ReplicaSet named
 /// `<deployment>-<suffix>` that is not in the set, in the Deployment's
 /// namespace, carrying every label of its `spec.selector.matchLabels`.
-/// Returns them with the missing ReplicaSet's name, skipping `taken` ones.
+/// Returns them with the missing ReplicaSet's name, skipping those already
+/// in the tree.
 fn pods_of_missing_replica_sets<'s>(
     set: &'s ObjectSet,
     deployment: &Value,
-    taken: &std::collections::HashSet<crate::objects::ObjectId>,
+    in_tree: &std::collections::HashSet<crate::objects::ObjectId>,
 ) -> Vec<(crate::objects::ObjectId, &'s str)> {
     let (Some(name), namespace) = (objects::name(deployment), objects::namespace(deployment)) else {
         return Vec::new();
@@ -216,7 +207,7 @@ fn pods_of_missing_replica_sets<'s>(
     let prefix = format!("{name}-");
     set.iter()
         .filter(|(id, pod)| {
-            !taken.contains(id) && objects::kind(pod) == Some("Pod") && objects::namespace(pod) == namespace
+            !in_tree.contains(id) && objects::kind(pod) == Some("Pod") && objects::namespace(pod) == namespace
         })
         .filter_map(|(id, pod)| {
             let owner = pod

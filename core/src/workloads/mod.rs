@@ -42,12 +42,21 @@ pub enum UndoError {
     RevisionNotFound { kind: &'static str, name: String, history: &'static str, revision: u64, known: String },
     #[error("{history} {name} has no pod template")]
     NoTemplate { history: &'static str, name: String },
+    #[error("{kind} {name} has no `spec` object to restore a template into")]
+    NoSpec { kind: String, name: String },
 }
 
 /// One workload kind.
 pub trait Workload: Sync {
     /// Its kind in the `apps` group.
     fn kind(&self) -> &'static str;
+
+    /// The API groups that have served it (`extensions/v1beta1` served
+    /// Deployments and DaemonSets until Kubernetes 1.16; old dumps still
+    /// carry it).
+    fn groups(&self) -> &'static [&'static str] {
+        &["apps"]
+    }
 
     /// The kind of the objects that hold its history (`ReplicaSet`,
     /// `ControllerRevision`), all `apps/v1`.
@@ -94,11 +103,7 @@ pub fn of_value(object: &Value) -> Option<&'static dyn Workload> {
 }
 
 fn of_kind(group: &str, kind: &str) -> Option<&'static dyn Workload> {
-    // ReplicaSets were served by extensions/v1beta1 before apps/v1.
-    if !matches!(group, "apps" | "extensions") {
-        return None;
-    }
-    all().find(|w| w.kind() == kind)
+    all().find(|w| w.kind() == kind && w.groups().contains(&group))
 }
 
 /// The kinds rewind rolls back, for messages: `Deployment, StatefulSet, DaemonSet`.
@@ -170,8 +175,64 @@ fn counts_at(target: &Value, [desired, ready, updated, available]: [&str; 4]) ->
 }
 
 /// The ids the tree already holds, for adopting only what it lacks.
-fn taken(tree: &[TreeNode]) -> HashSet<ObjectId> {
+fn in_tree(tree: &[TreeNode]) -> HashSet<ObjectId> {
     tree.iter().map(|n| n.object).collect()
+}
+
+/// Whether the workload's controller has seen its latest spec: before, its
+/// status (and the revision it names) describes the spec before.
+fn observed_latest(target: &Value) -> bool {
+    let generation = target.pointer("/metadata/generation").and_then(Value::as_i64);
+    let observed = target.pointer("/status/observedGeneration").and_then(Value::as_i64);
+    matches!((generation, observed), (Some(generation), Some(observed)) if observed >= generation)
+}
+
+/// A history object the target directly owns, with its tree position and
+/// revision.
+struct HistoryEntry<'s> {
+    position: usize,
+    value: &'s Value,
+    name: &'s str,
+    revision: Option<u64>,
+}
+
+/// The history objects of `workload` the target (`tree[0]`) directly owns.
+/// One whose revision is not a number is left out, with a warning.
+fn history_entries<'s>(
+    workload: &dyn Workload,
+    set: &'s ObjectSet,
+    tree: &[TreeNode],
+    warnings: &mut Vec<String>,
+) -> Vec<HistoryEntry<'s>> {
+    let history_kind = workload.history_kind();
+    let mut entries = Vec::new();
+    for (position, node) in tree.iter().enumerate() {
+        let Some(value) = set.get(node.object) else { continue };
+        if node.owner != Some(0) || objects::kind(value) != Some(history_kind) {
+            continue;
+        }
+        let name = objects::name(value).unwrap_or_default();
+        match workload.revision(value) {
+            Ok(revision) => entries.push(HistoryEntry { position, value, name, revision }),
+            Err(problem) => warnings.push(format!("{history_kind} {name}: {problem}; it is not offered as a release")),
+        }
+    }
+    entries
+}
+
+/// `target` with `template` as its pod template, or why it cannot take one.
+fn with_template(target: &Value, template: Value) -> Result<Value, UndoError> {
+    let mut updated = target.clone();
+    match updated.get_mut("spec").and_then(Value::as_object_mut) {
+        Some(spec) => {
+            spec.insert("template".into(), template);
+            Ok(updated)
+        }
+        None => Err(UndoError::NoSpec {
+            kind: objects::kind(target).unwrap_or("?").to_string(),
+            name: objects::name(target).unwrap_or("?").to_string(),
+        }),
+    }
 }
 
 /// The creation time of a history object, named in errors.

@@ -191,9 +191,19 @@ impl<'a> KubeExecutor<'a> {
         Ok(value)
     }
 
-    /// The workload's history objects as they are now.
+    /// The workload's history objects as they are now: those known from the
+    /// decision are dropped first, since one may have been deleted since.
     async fn refresh_history(&mut self, target: &ObjectKey, workload: Value) -> Result<(), ClusterError> {
         let Some(kind) = workloads::of(target) else { return Ok(()) };
+        let known: Vec<usize> = {
+            let values = self.known.iter().map(|(_, v)| v);
+            let owned: Vec<ObjectKey> =
+                workloads::owned_history(kind, &workload, values).into_iter().filter_map(ObjectKey::of).collect();
+            owned.iter().filter_map(|key| self.known.find_key(key)).collect()
+        };
+        for id in known {
+            self.known.remove(id);
+        }
         let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", kind.history_kind()));
         let listed = self.cluster.workloads(&resource, namespace_of(target), None, None).await?;
         for history in workloads::owned_history(kind, &workload, &listed) {
@@ -224,8 +234,8 @@ impl<'a> KubeExecutor<'a> {
             Change::Replace { object, updated } => {
                 let resource = self.resource(&object).await?;
                 let api = self.cluster.api(&resource, namespace_of(&object));
-                let updated: DynamicObject =
-                    serde_json::from_value(updated).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+                let updated: DynamicObject = serde_json::from_value(updated)
+                    .map_err(|e| ClusterError::Invalid(format!("{object} cannot be written back: {e}")))?;
                 api.replace(&object.name, &PostParams::default(), &updated)
                     .await
                     .map_err(|e| ClusterError::from_write(e, &object))?;
@@ -299,7 +309,8 @@ pub async fn emit(cluster: &Cluster, mut event: Value) -> Result<(), ClusterErro
     metadata.as_object_mut().map(|m| m.remove("name"));
     metadata["generateName"] = json!(format!("{involved}.rewind."));
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Event"));
-    let object: DynamicObject = serde_json::from_value(event).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+    let object: DynamicObject = serde_json::from_value(event)
+        .map_err(|e| ClusterError::Invalid(format!("an Event about {involved} cannot be created: {e}")))?;
     cluster.api(&resource, &namespace).create(&PostParams::default(), &object).await?;
     Ok(())
 }

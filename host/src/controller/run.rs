@@ -63,6 +63,13 @@ pub(super) fn condition(kind: &str, ok: bool, reason: &str, message: String) -> 
     }
 }
 
+/// What reconciling one workload gave: its status, and when the policy
+/// said its answer could change on its own.
+struct Reconciled {
+    status: WorkloadStatus,
+    recheck_after: Option<u32>,
+}
+
 /// One covered workload: evaluate on fresh state, plan, act, report.
 async fn reconcile_workload(
     rp: &RolloutPolicy,
@@ -70,7 +77,7 @@ async fn reconcile_workload(
     policy: &LoadedPolicy,
     workload: serde_json::Value,
     previous: Option<&WorkloadStatus>,
-) -> Result<WorkloadStatus, Error> {
+) -> Result<Reconciled, Error> {
     let key = ObjectKey::of(&workload).ok_or(Error::NoNamespace)?;
     let namespace = key.namespace.clone().ok_or(Error::NoNamespace)?;
     let mut objects = ctx.cluster.objects_for(workload.clone()).await?;
@@ -100,6 +107,7 @@ async fn reconcile_workload(
     if plan.status.flap_guard_tripped {
         metrics.flap_guard_trip(&policy.name);
     }
+    let recheck_after = evaluation.decision.as_ref().and_then(|d| d.failure.recheck_after);
     let rolled_back = plan.status.rollbacks.len() > previous.map_or(0, |p| p.rollbacks.len());
     let mut status = plan.status;
     if let Some(event) = &plan.event {
@@ -140,7 +148,7 @@ async fn reconcile_workload(
             status.errors.push(message);
         }
     }
-    Ok(status)
+    Ok(Reconciled { status, recheck_after })
 }
 
 /// Reconciles one RolloutPolicy. Free function over the shared context, as
@@ -151,8 +159,7 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
     // While a new module loads in the background the serving one decides;
     // looking again every second swaps the new one in soon after it is
     // ready rather than at the next resync.
-    let resync_seconds = if ready.reason == LOADING { 1 } else { rp.spec.resync_seconds.max(1) };
-    let resync = Requeue::requeue(Duration::from_secs(resync_seconds));
+    let mut resync_seconds = if ready.reason == LOADING { 1 } else { rp.spec.resync_seconds.max(1) };
     // The status as last written, read fresh: the cached object can lag
     // behind our own previous write, and the rollback history (flap guard,
     // restarts) must not be lost.
@@ -179,11 +186,22 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
             let name = objects::name(&workload).unwrap_or_default().to_string();
             let before = previous.workloads.iter().find(|w| w.name == name);
             match reconcile_workload(&rp, &ctx, policy, workload, before).await {
-                Ok(workload_status) => status.workloads.push(workload_status),
+                Ok(Reconciled { status: workload_status, recheck_after }) => {
+                    status.workloads.push(workload_status);
+                    // The policy said when its answer could change (a grace
+                    // period ending): look again then, not a resync later.
+                    if let Some(seconds) = recheck_after {
+                        resync_seconds = resync_seconds.min(u64::from(seconds).max(1));
+                    }
+                }
                 // A conflict: someone changed the workload; decide again on
-                // what it is now, shortly.
+                // what it is now, shortly. The workloads not reached keep
+                // their last status (and flap-guard history).
                 Err(Error::Cluster(ClusterError::Conflict { what })) => {
                     tracing::info!(%what, "conflict while acting; re-evaluating");
+                    let reached: Vec<String> = status.workloads.iter().map(|w| w.name.clone()).collect();
+                    let kept = previous.workloads.iter().filter(|w| !reached.contains(&w.name)).cloned();
+                    status.workloads.extend(kept);
                     write_status(&rp, &ctx, &status).await?;
                     return Ok(Requeue::requeue(Duration::from_secs(1)));
                 }
@@ -213,7 +231,7 @@ pub async fn reconcile(rp: Arc<RolloutPolicy>, ctx: Arc<Context>) -> Result<Requ
     }
     status.conditions.push(guard);
     write_status(&rp, &ctx, &status).await?;
-    Ok(resync)
+    Ok(Requeue::requeue(Duration::from_secs(resync_seconds)))
 }
 
 async fn write_status(rp: &RolloutPolicy, ctx: &Context, status: &RolloutPolicyStatus) -> Result<(), Error> {

@@ -122,19 +122,19 @@ impl<A> Copy for PolicyFuncs<A> {}
 // type-checked against exactly these signatures, with `A`'s answer types,
 // on the same component.
 impl<A: Answers> PolicyFuncs<A> {
-    pub fn validate_settings<'a>(&self) -> ValidateSettings<'a> {
+    pub fn validate_settings_func<'a>(&self) -> ValidateSettings<'a> {
         unsafe { TypedFunc::new_unchecked(self.validate_settings) }
     }
 
-    pub fn detect_failure<'a>(&self) -> DetectFailure<'a, A::Report> {
+    pub fn detect_failure_func<'a>(&self) -> DetectFailure<'a, A::Report> {
         unsafe { TypedFunc::new_unchecked(self.detect_failure) }
     }
 
-    pub fn check_eligibility(&self) -> LaterStage<A::Eligibility> {
+    pub fn check_eligibility_func(&self) -> LaterStage<A::Eligibility> {
         unsafe { TypedFunc::new_unchecked(self.check_eligibility) }
     }
 
-    pub fn select_release(&self) -> LaterStage<A::Selection> {
+    pub fn select_release_func(&self) -> LaterStage<A::Selection> {
         unsafe { TypedFunc::new_unchecked(self.select_release) }
     }
 }

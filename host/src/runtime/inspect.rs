@@ -18,7 +18,7 @@ pub enum LoadProblem {
 
 impl std::fmt::Display for LoadProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let supported = Contract::ALL.map(Contract::package).join(", ");
+        let supported = Contract::ALL.iter().map(|c| c.package()).collect::<Vec<_>>().join(", ");
         match self {
             LoadProblem::Empty => write!(f, "the file is empty"),
             LoadProblem::NotWasm => write!(f, "the file is not WebAssembly (no `\\0asm` header)"),

@@ -21,7 +21,7 @@ pub use cache::{ArtifactCache, CacheStatus};
 pub use inspect::LoadProblem;
 pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
-use contracts::{Answers, Contract, Exports, Funcs, with_funcs};
+use contracts::{Answers, Contract, Exports, Funcs};
 use exports::PolicyFuncs;
 use rewind_core::Snapshot;
 use rewind_core::answers::{Eligibility, FailureReport, Selection};
@@ -103,8 +103,8 @@ impl PolicyRuntime {
                 PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
                 other => other,
             })?;
-        let validate = with_funcs!(session.funcs(), funcs => funcs.validate_settings());
-        let verdict = session.call(Stage::ValidateSettings, validate, (settings,))?;
+        let funcs = session.funcs();
+        let verdict = funcs.stages().validate_settings(&mut session, settings)?;
         verdict.map_err(|message| PolicyError::Settings { policy: name.clone(), message })?;
         Ok(LoadedPolicy {
             name,
@@ -358,36 +358,57 @@ impl PolicyStages for PolicySession {
     /// policy's contract version reads it; the next two stages run on the
     /// same instance, which keeps it and the report it returned.
     fn detect_failure(&mut self, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
-        with_funcs!(self.funcs(), funcs => self.detect(funcs, snapshot))
+        self.funcs().stages().detect_failure(self, snapshot)
     }
 
     fn check_eligibility(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Eligibility, PolicyError> {
-        with_funcs!(self.funcs(), funcs => self.eligibility(funcs))
+        self.funcs().stages().check_eligibility(self)
     }
 
     fn select_release(&mut self, _: &Snapshot, _: &FailureReport) -> Result<Selection, PolicyError> {
-        with_funcs!(self.funcs(), funcs => self.selection(funcs))
+        self.funcs().stages().select_release(self)
+    }
+}
+
+/// One evaluation's calls into a policy, whatever its contract version:
+/// each version's functions (`contracts::Funcs`) implement it with their
+/// own types and convert the answers.
+pub trait Stages {
+    fn validate_settings(&self, session: &mut PolicySession, settings: &str)
+    -> Result<Result<(), String>, PolicyError>;
+    fn detect_failure(&self, session: &mut PolicySession, snapshot: &Snapshot) -> Result<FailureReport, PolicyError>;
+    fn check_eligibility(&self, session: &mut PolicySession) -> Result<Eligibility, PolicyError>;
+    fn select_release(&self, session: &mut PolicySession) -> Result<Selection, PolicyError>;
+}
+
+impl<A: Answers> Stages for PolicyFuncs<A> {
+    fn validate_settings(
+        &self,
+        session: &mut PolicySession,
+        settings: &str,
+    ) -> Result<Result<(), String>, PolicyError> {
+        session.call(Stage::ValidateSettings, self.validate_settings_func(), (settings,))
+    }
+
+    fn detect_failure(&self, session: &mut PolicySession, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
+        let stage = Stage::DetectFailure;
+        let encoding = A::CONTRACT.encoding();
+        let bytes = Arc::new(rewind_snapshot::encode_as(snapshot, encoding));
+        session.store.data_mut().snapshot = Some((bytes.clone(), encoding));
+        let answer = session.call(stage, self.detect_failure_func(), (&bytes[..],))?;
+        answer.map(A::report).map_err(|m| session.failed(stage, m))
+    }
+
+    fn check_eligibility(&self, session: &mut PolicySession) -> Result<Eligibility, PolicyError> {
+        session.later(Stage::CheckEligibility, self.check_eligibility_func()).map(A::eligibility)
+    }
+
+    fn select_release(&self, session: &mut PolicySession) -> Result<Selection, PolicyError> {
+        session.later(Stage::SelectRelease, self.select_release_func()).map(A::selection)
     }
 }
 
 impl PolicySession {
-    fn detect<A: Answers>(&mut self, funcs: PolicyFuncs<A>, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
-        let stage = Stage::DetectFailure;
-        let encoding = A::CONTRACT.encoding();
-        let bytes = Arc::new(rewind_snapshot::encode_as(snapshot, encoding));
-        self.store.data_mut().snapshot = Some((bytes.clone(), encoding));
-        let answer = self.call(stage, funcs.detect_failure(), (&bytes[..],))?;
-        answer.map(A::report).map_err(|m| self.failed(stage, m))
-    }
-
-    fn eligibility<A: Answers>(&mut self, funcs: PolicyFuncs<A>) -> Result<Eligibility, PolicyError> {
-        self.later(Stage::CheckEligibility, funcs.check_eligibility()).map(A::eligibility)
-    }
-
-    fn selection<A: Answers>(&mut self, funcs: PolicyFuncs<A>) -> Result<Selection, PolicyError> {
-        self.later(Stage::SelectRelease, funcs.select_release()).map(A::selection)
-    }
-
     /// A stage after detect-failure: it takes nothing, and answers from
     /// what the instance kept.
     fn later<R: wasmtime::component::Lift + 'static>(

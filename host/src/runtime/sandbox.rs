@@ -134,14 +134,10 @@ impl Sandbox {
         let Some((bytes, encoding)) = &self.snapshot else {
             return "null".to_string();
         };
-        let Ok(snapshot) = rewind_snapshot::decode_as(bytes, *encoding) else {
-            return "null".to_string();
-        };
-        let mut json = serde_json::to_value(&snapshot).expect("snapshots serialize");
-        if *encoding == rewind_snapshot::Encoding::V0_3 {
-            json.as_object_mut().map(|fields| fields.remove("metrics"));
+        match rewind_snapshot::decode_as(bytes, *encoding) {
+            Ok(snapshot) => serde_json::to_string(&snapshot.json_view(*encoding)).expect("snapshots serialize"),
+            Err(_) => "null".to_string(),
         }
-        json.to_string()
     }
 
     pub fn log(&mut self, level: &'static str, message: String) -> wasmtime::Result<()> {

@@ -27,7 +27,7 @@ use rewind_sdk::{
     ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
 };
 use serde::Deserialize;
-use workload::Workload;
+use workload::{Kind, Strategy};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -80,8 +80,8 @@ impl Rules for DeploymentPolicy {
     type Settings = Settings;
 
     fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
-        let workload = Workload::of(snapshot)?;
-        Ok(detect_failure(snapshot, settings, &workload))
+        let kind = Kind::of(snapshot)?;
+        Ok(detect_failure(snapshot, settings, kind, &Strategy::of(kind)))
     }
 
     fn check_eligibility(
@@ -89,15 +89,28 @@ impl Rules for DeploymentPolicy {
         settings: &Settings,
         report: &FailureReport,
     ) -> Result<Eligibility, String> {
-        Ok(check_eligibility(snapshot, settings, report, &Workload::of(snapshot)?))
+        Ok(check_eligibility(snapshot, settings, report, Kind::of(snapshot)?))
     }
 
     fn select_release(snapshot: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Selection, String> {
-        let workload = Workload::of(snapshot)?;
-        Ok(match manual_request(snapshot, settings) {
-            Some(requested) => select_requested(snapshot, settings, requested, &workload),
+        let kind = Kind::of(snapshot)?;
+        let mut selection = match manual_request(snapshot, settings) {
+            Some(requested) => select_requested(snapshot, settings, requested, kind),
             None => select_previous(snapshot, report),
-        })
+        };
+        mark_for_replacement(snapshot, kind, &mut selection);
+        Ok(selection)
+    }
+}
+
+/// An `OnDelete` StatefulSet or DaemonSet keeps its Ready pods on the
+/// abandoned revision after a rollback until they are deleted: the mark lets
+/// later evaluations replace them ([`replace`]).
+fn mark_for_replacement(snapshot: &Snapshot, kind: Kind, selection: &mut Selection) {
+    let rolls_back = selection.actions.iter().any(|a| matches!(a, rewind_sdk::Action::Rollback(_)));
+    let (true, Some(current)) = (rolls_back, snapshot.current_release()) else { return };
+    if kind != Kind::Deployment && Strategy::of(kind).on_delete {
+        selection.actions.push(act::set_annotation(replace::ROLLED_BACK_FROM, &current.id));
     }
 }
 
@@ -105,7 +118,7 @@ fn manual_request<'a>(snapshot: &'a Snapshot, settings: &Settings) -> Option<&'a
     snapshot.target_annotation(&settings.rollback_annotation)
 }
 
-fn detect_failure(snapshot: &Snapshot, settings: &Settings, workload: &Workload) -> FailureReport {
+fn detect_failure(snapshot: &Snapshot, settings: &Settings, kind: Kind, strategy: &Strategy) -> FailureReport {
     let mut failing: Vec<Finding> = Vec::new();
     let target = &snapshot.target;
     // Conditions written before the controller saw the latest spec (a
@@ -139,10 +152,13 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, workload: &Workload)
     }
 
     let current = snapshot.current_release();
-    let old_replicas = status::old_replicas(snapshot, workload);
-    let unfinished = status::waiting_for(snapshot, workload, current.is_some(), old_replicas);
+    let old_replicas = status::old_replicas(snapshot, kind);
+    let unfinished = status::waiting_for(snapshot, kind, strategy, current.is_some(), old_replicas);
     let pods: Vec<_> = match current {
         Some(release) => snapshot.pods_of(release).collect(),
+        // A StatefulSet or DaemonSet dumped without its ControllerRevisions:
+        // its status or annotations still say which pods are the rollout's.
+        None if kind != Kind::Deployment => strategy.update_revision_pods(snapshot),
         // Pods whose ReplicaSet the dump lacks sit directly under the
         // Deployment; they are the current revision's when its status says
         // every replica is updated, none of an older revision left.
@@ -159,11 +175,12 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, workload: &Workload)
     let verdict = classify::judge_with(snapshot, pods, settings.limits());
     failing.extend(verdict.failing);
     let mut settling = verdict.settling;
-    let (replacing, actions) = match conditions_current {
-        true => replace::pods_left_behind(snapshot, workload, settings.limits()),
-        false => (None, Vec::new()),
+    let replacing = match conditions_current {
+        true => replace::pods_left_behind(snapshot, kind, strategy, settings.limits()),
+        false => replace::Replacing::default(),
     };
-    settling.extend(replacing);
+    settling.extend(replacing.finding);
+    let recheck_after = [verdict.recheck_after, replacing.recheck_after].into_iter().flatten().min();
     let state = if !failing.is_empty() {
         Health::Failed
     } else if !settling.is_empty() {
@@ -183,8 +200,8 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, workload: &Workload)
         state,
         findings,
         manual_request: manual_request(snapshot, settings).is_some(),
-        recheck_after: verdict.recheck_after,
-        actions,
+        recheck_after,
+        actions: replacing.actions,
     }
 }
 
@@ -198,14 +215,9 @@ fn deployment_finding(reason: &str, message: Option<&str>, since: Option<i64>) -
     }
 }
 
-fn check_eligibility(
-    snapshot: &Snapshot,
-    settings: &Settings,
-    report: &FailureReport,
-    workload: &Workload,
-) -> Eligibility {
+fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureReport, kind: Kind) -> Eligibility {
     let name = &snapshot.target.name;
-    let (kind, history) = (workload.name(), workload.history());
+    let (kind, history) = (kind.name(), kind.history());
     let refuse = |reason: String, actions| Eligibility { eligible: false, reason, actions };
     if snapshot.target.paused {
         let reason = format!("{kind} {name} is paused; rollback is refused until it is resumed");
@@ -245,9 +257,9 @@ fn check_eligibility(
     }
 }
 
-fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str, workload: &Workload) -> Selection {
+fn select_requested(snapshot: &Snapshot, settings: &Settings, requested: &str, kind: Kind) -> Selection {
     let name = &snapshot.target.name;
-    let kind = workload.name();
+    let kind = kind.name();
     let annotation = &settings.rollback_annotation;
     let clear = act::remove_annotation(annotation);
     let refuse = |problem: String| Selection {

@@ -3,7 +3,7 @@
 //! latest generation, then every replica the rollout replaces must be
 //! updated, and every replica available.
 
-use crate::workload::{Kind, Workload};
+use crate::workload::{Kind, Strategy};
 use rewind_sdk::{Finding, Snapshot};
 
 fn waiting(reason: &str, message: String) -> Finding {
@@ -13,8 +13,14 @@ fn waiting(reason: &str, message: String) -> Finding {
 /// What the rollout still waits for, or none when the status says it is
 /// complete. `has_current` tells whether a ReplicaSet of the dump matches
 /// the Deployment's template; `old` is [`old_replicas`].
-pub fn waiting_for(snapshot: &Snapshot, workload: &Workload, has_current: bool, old: u32) -> Option<Finding> {
-    let unfinished = rollout_unfinished(snapshot, workload, has_current, old)?;
+pub fn waiting_for(
+    snapshot: &Snapshot,
+    kind: Kind,
+    strategy: &Strategy,
+    has_current: bool,
+    old: u32,
+) -> Option<Finding> {
+    let unfinished = rollout_unfinished(snapshot, kind, strategy, has_current, old)?;
     if !snapshot.target.paused {
         return Some(unfinished);
     }
@@ -22,7 +28,13 @@ pub fn waiting_for(snapshot: &Snapshot, workload: &Workload, has_current: bool, 
     Some(waiting("Paused", message))
 }
 
-fn rollout_unfinished(snapshot: &Snapshot, workload: &Workload, has_current: bool, old: u32) -> Option<Finding> {
+fn rollout_unfinished(
+    snapshot: &Snapshot,
+    workload: Kind,
+    strategy: &Strategy,
+    has_current: bool,
+    old: u32,
+) -> Option<Finding> {
     let target = &snapshot.target;
     let name = &target.name;
     let kind = workload.name();
@@ -49,14 +61,15 @@ fn rollout_unfinished(snapshot: &Snapshot, workload: &Workload, has_current: boo
     if !has_current && !snapshot.releases.is_empty() {
         let history = workload.history();
         let message = format!("no {history} of {kind} {name} holds its pod template yet; waiting for the new one");
-        return Some(waiting("NewReplicaSetPending", message));
+        let reason = if workload == Kind::Deployment { "NewReplicaSetPending" } else { "NewRevisionPending" };
+        return Some(waiting(reason, message));
     }
     let desired = target.desired_replicas.unwrap_or(1);
     let updated = target.updated_replicas.unwrap_or(0);
     // Pods below a StatefulSet's partition stay at the old revision, and an
     // OnDelete strategy updates none on its own.
-    let to_update = desired.saturating_sub(workload.partition);
-    if updated < to_update && !workload.on_delete {
+    let to_update = desired.saturating_sub(strategy.partition);
+    if updated < to_update && !strategy.on_delete {
         let message = format!("{updated} of {desired} replicas of {name} updated; waiting for the rest");
         return Some(waiting("ReplicasUpdating", message));
     }
@@ -77,8 +90,8 @@ fn rollout_unfinished(snapshot: &Snapshot, workload: &Workload, has_current: boo
 /// `status.replicas` beyond its updated ones (read from the raw object:
 /// once per evaluation). Other kinds keep older pods by design (a
 /// partition, OnDelete) or count them in `updated` already: none.
-pub fn old_replicas(snapshot: &Snapshot, workload: &Workload) -> u32 {
-    if workload.kind != Kind::Deployment {
+pub fn old_replicas(snapshot: &Snapshot, kind: Kind) -> u32 {
+    if kind != Kind::Deployment {
         return 0;
     }
     if !snapshot.releases.is_empty() {

@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     imports: { "rewind:policy/host.log": trappable },
 });
 
-super::conversions!(
+conversions!(
     contract: super::Contract::V0_3,
     rollback: A::RollbackDeployment(revision) => PolicyAction::Rollback { revision, deployment_only: true },
     recheck_after: |report| None

@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     imports: { "rewind:policy/host.log": trappable },
 });
 
-super::conversions!(
+conversions!(
     contract: super::Contract::V0_4,
     rollback: A::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
     recheck_after: |report| report.recheck_after
