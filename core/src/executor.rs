@@ -161,12 +161,18 @@ fn update(set: &mut ObjectSet, id: usize, change: impl FnOnce(&mut Value)) {
         return;
     };
     let spec_before = object.get("spec").cloned();
+    let template_before = object.pointer("/spec/template").cloned();
     let generation_before = object.pointer("/metadata/generation").cloned();
     change(object);
     if object.get("spec") != spec_before.as_ref()
         && let Some(generation) = generation_before.as_ref().and_then(Value::as_i64)
     {
         object["metadata"]["generation"] = json!(generation + 1);
+    }
+    if object.pointer("/spec/template") != template_before.as_ref()
+        && let Some(workload) = crate::workloads::of_value(object)
+    {
+        workload.on_template_change(object);
     }
 }
 

@@ -180,6 +180,12 @@ impl ObjectSet {
     /// Adds an object; an object with the same key already present is an
     /// error naming both origins, so nothing is silently overwritten.
     pub fn insert(&mut self, object: Value, origin: Origin) -> Result<ObjectId, DuplicateObject> {
+        self.insert_shared(Arc::new(object), origin)
+    }
+
+    /// [`Self::insert`] of an object shared with its owner (a watch cache),
+    /// without copying it.
+    pub fn insert_shared(&mut self, object: Arc<Value>, origin: Origin) -> Result<ObjectId, DuplicateObject> {
         let id = self.slots.len();
         if let Some(key) = ObjectKey::of(&object) {
             if let Some(&existing) = self.index.get(&identity(&key)) {
@@ -191,7 +197,7 @@ impl ObjectSet {
             }
             self.index.insert(identity(&key), id);
         }
-        self.slots.push(Some((Arc::new(object), origin)));
+        self.slots.push(Some((object, origin)));
         Ok(id)
     }
 

@@ -130,15 +130,15 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     let status = policies.get("web").await.unwrap().status.unwrap();
     let ready = status.conditions.iter().find(|c| c.kind == "PolicyReady").unwrap();
     assert_eq!(ready.status, "True", "{:?}", status.conditions);
-    assert_eq!(status.workloads[0].rollbacks.len(), 1, "{:?}", status.workloads);
+    let recorded = decision(&client, "e2e-enforce", "deployment-web").await.expect("a decision about web");
+    assert_eq!(recorded.rollbacks.len(), 1, "{recorded:?}");
 
     // DryRun: the decision is reported, nothing changes.
     let (deployments, _pods) = failing_rollout(&client, "e2e-dry-run").await;
     rollout_policy(&client, "e2e-dry-run", "DryRun", 3).await;
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-dry-run");
     let planned: Value = eventually("the planned rollback", async || {
-        let status = policies.get("web").await.ok()?.status?;
-        let workload = status.workloads.first()?;
+        let workload = decision(&client, "e2e-dry-run", "deployment-web").await?;
         (workload.release.as_deref() == Some("1")).then(|| workload.actions[0].clone())
     })
     .await;
@@ -166,7 +166,7 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     std::fs::copy(&hostile, &live).unwrap();
     eventually("the changed file to decide", async || {
         let status = policies.get("web").await.ok()?.status?;
-        let planned = &status.workloads.first()?.actions;
+        let planned = decision(&client, "e2e-dry-run", "deployment-web").await?.actions;
         let hostile_decided = planned.iter().any(|a| a["reason"] == "HostileSelected");
         (hostile_decided && status.policy_sha256.as_deref() != Some(deployment_sha.as_str())).then_some(())
     })
@@ -189,8 +189,8 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     let looping = json!({"spec": {"policy": {"module": hostile}, "settings": {"attack": "loop"}}});
     policies.patch("web", &PatchParams::default(), &Patch::Merge(&looping)).await.unwrap();
     let error = eventually("the policy error in the status", async || {
-        let status = policies.get("web").await.ok()?.status?;
-        status.workloads.first()?.errors.iter().find(|e| e.contains("exceeded its time limit")).cloned()
+        let errors = decision(&client, "e2e-dry-run", "deployment-web").await?.errors;
+        errors.into_iter().find(|e| e.contains("exceeded its time limit"))
     })
     .await;
     assert!(error.contains("hostile.wasm"), "{error}");
@@ -208,16 +208,22 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     pod_in_state(&pods, "shop/web:crashing", Some("CrashLoopBackOff")).await;
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), "e2e-enforce");
     eventually("the flap guard", async || {
-        let status = policies.get("web").await.ok()?.status?;
-        status.workloads.first()?.flap_guard_tripped.then_some(())
+        decision(&client, "e2e-enforce", "deployment-web").await?.flap_guard_tripped.then_some(())
     })
     .await;
     assert_eq!(template_image(&enforce.get("web").await.unwrap()), "shop/web:crashing", "not rolled back again");
     assert_eq!(events(&client, "e2e-enforce", "RollingBack").await, 1);
     assert!(events(&client, "e2e-enforce", "FlapGuard").await >= 1);
-    let status = policies.get("web").await.unwrap().status.unwrap();
-    let guard = status.conditions.iter().find(|c| c.kind == "FlapGuard").unwrap();
-    assert_eq!((guard.status.as_str(), guard.reason.as_str()), ("True", "TooManyRollbacks"));
+    // The policy's status follows its decisions' counts within a second or so.
+    let guard = eventually("the FlapGuard condition", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        let guard = status.conditions.into_iter().find(|c| c.kind == "FlapGuard")?;
+        (guard.status == "True").then_some(guard)
+    })
+    .await;
+    assert_eq!(guard.reason, "TooManyRollbacks");
+    let counts = policies.get("web").await.unwrap().status.unwrap().counts;
+    assert_eq!((counts.workloads, counts.flap_guard_tripped), (1, 1), "{counts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,7 +412,9 @@ async fn a_concurrent_writer_is_never_overwritten() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
-                let patch = json!({"metadata": {"annotations": {"e2e/writer": n.to_string()}}});
+                // A label: a rollback, like `kubectl rollout undo`, replaces
+                // the Deployment's annotations with its ReplicaSet's.
+                let patch = json!({"metadata": {"labels": {"e2e-writer": n.to_string()}}});
                 if deployments.patch("web", &PatchParams::default(), &Patch::Merge(&patch)).await.is_ok() {
                     last.store(n, Ordering::SeqCst);
                 }
@@ -422,9 +430,9 @@ async fn a_concurrent_writer_is_never_overwritten() {
     .await;
     stop.store(true, Ordering::SeqCst);
     writer.await.unwrap();
-    let annotations = deployments.get("web").await.unwrap().metadata.annotations.unwrap();
+    let labels = deployments.get("web").await.unwrap().metadata.labels.unwrap();
     assert_eq!(
-        annotations["e2e/writer"],
+        labels["e2e-writer"],
         last.load(Ordering::SeqCst).to_string(),
         "the other writer's last change survived"
     );

@@ -237,7 +237,7 @@ async fn executors_agree(kind: &'static str) {
     let twin = Twin::create(&client, kind, format!("executors-{}", kind.to_lowercase())).await;
     twin.update("shop/web:2").await;
     twin.settled("shop/web:2").await;
-    let cluster = Cluster { client: client.clone() };
+    let cluster = Cluster::new(client.clone());
     let mut captured = cluster.objects_for(twin.get().await).await.unwrap();
     let first_pod = twin.pods.list(&ListParams::default()).await.unwrap().items.remove(0);
     let pod = first_pod.metadata.name.clone().unwrap();

@@ -25,6 +25,8 @@ pub struct RevisionHistoryKind {
     pub update_revision: fn(target: &Value) -> Option<&str>,
     /// Where the kind keeps its desired, ready, updated and available counts.
     pub counts: [&'static str; 4],
+    /// An annotation the API server increments on every template change.
+    pub template_generation: Option<&'static str>,
 }
 
 impl Workload for RevisionHistoryKind {
@@ -121,6 +123,17 @@ impl Workload for RevisionHistoryKind {
 
     fn counts(&self, target: &Value) -> Result<Counts, String> {
         super::counts_at(target, self.counts)
+    }
+
+    fn on_template_change(&self, object: &mut Value) {
+        let Some(key) = self.template_generation else { return };
+        let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) else {
+            return;
+        };
+        let next = annotations.get(key).and_then(Value::as_str).and_then(|g| g.parse::<u64>().ok()).map(|g| g + 1);
+        if let Some(next) = next {
+            annotations.insert(key.into(), Value::String(next.to_string()));
+        }
     }
 
     /// What `kubectl rollout undo` applies: the revision's template

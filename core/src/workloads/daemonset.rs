@@ -18,6 +18,7 @@ pub const DAEMON_SET: RevisionHistoryKind = RevisionHistoryKind {
         "/status/updatedNumberScheduled",
         "/status/numberAvailable",
     ],
+    template_generation: Some("deprecated.daemonset.template.generation"),
 };
 
 /// The revision's own hash label, or (on revisions older controllers made

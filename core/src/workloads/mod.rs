@@ -79,6 +79,11 @@ pub trait Workload: Sync {
     /// reach them (a dump that lacks their owner), with a warning each.
     fn adopt_pods(&self, _set: &ObjectSet, _target: &Value, _tree: &mut Vec<TreeNode>, _warnings: &mut Vec<String>) {}
 
+    /// What the API server itself writes when the workload's pod template
+    /// changes, beyond `metadata.generation` (the in-memory executor
+    /// applies it, so an offline run ends where a cluster would).
+    fn on_template_change(&self, _object: &mut Value) {}
+
     /// Plans `kubectl rollout undo --to-revision=<revision>` on `target`,
     /// choosing among `history` (the history objects it owns).
     fn plan_undo(&self, target: &Value, history: &[&Value], revision: u64) -> Result<UndoOutcome, UndoError>;

@@ -11,4 +11,5 @@ pub const STATEFUL_SET: RevisionHistoryKind = RevisionHistoryKind {
     pod_label: |revision, _| objects::name(revision).map(str::to_string),
     update_revision: |target| status_name(target, "updateRevision"),
     counts: ["/spec/replicas", "/status/readyReplicas", "/status/updatedReplicas", "/status/availableReplicas"],
+    template_generation: None,
 };

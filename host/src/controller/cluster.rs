@@ -8,10 +8,12 @@ use crate::change::{Change, Planned, plan};
 use crate::executor::{Executed, ExecutionContext, ExecutionError, Executor, Outcome};
 use crate::objects::{self, ObjectKey, ObjectSet, Origin};
 use crate::workloads;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
 };
 use kube::core::GroupVersionKind;
+use kube::runtime::events::{Event as RecordedEvent, EventType as RecordedType, Recorder, Reporter};
 use kube::{Client, discovery};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -53,6 +55,9 @@ fn tree_kinds() -> Vec<(&'static str, &'static str)> {
 
 pub struct Cluster {
     pub client: Client,
+    /// Events go through kube-runtime's recorder (events.k8s.io/v1, a
+    /// repeated event counted in its series rather than created again).
+    recorder: Recorder,
 }
 
 fn group_version(api_version: &str) -> (&str, &str) {
@@ -69,6 +74,12 @@ fn as_value(object: DynamicObject, resource: &ApiResource) -> Value {
 }
 
 impl Cluster {
+    pub fn new(client: Client) -> Self {
+        let instance = std::env::var("POD_NAME").ok().or_else(|| std::env::var("HOSTNAME").ok());
+        let reporter = Reporter { controller: "rewind".into(), instance };
+        Cluster { recorder: Recorder::new(client.clone(), reporter), client }
+    }
+
     /// The API resource of a kind, found through discovery.
     pub async fn resource(&self, api_version: &str, kind: &str) -> Result<ApiResource, ClusterError> {
         let (group, version) = group_version(api_version);
@@ -132,6 +143,9 @@ impl Cluster {
 /// rollback) the workload's controller updates it in between.
 pub struct KubeExecutor<'a> {
     pub cluster: &'a Cluster,
+    /// Where a rollback reads the workload's history: the watch cache in
+    /// the controller; the API server (a LIST) without one.
+    history_cache: Option<&'a super::cache::Cache>,
     /// The objects the decision was made on, with what this execution read
     /// since.
     known: ObjectSet,
@@ -141,7 +155,19 @@ pub struct KubeExecutor<'a> {
 
 impl<'a> KubeExecutor<'a> {
     pub fn new(cluster: &'a Cluster, objects: &ObjectSet) -> Self {
-        KubeExecutor { cluster, known: objects.clone(), written: Default::default(), resources: HashMap::new() }
+        KubeExecutor {
+            cluster,
+            history_cache: None,
+            known: objects.clone(),
+            written: Default::default(),
+            resources: HashMap::new(),
+        }
+    }
+
+    /// Reads the workloads' history from `cache` instead of listing it.
+    pub fn with_history_from(mut self, cache: &'a super::cache::Cache) -> Self {
+        self.history_cache = Some(cache);
+        self
     }
 
     async fn resource(&mut self, key: &ObjectKey) -> Result<ApiResource, ClusterError> {
@@ -204,8 +230,15 @@ impl<'a> KubeExecutor<'a> {
         for id in known {
             self.known.remove(id);
         }
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", kind.history_kind()));
-        let listed = self.cluster.workloads(&resource, namespace_of(target), None, None).await?;
+        let listed: Vec<Value> = match self.history_cache {
+            Some(cache) => {
+                cache.list("apps", kind.history_kind(), namespace_of(target)).iter().map(|v| (**v).clone()).collect()
+            }
+            None => {
+                let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", kind.history_kind()));
+                self.cluster.workloads(&resource, namespace_of(target), None, None).await?
+            }
+        };
         for history in workloads::owned_history(kind, &workload, &listed) {
             self.learn(history.clone())?;
         }
@@ -300,17 +333,35 @@ impl Executor for KubeExecutor<'_> {
     }
 }
 
-/// Creates a core/v1 Event; the API server names it (`generateName`), so
-/// events of one evaluation never collide.
-pub async fn emit(cluster: &Cluster, mut event: Value) -> Result<(), ClusterError> {
-    let namespace = objects::namespace(&event).unwrap_or("default").to_string();
-    let involved = event["involvedObject"]["name"].as_str().unwrap_or("object").to_string();
-    let metadata = &mut event["metadata"];
-    metadata.as_object_mut().map(|m| m.remove("name"));
-    metadata["generateName"] = json!(format!("{involved}.rewind."));
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Event"));
-    let object: DynamicObject = serde_json::from_value(event)
-        .map_err(|e| ClusterError::Invalid(format!("an Event about {involved} cannot be created: {e}")))?;
-    cluster.api(&resource, &namespace).create(&PostParams::default(), &object).await?;
+/// Records an Event (in the form [`crate::change::event_object`] makes)
+/// about the object it names, through the recorder.
+pub async fn emit(cluster: &Cluster, event: Value) -> Result<(), ClusterError> {
+    let text = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+    let reference = ObjectReference {
+        api_version: text("/involvedObject/apiVersion"),
+        kind: text("/involvedObject/kind"),
+        name: text("/involvedObject/name"),
+        namespace: text("/involvedObject/namespace"),
+        uid: text("/involvedObject/uid"),
+        ..Default::default()
+    };
+    let reason = text("/reason").unwrap_or_default();
+    let recorded = RecordedEvent {
+        type_: if text("/type").as_deref() == Some("Warning") { RecordedType::Warning } else { RecordedType::Normal },
+        // The API server refuses a note over 1 kB.
+        note: text("/message").map(|m| truncate(&m, 1000)),
+        action: truncate(&reason, 128),
+        reason: truncate(&reason, 128),
+        secondary: None,
+    };
+    cluster.recorder.publish(&recorded, &reference).await?;
     Ok(())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }

@@ -1,5 +1,6 @@
-//! The RolloutPolicy custom resource (`rewind.dev/v1alpha1`): which
-//! workloads a policy module covers, how, and what it last decided.
+//! The custom resources (`rewind.dev/v1alpha1`): a RolloutPolicy says which
+//! workloads a policy module covers and how; a RolloutDecision per covered
+//! workload records what the policy last decided about it.
 
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -90,6 +91,8 @@ impl Default for FlapGuard {
     }
 }
 
+/// Conditions and counts only: its size does not grow with the number of
+/// workloads (each has its RolloutDecision).
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutPolicyStatus {
@@ -99,7 +102,55 @@ pub struct RolloutPolicyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_sha256: Option<String>,
     #[serde(default)]
-    pub workloads: Vec<WorkloadStatus>,
+    pub counts: DecisionCounts,
+}
+
+/// How many covered workloads were last decided to be in each state.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionCounts {
+    pub workloads: u32,
+    pub healthy: u32,
+    pub progressing: u32,
+    pub failed: u32,
+    /// Workloads whose last evaluation ended in an error.
+    pub errors: u32,
+    /// Workloads the flap guard holds back.
+    pub flap_guard_tripped: u32,
+}
+
+/// The last decision about one workload, owned by the RolloutPolicy that
+/// made it (it goes when the policy goes).
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
+#[kube(
+    group = "rewind.dev",
+    version = "v1alpha1",
+    kind = "RolloutDecision",
+    namespaced,
+    shortname = "rdec",
+    printcolumn = r#"{"name":"Kind","type":"string","jsonPath":".spec.workload.kind"}"#,
+    printcolumn = r#"{"name":"Workload","type":"string","jsonPath":".spec.workload.name"}"#,
+    printcolumn = r#"{"name":"State","type":"string","jsonPath":".spec.state"}"#,
+    printcolumn = r#"{"name":"Release","type":"string","jsonPath":".spec.release"}"#,
+    printcolumn = r#"{"name":"Findings","type":"string","jsonPath":".spec.findings"}"#,
+    printcolumn = r#"{"name":"Policy","type":"string","jsonPath":".spec.policy"}"#,
+    printcolumn = r#"{"name":"Decided","type":"date","jsonPath":".spec.time"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutDecisionSpec {
+    /// The RolloutPolicy that decided.
+    pub policy: String,
+    pub workload: WorkloadRef,
+    #[serde(flatten)]
+    pub decision: WorkloadStatus,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
@@ -121,6 +172,8 @@ pub struct StatusCondition {
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStatus {
     pub name: String,
+    /// When this decision was first made (a decision that holds is not
+    /// written again).
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -149,10 +202,12 @@ fn free_json_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
 }
 
-/// The CRD as YAML, for `rewind crd`.
+/// The CRDs as YAML documents, for `rewind crd`.
 pub fn crd_yaml() -> String {
     use kube::CustomResourceExt;
-    serde_yaml::to_string(&RolloutPolicy::crd()).expect("the CRD serializes")
+    let policy = serde_yaml::to_string(&RolloutPolicy::crd()).expect("the CRD serializes");
+    let decision = serde_yaml::to_string(&RolloutDecision::crd()).expect("the CRD serializes");
+    format!("{policy}---\n{decision}")
 }
 
 #[cfg(test)]
@@ -167,5 +222,13 @@ mod manifest_tests {
             manifest == super::crd_yaml(),
             "deploy/crd.yaml differs from `rewind crd`: run `rewind crd > deploy/crd.yaml`"
         );
+    }
+
+    /// However many workloads a policy covers, its status stays small.
+    #[test]
+    fn the_policy_status_has_no_per_workload_part() {
+        let status = super::RolloutPolicyStatus::default();
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json.as_object().unwrap().keys().collect::<Vec<_>>(), ["conditions", "counts"]);
     }
 }

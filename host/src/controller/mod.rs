@@ -1,10 +1,14 @@
 //! The in-cluster controller: RolloutPolicy resources, their covered
 //! workloads, and the API-server side of evaluation and execution.
 
+pub mod cache;
 pub mod cluster;
 pub mod crd;
+pub mod decisions;
 pub mod leader;
 pub mod metrics;
 pub mod modules;
 pub mod plan;
+pub mod queue;
+pub mod reconcile;
 pub mod run;

@@ -62,7 +62,7 @@ pub struct Modules {
 }
 
 fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
-    super::run::condition("PolicyReady", ok, reason, message)
+    super::reconcile::condition("PolicyReady", ok, reason, message)
 }
 
 fn loaded_condition(policy: &LoadedPolicy) -> StatusCondition {

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Client, CustomResourceExt};
-use rewind::controller::crd::RolloutPolicy;
+use rewind::controller::crd::{RolloutDecision, RolloutPolicy, WorkloadStatus};
 use rewind::controller::metrics::Metrics;
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
 use std::sync::Arc;
@@ -32,16 +32,25 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
 
 pub async fn install_crd(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = RolloutPolicy::crd();
-    if crds.get_opt("rolloutpolicies.rewind.dev").await.unwrap().is_none() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
+    for crd in [RolloutPolicy::crd(), RolloutDecision::crd()] {
+        let name = crd.metadata.name.clone().unwrap();
+        if crds.get_opt(&name).await.unwrap().is_none() {
+            crds.create(&PostParams::default(), &crd).await.unwrap();
+        }
+        eventually("the CRD to be established", async || {
+            let crd = crds.get(&name).await.ok()?;
+            let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
+            established.then_some(())
+        })
+        .await;
     }
-    eventually("the CRD to be established", async || {
-        let crd = crds.get("rolloutpolicies.rewind.dev").await.ok()?;
-        let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
-        established.then_some(())
-    })
-    .await;
+}
+
+/// The last decision recorded about a workload (`kind-name`, e.g.
+/// `deployment-web`), if any.
+pub async fn decision(client: &Client, namespace: &str, name: &str) -> Option<WorkloadStatus> {
+    let decisions: Api<RolloutDecision> = Api::namespaced(client.clone(), namespace);
+    decisions.get_opt(name).await.ok().flatten().map(|d| d.spec.decision)
 }
 
 /// Starts a controller on the test's own runtime: it stops with the test,

@@ -26,7 +26,7 @@ pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
     let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     tokio.block_on(async {
-        let cluster = rewind::controller::cluster::Cluster { client: kube_client(args.kubeconfig.as_deref()).await? };
+        let cluster = rewind::controller::cluster::Cluster::new(kube_client(args.kubeconfig.as_deref()).await?);
         // Discovery once: the kind's resource does not change between captures.
         let resource = rewind::capture::resource_of(&cluster, &target.kind).await?;
         let Some(dir) = &args.watch else {

@@ -1,0 +1,209 @@
+//! Watch caches: every object of the kinds a workload's ownership tree can
+//! hold, kept current by one watch per kind (a LIST when the watch starts or
+//! restarts, then events only). Objects are stored as the JSON a dump would
+//! hold, without `managedFields`, and indexed by uid and by owner uid, so
+//! building one workload's object set reads only its own tree: no API
+//! request, and no walk over the rest of its namespace.
+
+use crate::objects::{self, ObjectKey, ObjectSet, Origin};
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, RwLock};
+
+/// `(group, kind, namespace, name)`: one object, whatever version it was
+/// read in.
+pub type CacheKey = (String, String, Option<String>, String);
+
+fn key_of(value: &Value) -> Option<CacheKey> {
+    let key = ObjectKey::of(value)?;
+    Some((key.group().to_string(), key.kind.clone(), key.namespace.clone(), key.name.clone()))
+}
+
+#[derive(Default)]
+struct Index {
+    objects: HashMap<CacheKey, Arc<Value>>,
+    /// uid → key.
+    by_uid: HashMap<String, CacheKey>,
+    /// Owner uid → the keys of the objects that name it as an owner.
+    children: HashMap<String, HashSet<CacheKey>>,
+    /// Kinds whose watch has listed once.
+    synced: HashSet<(String, String)>,
+}
+
+impl Index {
+    fn insert(&mut self, value: Value) -> Option<CacheKey> {
+        let key = key_of(&value)?;
+        self.remove(&key);
+        if let Some(uid) = objects::uid(&value) {
+            self.by_uid.insert(uid.to_string(), key.clone());
+        }
+        for owner in objects::owner_references(&value) {
+            self.children.entry(owner.uid).or_default().insert(key.clone());
+        }
+        self.objects.insert(key.clone(), Arc::new(value));
+        Some(key)
+    }
+
+    fn remove(&mut self, key: &CacheKey) -> Option<Arc<Value>> {
+        let old = self.objects.remove(key)?;
+        if let Some(uid) = objects::uid(&old) {
+            self.by_uid.remove(uid);
+        }
+        for owner in objects::owner_references(&old) {
+            if let Some(children) = self.children.get_mut(&owner.uid) {
+                children.remove(key);
+                if children.is_empty() {
+                    self.children.remove(&owner.uid);
+                }
+            }
+        }
+        Some(old)
+    }
+}
+
+/// The caches, shared by the watches that fill them and the reconciles
+/// that read them.
+#[derive(Clone, Default)]
+pub struct Cache {
+    index: Arc<RwLock<Index>>,
+}
+
+/// What a change touched: the object and every owner above it that the
+/// cache holds, nearest first.
+pub type Touched = Vec<Arc<Value>>;
+
+impl Cache {
+    pub fn get(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        let key = (group.to_string(), kind.to_string(), Some(namespace.to_string()), name.to_string());
+        self.index.read().expect("cache lock").objects.get(&key).cloned()
+    }
+
+    /// Objects of a kind in a namespace.
+    pub fn list(&self, group: &str, kind: &str, namespace: &str) -> Vec<Arc<Value>> {
+        let index = self.index.read().expect("cache lock");
+        index
+            .objects
+            .iter()
+            .filter(|((g, k, ns, _), _)| g == group && k == kind && ns.as_deref() == Some(namespace))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn is_synced(&self, group: &str, kind: &str) -> bool {
+        self.index.read().expect("cache lock").synced.contains(&(group.to_string(), kind.to_string()))
+    }
+
+    /// The workload and everything its ownerReferences reach, as the object
+    /// set its snapshot is built from.
+    pub fn tree_of(&self, workload: &Arc<Value>) -> ObjectSet {
+        let index = self.index.read().expect("cache lock");
+        let mut set = ObjectSet::new();
+        let origin = || Origin("the watch cache".into());
+        let _ = set.insert_shared(workload.clone(), origin());
+        let mut queue: VecDeque<String> = objects::uid(workload).map(str::to_string).into_iter().collect();
+        let mut seen: HashSet<String> = queue.iter().cloned().collect();
+        while let Some(uid) = queue.pop_front() {
+            for key in index.children.get(&uid).into_iter().flatten() {
+                let Some(child) = index.objects.get(key) else { continue };
+                let Some(child_uid) = objects::uid(child) else { continue };
+                if seen.insert(child_uid.to_string()) {
+                    let _ = set.insert_shared(child.clone(), origin());
+                    queue.push_back(child_uid.to_string());
+                }
+            }
+        }
+        set
+    }
+
+    /// Applies one watch event of `resource` and says what it touched.
+    fn apply(
+        &self,
+        resource: &ApiResource,
+        event: watcher::Event<DynamicObject>,
+        seen: &mut HashSet<CacheKey>,
+    ) -> Touched {
+        let mut index = self.index.write().expect("cache lock");
+        let kind = (resource.group.clone(), resource.kind.clone());
+        let changed = match event {
+            watcher::Event::Apply(object) | watcher::Event::InitApply(object) => {
+                let value = stored(object, resource);
+                let key = index.insert(value);
+                key.and_then(|k| {
+                    seen.insert(k.clone());
+                    index.objects.get(&k).cloned()
+                })
+            }
+            watcher::Event::Delete(object) => {
+                let value = stored(object, resource);
+                key_of(&value).and_then(|k| index.remove(&k))
+            }
+            watcher::Event::Init => {
+                seen.clear();
+                None
+            }
+            // A relist: what it did not return is gone.
+            watcher::Event::InitDone => {
+                let stale: Vec<CacheKey> = index
+                    .objects
+                    .keys()
+                    .filter(|(g, k, _, _)| (g, k) == (&kind.0, &kind.1))
+                    .filter(|key| !seen.contains(*key))
+                    .cloned()
+                    .collect();
+                for key in stale {
+                    index.remove(&key);
+                }
+                index.synced.insert(kind);
+                None
+            }
+        };
+        let Some(changed) = changed else { return Vec::new() };
+        let mut touched = vec![changed.clone()];
+        let mut at = changed;
+        // Up the controller chain, bounded against ownership cycles.
+        for _ in 0..8 {
+            let owner = objects::owner_references(&at).into_iter().find(|o| o.controller);
+            let Some(owner) = owner.and_then(|o| index.by_uid.get(&o.uid)).and_then(|k| index.objects.get(k)) else {
+                break;
+            };
+            touched.push(owner.clone());
+            at = owner.clone();
+        }
+        touched
+    }
+
+    /// Keeps `resource` (all namespaces) current for as long as the process
+    /// runs, calling `changed` with what each event touched.
+    pub async fn watch(self, api: Api<DynamicObject>, resource: ApiResource, changed: impl Fn(Touched)) {
+        let mut seen = HashSet::new();
+        let config = watcher::Config::default();
+        let mut events = std::pin::pin!(watcher::watcher(api, config));
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) => {
+                    let touched = self.apply(&resource, event, &mut seen);
+                    if !touched.is_empty() {
+                        changed(touched);
+                    }
+                }
+                Err(error) => tracing::warn!(kind = %resource.kind, %error, "watch error; the watch restarts"),
+            }
+        }
+    }
+}
+
+/// A watched object as a dump would hold it, without the bulk no decision
+/// reads: `managedFields` grow with every writer and are most of a small
+/// object's size.
+fn stored(object: DynamicObject, resource: &ApiResource) -> Value {
+    let mut value = serde_json::to_value(object).expect("API objects serialize");
+    value["apiVersion"] = json!(resource.api_version);
+    value["kind"] = json!(resource.kind);
+    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    value
+}

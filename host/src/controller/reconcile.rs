@@ -1,0 +1,378 @@
+//! The two reconciles, free functions over the shared [`Context`]: one
+//! workload (evaluate it on the watch caches, plan, act, record the
+//! decision) and one RolloutPolicy (load its module, write its conditions
+//! and counts). Each says when it wants to run again.
+
+use super::cache::Cache;
+use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
+use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
+use super::decisions::Decisions;
+use super::metrics::Metrics;
+use super::modules::{LOADING, Modules, TAG_RECHECK};
+use super::plan::plan;
+use super::queue::{Job, Queue};
+use crate::actions::{Action, ActionLimits, EventType};
+use crate::change::event_object;
+use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
+use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
+use crate::objects::{self, ObjectKey};
+use crate::runtime::PolicyRuntime;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::reflector::Store;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error("the evaluation task failed: {0}")]
+    Task(String),
+}
+
+pub struct Context {
+    pub cluster: Cluster,
+    pub modules: Arc<Modules>,
+    pub metrics: Metrics,
+    pub cache: Cache,
+    pub policies: Store<RolloutPolicy>,
+    pub decisions: Decisions,
+    pub queue: Arc<Queue>,
+    /// Per RolloutPolicy (namespace, name): what its last reconcile saw.
+    seen: Mutex<HashMap<(String, String), PolicySeen>>,
+}
+
+/// The module and spec generation a RolloutPolicy's workloads were last
+/// scheduled for, and the status last written.
+#[derive(Clone)]
+struct PolicySeen {
+    module: Option<String>,
+    generation: Option<i64>,
+    status: RolloutPolicyStatus,
+}
+
+impl Context {
+    /// Modules downloaded for RolloutPolicies are cached below `cache_root`.
+    pub fn new(
+        client: Client,
+        runtime: Arc<PolicyRuntime>,
+        metrics: Metrics,
+        cache_root: Option<PathBuf>,
+        cache: Cache,
+        policies: Store<RolloutPolicy>,
+        queue: Arc<Queue>,
+    ) -> Self {
+        Context {
+            cluster: Cluster::new(client),
+            modules: Arc::new(Modules::new(runtime, cache_root, TAG_RECHECK)),
+            metrics,
+            cache,
+            policies,
+            decisions: Decisions::default(),
+            queue,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+pub(super) fn condition(kind: &str, ok: bool, reason: &str, message: String) -> StatusCondition {
+    StatusCondition {
+        kind: kind.into(),
+        status: if ok { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message,
+        last_transition_time: crate::time::format(now()),
+    }
+}
+
+/// Whether `rp` selects `workload` (a cached object).
+fn selects(rp: &RolloutPolicy, workload: &Value) -> bool {
+    let target = &rp.spec.target;
+    let Some(key) = ObjectKey::of(workload) else { return false };
+    if key.kind != target.kind
+        || key.group() != objects::group_of(&target.api_version)
+        || key.namespace != rp.namespace()
+    {
+        return false;
+    }
+    if let Some(name) = &target.name {
+        return *name == key.name;
+    }
+    let labels = workload.pointer("/metadata/labels").and_then(Value::as_object);
+    let wanted = target.match_labels.iter().flatten();
+    wanted.into_iter().all(|(k, v)| labels.and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v))
+}
+
+/// The RolloutPolicies that select `workload`, the deciding one first: two
+/// selecting the same workload is resolved by age (the older decides), then
+/// by name, so every replica and every restart picks the same one.
+pub fn covering(policies: &Store<RolloutPolicy>, workload: &Value) -> Vec<Arc<RolloutPolicy>> {
+    let mut covering: Vec<Arc<RolloutPolicy>> =
+        policies.state().into_iter().filter(|rp| selects(rp, workload)).collect();
+    covering.sort_by(|a, b| {
+        let created = |rp: &RolloutPolicy| rp.metadata.creation_timestamp.as_ref().map(|t| t.0);
+        created(a).cmp(&created(b)).then_with(|| a.name_any().cmp(&b.name_any()))
+    });
+    covering
+}
+
+/// The cached workloads `rp` covers.
+pub fn covered(ctx: &Context, rp: &RolloutPolicy) -> Vec<Arc<Value>> {
+    let target = &rp.spec.target;
+    let group = objects::group_of(&target.api_version);
+    let namespace = rp.namespace().unwrap_or_default();
+    ctx.cache.list(group, &target.kind, &namespace).into_iter().filter(|w| selects(rp, w)).collect()
+}
+
+/// The kinds a workload's snapshot needs cached before it can be judged.
+pub fn tree_kinds() -> Vec<(&'static str, &'static str)> {
+    let mut kinds: Vec<(&str, &str)> = vec![("", "Pod")];
+    for workload in crate::workloads::all() {
+        for kind in [workload.kind(), workload.history_kind()] {
+            if !kinds.contains(&("apps", kind)) {
+                kinds.push(("apps", kind));
+            }
+        }
+    }
+    kinds
+}
+
+/// Evaluates one workload on the watch caches, acts on the plan and
+/// records the decision. Returns when to look again.
+pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Duration>, Error> {
+    let retry_soon = Some(Duration::from_secs(1));
+    let group = key.group().to_string();
+    let synced = tree_kinds().iter().all(|(g, k)| ctx.cache.is_synced(g, k)) && ctx.cache.is_synced(&group, &key.kind);
+    if !synced {
+        return Ok(retry_soon);
+    }
+    let namespace = key.namespace.clone().unwrap_or_default();
+    let Some(workload) = ctx.cache.get(&group, &key.kind, &namespace, &key.name) else {
+        ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
+        return Ok(None);
+    };
+    let Some(rp) = covering(&ctx.policies, &workload).into_iter().next() else {
+        ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
+        return Ok(None);
+    };
+    let (policy, ready) = ctx.modules.policy_for(&rp).await;
+    let Some(policy) = policy else {
+        // The policy reconcile loads the module and reports why it cannot.
+        ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
+        return Ok(Some(Duration::from_secs(if ready.reason == LOADING { 1 } else { 5 })));
+    };
+    let mut objects = ctx.cache.tree_of(&workload);
+    let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
+    let now = now();
+    let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default() };
+    let started = std::time::Instant::now();
+    let policy_for_eval = policy.clone();
+    let (evaluation, objects) = tokio::task::spawn_blocking(move || {
+        let evaluation = evaluate(&policy_for_eval, &mut objects, &target, &options);
+        (evaluation, objects)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
+    let evaluation = evaluation.map_err(|e| ClusterError::Invalid(e.to_string()))?;
+    let previous = ctx.decisions.previous(key, &ctx.cache);
+    let plan = plan(&key.name, &evaluation, rp.spec.mode, &rp.spec.flap_guard, previous.as_ref(), now);
+    let metrics = &ctx.metrics;
+    let outcome = match (&evaluation.decision, evaluation.fatal) {
+        (_, true) => "error",
+        (Some(decision), false) => decision.failure.state.as_str(),
+        (None, false) => "unknown",
+    };
+    metrics.evaluation(&policy.name, outcome, started.elapsed().as_secs_f64());
+    if evaluation.fatal {
+        metrics.policy_error(&policy.name);
+    }
+    if plan.status.flap_guard_tripped {
+        metrics.flap_guard_trip(&policy.name);
+    }
+    let recheck_after = evaluation.decision.as_ref().and_then(|d| d.failure.recheck_after);
+    let rolled_back = plan.status.rollbacks.len() > previous.as_ref().map_or(0, |p| p.rollbacks.len());
+    let mut status = plan.status;
+    let decided = previous.as_ref().map(|p| (&p.state, &p.release, &p.actions))
+        != Some((&status.state, &status.release, &status.actions));
+    // A controller event repeats only when the decision changed: a held
+    // decision re-evaluated every resync says nothing new.
+    if let Some(event) = plan.event.as_ref().filter(|_| decided || !plan.execute.is_empty()) {
+        let object = event_object(&workload, event.event_type, &event.reason, &event.message, now, 0);
+        if let Err(e) = emit(&ctx.cluster, object).await {
+            status.errors.push(format!("recording event {}: {e}", event.reason));
+        }
+    }
+    let mut conflict = false;
+    if !plan.execute.is_empty() {
+        let executed = KubeExecutor::new(&ctx.cluster, &objects)
+            .with_history_from(&ctx.cache)
+            .execute(&ExecutionContext { target: key.clone(), now }, &plan.execute)
+            .await;
+        conflict = record_execution(ctx, &workload, &policy.name, &plan.execute, &executed, &mut status, now).await;
+        if rolled_back && executed.failure.is_none() {
+            metrics.rollback(&policy.name);
+        }
+    }
+    if conflict {
+        // Someone changed the workload: decide again on what it is now.
+        return Ok(retry_soon);
+    }
+    if ctx.decisions.record(&ctx.cluster.client, &rp, key, status, &ctx.cache).await? {
+        ctx.queue.schedule(policy_job(&rp), Duration::from_secs(1));
+    }
+    let resync = Duration::from_secs(rp.spec.resync_seconds.max(1));
+    // The policy said when its answer could change (a grace period ending):
+    // look again then, not a resync later.
+    let recheck = recheck_after.map(|s| Duration::from_secs(u64::from(s.max(1))));
+    Ok(Some(recheck.map_or(resync, |r| r.min(resync))))
+}
+
+/// Records what executing the plan did on the workload (events) and in its
+/// status; returns whether it stopped on a conflict.
+async fn record_execution(
+    ctx: &Context,
+    workload: &Value,
+    policy: &str,
+    actions: &[Action],
+    executed: &Executed,
+    status: &mut WorkloadStatus,
+    now: i64,
+) -> bool {
+    for (action, outcome) in actions.iter().zip(&executed.outcomes) {
+        ctx.metrics.action(action.type_name());
+        // Every change the controller makes is visible on the workload; the
+        // policy's own events already are.
+        if !matches!(action, Action::EmitEvent { .. }) {
+            let (Outcome::Applied(detail) | Outcome::Skipped(detail)) = outcome;
+            let event =
+                event_object(workload, EventType::Normal, "RewindAction", &format!("{policy}: {detail}"), now, 0);
+            if let Err(e) = emit(&ctx.cluster, event).await {
+                status.errors.push(format!("recording event RewindAction: {e}"));
+            }
+        }
+    }
+    let Some(failure) = &executed.failure else { return false };
+    if failure.conflict {
+        tracing::info!(message = %failure.message, "conflict while acting; re-evaluating");
+        return true;
+    }
+    let message = failure.to_string();
+    let event = event_object(workload, EventType::Warning, "RewindActionFailed", &message, now, 0);
+    if let Err(e) = emit(&ctx.cluster, event).await {
+        status.errors.push(format!("recording event RewindActionFailed: {e}"));
+    }
+    status.errors.push(message);
+    false
+}
+
+pub fn policy_job(rp: &RolloutPolicy) -> Job {
+    Job::Policy { namespace: rp.namespace().unwrap_or_default(), name: rp.name_any() }
+}
+
+/// Loads a RolloutPolicy's module, schedules its workloads when the module
+/// or the spec changed, and writes its conditions and counts when they
+/// changed. Returns when to look again.
+pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -> Result<Option<Duration>, Error> {
+    let Some(rp) = ctx
+        .policies
+        .state()
+        .into_iter()
+        .find(|rp| rp.namespace().as_deref() == Some(namespace) && rp.name_any() == name)
+    else {
+        ctx.seen.lock().expect("seen lock").remove(&(namespace.to_string(), name.to_string()));
+        return Ok(None);
+    };
+    let (policy, mut ready) = ctx.modules.policy_for(&rp).await;
+    let loading = ready.reason == LOADING;
+    let sha = policy.as_ref().map(|p| p.sha256.clone());
+    let id = (namespace.to_string(), name.to_string());
+    let last = ctx.seen.lock().expect("seen lock").get(&id).cloned();
+    let covered = covered(ctx, &rp);
+    let changed = last.as_ref().is_none_or(|seen| seen.module != sha || seen.generation != rp.metadata.generation);
+    if changed {
+        for workload in &covered {
+            if let Some(key) = ObjectKey::of(workload) {
+                ctx.queue.schedule(Job::Workload(key), Duration::ZERO);
+            }
+        }
+    }
+    let previous = rp.status.clone().unwrap_or_default();
+    let keep_time = |condition: &mut StatusCondition| {
+        if let Some(before) =
+            previous.conditions.iter().find(|c| c.kind == condition.kind && c.status == condition.status)
+        {
+            condition.last_transition_time = before.last_transition_time.clone();
+        }
+    };
+    keep_time(&mut ready);
+    let counts = ctx.decisions.counts(namespace, name, &ctx.cache);
+    let tripped = counts.flap_guard_tripped > 0;
+    let mut guard = condition(
+        "FlapGuard",
+        tripped,
+        if tripped { "TooManyRollbacks" } else { "WithinLimit" },
+        if tripped {
+            format!("not acting on {} workloads: rollback limit reached for the window", counts.flap_guard_tripped)
+        } else {
+            String::new()
+        },
+    );
+    keep_time(&mut guard);
+    let mut overlap = overlap_condition(ctx, &rp, &covered);
+    keep_time(&mut overlap);
+    let status = RolloutPolicyStatus { conditions: vec![ready, guard, overlap], policy_sha256: sha.clone(), counts };
+    let written = last.map(|seen| seen.status);
+    if written.as_ref() != Some(&status) && Some(&status) != rp.status.as_ref() {
+        let api: Api<RolloutPolicy> = Api::namespaced(ctx.cluster.client.clone(), namespace);
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status}))).await?;
+    }
+    ctx.seen
+        .lock()
+        .expect("seen lock")
+        .insert(id, PolicySeen { module: sha, generation: rp.metadata.generation, status });
+    Ok(Some(Duration::from_secs(if loading { 1 } else { rp.spec.resync_seconds.max(1) })))
+}
+
+/// `Overlap`: True when another RolloutPolicy also selects some of this
+/// one's workloads, naming who decides them.
+fn overlap_condition(ctx: &Context, rp: &RolloutPolicy, covered: &[Arc<Value>]) -> StatusCondition {
+    let me = rp.name_any();
+    let mut notes: Vec<String> = Vec::new();
+    for workload in covered {
+        let all = covering(&ctx.policies, workload);
+        if all.len() < 2 {
+            continue;
+        }
+        let names: Vec<String> = all.iter().map(|p| p.name_any()).collect();
+        let workload_name = objects::name(workload).unwrap_or_default();
+        notes.push(format!("{workload_name} (selected by {}; {} decides)", names.join(", "), names[0]));
+        if notes.len() == 5 {
+            break;
+        }
+    }
+    if notes.is_empty() {
+        return condition("Overlap", false, "NoOverlap", String::new());
+    }
+    let message = format!(
+        "other RolloutPolicies select the same workloads; the oldest decides ({me} {}): {}",
+        if notes.iter().all(|n| n.ends_with(&format!("{me} decides)"))) { "decides them" } else { "defers on some" },
+        notes.join("; ")
+    );
+    condition("Overlap", true, "SelectedTwice", message)
+}
+
+/// When a job that failed runs again.
+pub fn error_policy(job: &Job, error: &Error) -> Duration {
+    tracing::warn!(?job, %error, "reconcile failed");
+    Duration::from_secs(5)
+}
