@@ -1,71 +1,80 @@
-//! Prometheus metrics and health endpoints, served from a plain thread:
-//! `/metrics` (text exposition format), `/healthz`, `/readyz`.
+//! Prometheus metrics (the `prometheus` crate's registry and text format)
+//! and health endpoints, served from a plain thread: `/metrics`,
+//! `/healthz`, `/readyz`.
 
-use std::collections::BTreeMap;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Upper bounds (seconds) of the evaluation latency histogram.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
-#[derive(Default)]
-struct Counters {
-    /// (metric, labels) → value.
-    values: BTreeMap<(&'static str, String), f64>,
-    latency: Vec<u64>,
-    latency_sum: f64,
-    latency_count: u64,
-}
-
 /// The controller's metrics. Cheap to clone and share.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Metrics {
-    counters: Arc<Mutex<Counters>>,
+    registry: Registry,
+    evaluations: IntCounterVec,
+    latency: HistogramVec,
+    actions: IntCounterVec,
+    rollbacks: IntCounterVec,
+    policy_errors: IntCounterVec,
+    flap_guard_trips: IntCounterVec,
     ready: Arc<AtomicBool>,
 }
 
-fn labels(pairs: &[(&str, &str)]) -> String {
-    let inner: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('"', "'"))).collect();
-    format!("{{{}}}", inner.join(","))
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric");
+            registry.register(Box::new(counter.clone())).expect("registered once");
+            counter
+        };
+        let evaluations = counter("rewind_evaluations_total", "Evaluations by policy and outcome", &["policy", "outcome"]);
+        let actions = counter("rewind_actions_executed_total", "Actions executed, by type", &["type"]);
+        let rollbacks = counter("rewind_rollbacks_total", "Automatic rollbacks executed", &["policy"]);
+        let policy_errors = counter("rewind_policy_errors_total", "Evaluations that ended in an error", &["policy"]);
+        let flap_guard_trips =
+            counter("rewind_flap_guard_trips_total", "Evaluations the flap guard held back", &["policy"]);
+        let opts = HistogramOpts::new("rewind_evaluation_seconds", "Time of one evaluation, snapshot to answer")
+            .buckets(LATENCY_BUCKETS.to_vec());
+        let latency = HistogramVec::new(opts, &[]).expect("a valid metric");
+        registry.register(Box::new(latency.clone())).expect("registered once");
+        Metrics {
+            registry,
+            evaluations,
+            latency,
+            actions,
+            rollbacks,
+            policy_errors,
+            flap_guard_trips,
+            ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
 }
 
 impl Metrics {
-    fn add(&self, metric: &'static str, pairs: &[(&str, &str)]) {
-        let mut counters = self.counters.lock().expect("metrics lock");
-        *counters.values.entry((metric, labels(pairs))).or_default() += 1.0;
-    }
-
     pub fn evaluation(&self, policy: &str, outcome: &str, seconds: f64) {
-        self.add("rewind_evaluations_total", &[("policy", policy), ("outcome", outcome)]);
-        let mut counters = self.counters.lock().expect("metrics lock");
-        if counters.latency.is_empty() {
-            counters.latency = vec![0; LATENCY_BUCKETS.len()];
-        }
-        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                counters.latency[i] += 1;
-            }
-        }
-        counters.latency_sum += seconds;
-        counters.latency_count += 1;
+        self.evaluations.with_label_values(&[policy, outcome]).inc();
+        self.latency.with_label_values(&[] as &[&str]).observe(seconds);
     }
 
     pub fn action(&self, action: &str) {
-        self.add("rewind_actions_executed_total", &[("type", action)]);
+        self.actions.with_label_values(&[action]).inc();
     }
 
     pub fn rollback(&self, policy: &str) {
-        self.add("rewind_rollbacks_total", &[("policy", policy)]);
+        self.rollbacks.with_label_values(&[policy]).inc();
     }
 
     pub fn policy_error(&self, policy: &str) {
-        self.add("rewind_policy_errors_total", &[("policy", policy)]);
+        self.policy_errors.with_label_values(&[policy]).inc();
     }
 
     pub fn flap_guard_trip(&self, policy: &str) {
-        self.add("rewind_flap_guard_trips_total", &[("policy", policy)]);
+        self.flap_guard_trips.with_label_values(&[policy]).inc();
     }
 
     pub fn set_ready(&self, ready: bool) {
@@ -74,25 +83,9 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
-        let counters = self.counters.lock().expect("metrics lock");
-        let mut out = String::new();
-        let mut last = "";
-        for ((metric, labels), value) in &counters.values {
-            if *metric != last {
-                out.push_str(&format!("# TYPE {metric} counter\n"));
-                last = metric;
-            }
-            out.push_str(&format!("{metric}{labels} {value}\n"));
-        }
-        out.push_str("# TYPE rewind_evaluation_seconds histogram\n");
-        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            let count = counters.latency.get(i).copied().unwrap_or(0);
-            out.push_str(&format!("rewind_evaluation_seconds_bucket{{le=\"{bound}\"}} {count}\n"));
-        }
-        out.push_str(&format!("rewind_evaluation_seconds_bucket{{le=\"+Inf\"}} {}\n", counters.latency_count));
-        out.push_str(&format!("rewind_evaluation_seconds_sum {}\n", counters.latency_sum));
-        out.push_str(&format!("rewind_evaluation_seconds_count {}\n", counters.latency_count));
-        out
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("metrics encode");
+        String::from_utf8(out).expect("the text format is UTF-8")
     }
 
     /// Serves the endpoints on `address` from a background thread.
@@ -137,7 +130,7 @@ mod tests {
         metrics.evaluation("web", "healthy", 0.002);
         metrics.rollback("web");
         let text = metrics.render();
-        assert!(text.contains("rewind_evaluations_total{policy=\"web\",outcome=\"healthy\"} 1"), "{text}");
+        assert!(text.contains("rewind_evaluations_total{outcome=\"healthy\",policy=\"web\"} 1"), "{text}");
         assert!(text.contains("rewind_rollbacks_total{policy=\"web\"} 1"), "{text}");
         assert!(text.contains("rewind_evaluation_seconds_bucket{le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("rewind_evaluation_seconds_bucket{le=\"0.05\"} 2"), "{text}");
@@ -162,6 +155,7 @@ mod tests {
         assert!(get("/readyz").starts_with("HTTP/1.1 503"));
         metrics.set_ready(true);
         assert!(get("/readyz").starts_with("HTTP/1.1 200"));
-        assert!(get("/metrics").contains("rewind_evaluation_seconds_count 0"));
+        metrics.evaluation("web", "healthy", 0.002);
+        assert!(get("/metrics").contains("rewind_evaluation_seconds_count 1"));
     }
 }
