@@ -18,4 +18,4 @@ for policy in examples/rolloutpolicies/*.yaml; do
 done
 echo "e2e: deploy/ applied, examples/rolloutpolicies/ validated by the API server" >&2
 REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} \
-  cargo test --workspace --test e2e --test parity -- --ignored --nocapture --test-threads=1
+  cargo test --workspace --test e2e --test parity --test resilience -- --ignored --nocapture --test-threads=1

@@ -42,6 +42,8 @@ KC
 
 start() { # name, command...
   local name=$1; shift
+  # The command line, for scripts/k8s-restart-apiserver.sh.
+  printf '%s\0' "$@" > "$run/$name.cmd"
   nohup "$@" > "$run/$name.log" 2>&1 &
   echo $! > "$run/$name.pid"
 }

@@ -11,7 +11,6 @@ use common::*;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use rewind::controller::crd::RolloutPolicy;
 use rewind::controller::metrics::Metrics;
@@ -21,88 +20,6 @@ use std::time::Duration;
 
 fn ago(seconds: i64) -> String {
     rewind::time::format(jiff::Timestamp::now().as_second() - seconds)
-}
-
-/// Waits until a pod running `image` reports the state kwok gives it: Ready
-/// for a good image, the container's waiting `reason` for a bad one.
-async fn pod_in_state(pods: &Api<Pod>, image: &str, reason: Option<&str>) -> String {
-    let what = format!("a pod of {image} {}", reason.unwrap_or("Ready"));
-    eventually(&what, async || {
-        let list = pods.list(&ListParams::default()).await.ok()?;
-        list.items.into_iter().find_map(|pod| {
-            let spec = pod.spec.as_ref()?;
-            let images =
-                spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.image.as_deref());
-            if pod.metadata.deletion_timestamp.is_some() || !images.clone().any(|i| i == Some(image)) {
-                return None;
-            }
-            let status = pod.status.as_ref()?;
-            let in_state = match reason {
-                None => status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True"),
-                Some(reason) => {
-                    let statuses = status.container_statuses.iter().chain(status.init_container_statuses.iter());
-                    statuses.flatten().any(|c| {
-                        c.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref())
-                            == Some(reason)
-                    })
-                }
-            };
-            in_state.then(|| pod.metadata.name.clone()).flatten()
-        })
-    })
-    .await
-}
-
-fn deployment(namespace: &str, image: &str) -> Deployment {
-    serde_json::from_value(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "app", "image": image}]}}}
-    }))
-    .unwrap()
-}
-
-/// A Deployment rolled out to a good image, then to one that cannot be
-/// pulled; returns the namespace.
-async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, Api<Pod>) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
-        .await
-        .unwrap();
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    deployments.create(&PostParams::default(), &deployment(namespace, "shop/web:1")).await.unwrap();
-    pod_in_state(&pods, "shop/web:1", None).await;
-    let patch =
-        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:unpullable"}]}}}});
-    deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
-    pod_in_state(&pods, "shop/web:unpullable", Some("ImagePullBackOff")).await;
-    (deployments, pods)
-}
-
-/// The grace period of the tests' policies: long enough to see a rollout
-/// progressing first, short enough to keep the tests quick.
-const GRACE_SECONDS: u64 = 5;
-
-async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollbacks: u32) {
-    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
-    let policy: RolloutPolicy = serde_json::from_value(json!({
-        "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                 "policy": {"module": component("plugins/deployment").display().to_string()},
-                 "settings": {"graceSeconds": GRACE_SECONDS}, "mode": mode, "resyncSeconds": 1,
-                 "flapGuard": {"maxRollbacks": max_rollbacks, "windowSeconds": 3600}}
-    }))
-    .unwrap();
-    policies.create(&PostParams::default(), &policy).await.unwrap();
-}
-
-fn template_image(d: &Deployment) -> String {
-    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].image.clone().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

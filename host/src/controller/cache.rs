@@ -8,7 +8,7 @@
 use crate::objects::{self, ObjectKey, ObjectSet, Origin};
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
@@ -180,7 +180,8 @@ impl Cache {
     pub async fn watch(self, api: Api<DynamicObject>, resource: ApiResource, changed: impl Fn(Touched)) {
         let mut seen = HashSet::new();
         let config = watcher::Config::default();
-        let mut events = std::pin::pin!(watcher::watcher(api, config));
+        // Backing off on errors: a restarting API server is not hammered.
+        let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) => {

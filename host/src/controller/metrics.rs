@@ -32,7 +32,8 @@ impl Default for Metrics {
             registry.register(Box::new(counter.clone())).expect("registered once");
             counter
         };
-        let evaluations = counter("rewind_evaluations_total", "Evaluations by policy and outcome", &["policy", "outcome"]);
+        let evaluations =
+            counter("rewind_evaluations_total", "Evaluations by policy and outcome", &["policy", "outcome"]);
         let actions = counter("rewind_actions_executed_total", "Actions executed, by type", &["type"]);
         let rollbacks = counter("rewind_rollbacks_total", "Automatic rollbacks executed", &["policy"]);
         let policy_errors = counter("rewind_policy_errors_total", "Evaluations that ended in an error", &["policy"]);

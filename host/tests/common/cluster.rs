@@ -2,13 +2,15 @@
 //! (`scripts/e2e.sh` starts it and sets REWIND_E2E_KUBECONFIG).
 
 use super::{cache_dir, component};
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use rewind::controller::crd::{RolloutDecision, RolloutPolicy, WorkloadStatus};
 use rewind::controller::metrics::Metrics;
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,4 +81,86 @@ pub async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
 /// The deployment policy's component, as a RolloutPolicy names it.
 pub fn deployment_module() -> String {
     component("plugins/deployment").display().to_string()
+}
+
+/// Waits until a pod running `image` reports the state kwok gives it: Ready
+/// for a good image, the container's waiting `reason` for a bad one.
+pub async fn pod_in_state(pods: &Api<Pod>, image: &str, reason: Option<&str>) -> String {
+    let what = format!("a pod of {image} {}", reason.unwrap_or("Ready"));
+    eventually(&what, async || {
+        let list = pods.list(&ListParams::default()).await.ok()?;
+        list.items.into_iter().find_map(|pod| {
+            let spec = pod.spec.as_ref()?;
+            let images =
+                spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.image.as_deref());
+            if pod.metadata.deletion_timestamp.is_some() || !images.clone().any(|i| i == Some(image)) {
+                return None;
+            }
+            let status = pod.status.as_ref()?;
+            let in_state = match reason {
+                None => status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True"),
+                Some(reason) => {
+                    let statuses = status.container_statuses.iter().chain(status.init_container_statuses.iter());
+                    statuses.flatten().any(|c| {
+                        c.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref())
+                            == Some(reason)
+                    })
+                }
+            };
+            in_state.then(|| pod.metadata.name.clone()).flatten()
+        })
+    })
+    .await
+}
+
+pub fn deployment(namespace: &str, image: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "app", "image": image}]}}}
+    }))
+    .unwrap()
+}
+
+/// A Deployment rolled out to a good image, then to one that cannot be
+/// pulled; returns the namespace.
+pub async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, Api<Pod>) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+        .await
+        .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    deployments.create(&PostParams::default(), &deployment(namespace, "shop/web:1")).await.unwrap();
+    pod_in_state(&pods, "shop/web:1", None).await;
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:unpullable"}]}}}});
+    deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
+    pod_in_state(&pods, "shop/web:unpullable", Some("ImagePullBackOff")).await;
+    (deployments, pods)
+}
+
+/// The grace period of the tests' policies: long enough to see a rollout
+/// progressing first, short enough to keep the tests quick.
+pub const GRACE_SECONDS: u64 = 5;
+
+pub async fn rollout_policy(client: &Client, namespace: &str, mode: &str, max_rollbacks: u32) {
+    let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
+    let policy: RolloutPolicy = serde_json::from_value(json!({
+        "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "policy": {"module": component("plugins/deployment").display().to_string()},
+                 "settings": {"graceSeconds": GRACE_SECONDS}, "mode": mode, "resyncSeconds": 1,
+                 "flapGuard": {"maxRollbacks": max_rollbacks, "windowSeconds": 3600}}
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &policy).await.unwrap();
+}
+
+pub fn template_image(d: &Deployment) -> String {
+    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].image.clone().unwrap()
 }
