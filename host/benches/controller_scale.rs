@@ -170,6 +170,16 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[((values.len() - 1) as f64 * p).round() as usize]
 }
 
+/// When one probed workload's pod showed the failure, when its decision
+/// did, when its rollback was written, and when its failing pod was made.
+#[derive(Default)]
+struct Probe {
+    failed: Option<Instant>,
+    decided: Option<Instant>,
+    rolled_back: Option<Instant>,
+    created: Option<i64>,
+}
+
 struct Row {
     workloads: usize,
     decided: f64,
@@ -213,8 +223,7 @@ async fn measure(client: &Client, count: usize) -> Row {
     // Pod change → decision, and grace end → rollback: some Deployments
     // get an image kwok never pulls. Watches record when each pod shows the
     // failure, when its decision changes, and when the rollback is written.
-    let seen: Arc<Mutex<HashMap<String, (Option<Instant>, Option<Instant>, Option<Instant>, Option<i64>)>>> =
-        Arc::default();
+    let seen: Arc<Mutex<HashMap<String, Probe>>> = Arc::default();
     let watch_pods = {
         let (seen, pods) = (seen.clone(), Api::<Pod>::namespaced(client.clone(), &namespace));
         tokio::spawn(async move {
@@ -229,10 +238,10 @@ async fn measure(client: &Client, count: usize) -> Row {
                 let mut seen = seen.lock().unwrap();
                 if let Some(entry) = seen.get_mut(&app)
                     && failing
-                    && entry.0.is_none()
+                    && entry.failed.is_none()
                 {
-                    entry.0 = Some(Instant::now());
-                    entry.3 = pod.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second());
+                    entry.failed = Some(Instant::now());
+                    entry.created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second());
                 }
             }
         })
@@ -249,9 +258,9 @@ async fn measure(client: &Client, count: usize) -> Row {
                 let mut seen = seen.lock().unwrap();
                 if let Some(entry) = seen.get_mut(name)
                     && failing
-                    && entry.1.is_none()
+                    && entry.decided.is_none()
                 {
-                    entry.1 = Some(Instant::now());
+                    entry.decided = Some(Instant::now());
                 }
             }
         })
@@ -270,10 +279,10 @@ async fn measure(client: &Client, count: usize) -> Row {
                 let mut seen = seen.lock().unwrap();
                 if let Some(entry) = seen.get_mut(&deployment.name_any())
                     && image.as_deref() == Some("shop/web:1")
-                    && entry.0.is_some()
-                    && entry.2.is_none()
+                    && entry.failed.is_some()
+                    && entry.rolled_back.is_none()
                 {
-                    entry.2 = Some(Instant::now());
+                    entry.rolled_back = Some(Instant::now());
                 }
             }
         })
@@ -284,23 +293,23 @@ async fn measure(client: &Client, count: usize) -> Row {
     let broken =
         json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:unpullable"}]}}}});
     for name in &probed {
-        seen.lock().unwrap().insert(name.clone(), (None, None, None, None));
+        seen.lock().unwrap().insert(name.clone(), Probe::default());
         deployments.patch(name, &PatchParams::default(), &Patch::Strategic(&broken)).await.unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(GRACE_SECONDS as u64 + 90);
-    while Instant::now() < deadline && seen.lock().unwrap().values().any(|e| e.2.is_none()) {
+    while Instant::now() < deadline && seen.lock().unwrap().values().any(|e| e.rolled_back.is_none()) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (mut to_decision, mut to_rollback) = (Vec::new(), Vec::new());
     let epoch_now = jiff::Timestamp::now().as_second() as f64;
     let instant_now = Instant::now();
-    for (failed, decided, rolled_back, created) in seen.lock().unwrap().values() {
-        if let (Some(failed), Some(decided)) = (failed, decided) {
-            to_decision.push(decided.saturating_duration_since(*failed).as_secs_f64());
+    for probe in seen.lock().unwrap().values() {
+        if let (Some(failed), Some(decided)) = (probe.failed, probe.decided) {
+            to_decision.push(decided.saturating_duration_since(failed).as_secs_f64());
         }
-        if let (Some(rolled_back), Some(created)) = (rolled_back, created) {
+        if let (Some(rolled_back), Some(created)) = (&probe.rolled_back, probe.created) {
             let written = epoch_now - instant_now.duration_since(*rolled_back).as_secs_f64();
-            to_rollback.push(written - (*created + GRACE_SECONDS) as f64);
+            to_rollback.push(written - (created + GRACE_SECONDS) as f64);
         }
     }
     for task in [watch_pods, watch_decisions, watch_rollbacks] {
