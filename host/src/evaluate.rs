@@ -94,8 +94,20 @@ pub fn evaluate(
     target: &TargetSpec,
     options: &EvalOptions,
 ) -> Result<Evaluation, EvalError> {
+    evaluate_with(policy, objects, target, options, &snapshot::NoViews)
+}
+
+/// [`evaluate`], the snapshot copying the views `known` holds (a watch
+/// cache's) instead of reading those objects again.
+pub fn evaluate_with(
+    policy: &LoadedPolicy,
+    objects: &mut ObjectSet,
+    target: &TargetSpec,
+    options: &EvalOptions,
+    known: &dyn snapshot::KnownViews,
+) -> Result<Evaluation, EvalError> {
     let target_id = find_target(objects, target)?;
-    let built = snapshot::build(objects, target_id, options.now, policy.settings())?;
+    let built = snapshot::build_with(objects, target_id, options.now, policy.settings(), known)?;
     let target_value = objects.get(target_id).expect("found above");
     let target_key = ObjectKey::of(target_value).expect("dump objects have keys");
 

@@ -1,90 +1,139 @@
 //! [`Text`]: a string that borrows from the encoded snapshot when decoded
-//! and owns its bytes when built by the host.
+//! and shares its bytes when built by the host.
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// A string of the snapshot. Decoding borrows it from the snapshot's bytes
 /// (no allocation per string, which is what makes the encoding cheap in a
-/// guest); it reads like a `&str` through `Deref`.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text<'a>(Cow<'a, str>);
+/// guest); the host's own are shared, so copying a view its watch cache
+/// keeps costs a reference count per string, not an allocation. It reads
+/// like a `&str` through `Deref`.
+#[derive(Clone)]
+pub struct Text<'a>(Repr<'a>);
+
+#[derive(Clone)]
+enum Repr<'a> {
+    Borrowed(&'a str),
+    Shared(Arc<str>),
+}
+
+impl Default for Text<'_> {
+    fn default() -> Self {
+        Text(Repr::Borrowed(""))
+    }
+}
 
 impl<'a> Text<'a> {
     pub const fn borrowed(text: &'a str) -> Self {
-        Text(Cow::Borrowed(text))
+        Text(Repr::Borrowed(text))
     }
 
     /// An owned copy of `text`, for snapshots that outlive their source.
     pub fn copied(text: &str) -> Text<'static> {
-        Text(Cow::Owned(text.to_string()))
+        Text(Repr::Shared(Arc::from(text)))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Borrowed(text) => text,
+            Repr::Shared(text) => text,
+        }
     }
 
     /// A copy that no longer borrows from the snapshot's bytes.
     pub fn into_owned(self) -> Text<'static> {
-        Text(Cow::Owned(self.0.into_owned()))
+        match self.0 {
+            Repr::Borrowed(text) => Text::copied(text),
+            Repr::Shared(text) => Text(Repr::Shared(text)),
+        }
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl PartialOrd for Text<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Text<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
     }
 }
 
 impl Deref for Text<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Text<'_> {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Borrow<str> for Text<'_> {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl<'a> From<&'a str> for Text<'a> {
     fn from(text: &'a str) -> Self {
-        Text(Cow::Borrowed(text))
+        Text(Repr::Borrowed(text))
     }
 }
 
 impl From<String> for Text<'_> {
     fn from(text: String) -> Self {
-        Text(Cow::Owned(text))
+        Text(Repr::Shared(Arc::from(text)))
     }
 }
 
 impl From<Text<'_>> for String {
     fn from(text: Text<'_>) -> Self {
-        text.0.into_owned()
+        text.as_str().to_string()
     }
 }
 
 impl PartialEq<str> for Text<'_> {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Text<'_> {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl PartialEq<String> for Text<'_> {
     fn eq(&self, other: &String) -> bool {
-        self.0 == other.as_str()
+        self.as_str() == other.as_str()
     }
 }
 
@@ -127,13 +176,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(text)))
+                Ok(Text(Repr::Borrowed(text)))
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(text.to_string())))
+                Ok(Text::copied(text))
             }
             fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(text)))
+                Ok(Text::from(text))
             }
         }
         deserializer.deserialize_str(TextVisitor)

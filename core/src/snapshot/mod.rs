@@ -11,7 +11,7 @@ pub use tree::{TreeNode, ownership_tree};
 use crate::Snapshot;
 use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
 use crate::workloads::{self, Counts};
-use rewind_snapshot::{ObjectInfo, Target, Text};
+use rewind_snapshot::{ObjectInfo, Pod, Target, Text};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +39,53 @@ impl BuiltSnapshot {
     }
 }
 
+/// What the snapshot holds of one object, made once per version of it: a
+/// watch cache keeps these, so a snapshot of its objects copies them rather
+/// than reading each object's JSON again.
+#[derive(Clone, Debug)]
+pub struct ObjectViews {
+    /// Without its owner (a tree position).
+    pub info: ObjectInfo<'static>,
+    /// For a pod, its view (object index 0); none when it cannot be read,
+    /// so the snapshot reads it again and names the problem.
+    pub pod: Option<Pod<'static>>,
+}
+
+impl ObjectViews {
+    pub fn of(value: &Value) -> ObjectViews {
+        let pod = (objects::kind(value) == Some("Pod")).then(|| pods::pod_view(value, 0).ok()).flatten();
+        ObjectViews { info: object_info(value, None), pod }
+    }
+}
+
+/// Views made before, of the very versions of the objects a set holds.
+pub trait KnownViews {
+    fn of(&self, value: &Value) -> Option<&ObjectViews>;
+}
+
+/// No views known: everything is read from the objects.
+pub struct NoViews;
+
+impl KnownViews for NoViews {
+    fn of(&self, _: &Value) -> Option<&ObjectViews> {
+        None
+    }
+}
+
 /// Builds the snapshot of `target` at time `now` (epoch seconds), with the
 /// policy's settings as a JSON document.
 pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Result<BuiltSnapshot, SnapshotError> {
+    build_with(set, target, now, settings, &NoViews)
+}
+
+/// [`build`], copying the views `known` holds for objects of the set.
+pub fn build_with(
+    set: &ObjectSet,
+    target: ObjectId,
+    now: i64,
+    settings: &str,
+    known: &dyn KnownViews,
+) -> Result<BuiltSnapshot, SnapshotError> {
     let target_value = set.get(target).expect("target id comes from this set");
     let target_name = ObjectKey::of(target_value).map_or_else(|| "?".to_string(), |k| k.to_string());
     let mut warnings = Vec::new();
@@ -64,10 +108,19 @@ pub fn build(set: &ObjectSet, target: ObjectId, now: i64, settings: &str) -> Res
     let mut pods = Vec::new();
     for (position, node) in tree.iter().enumerate() {
         let value = set.get(node.object).expect("tree ids come from this set");
-        infos.push(object_info(value, node.owner));
+        let views = known.of(value);
+        let owner = node.owner.map(|o| o as u32);
+        infos.push(match views {
+            Some(views) => ObjectInfo { owner, ..views.info.clone() },
+            None => object_info(value, node.owner),
+        });
         if objects::kind(value) == Some("Pod") && position != 0 {
-            let pod =
-                pods::pod_view(value, position as u32).map_err(|problem| bad_object(set, node.object, problem))?;
+            let pod = match views.and_then(|v| v.pod.as_ref()) {
+                Some(pod) => Pod { object: position as u32, ..pod.clone() },
+                None => {
+                    pods::pod_view(value, position as u32).map_err(|problem| bad_object(set, node.object, problem))?
+                }
+            };
             if pod.created.is_none()
                 && pod.started.is_none()
                 && pod.conditions.iter().all(|c| c.last_transition.is_none())

@@ -6,6 +6,7 @@
 //! request, and no walk over the rest of its namespace.
 
 use crate::objects::{self, ObjectKey, ObjectSet, Origin};
+use crate::snapshot::{KnownViews, ObjectViews};
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -25,6 +26,8 @@ fn key_of(value: &Value) -> Option<CacheKey> {
 #[derive(Default)]
 struct Index {
     objects: HashMap<CacheKey, Arc<Value>>,
+    /// uid → the object's snapshot views, made once per version of it.
+    views: HashMap<String, Arc<VersionViews>>,
     /// uid → key.
     by_uid: HashMap<String, CacheKey>,
     /// Owner uid → the keys of the objects that name it as an owner.
@@ -33,12 +36,27 @@ struct Index {
     synced: HashSet<(String, String)>,
 }
 
+/// The views of one version of an object.
+pub struct VersionViews {
+    resource_version: Option<String>,
+    views: ObjectViews,
+}
+
+fn resource_version(value: &Value) -> Option<&str> {
+    value.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+}
+
 impl Index {
     fn insert(&mut self, value: Value) -> Option<CacheKey> {
         let key = key_of(&value)?;
         self.remove(&key);
         if let Some(uid) = objects::uid(&value) {
             self.by_uid.insert(uid.to_string(), key.clone());
+            let views = VersionViews {
+                resource_version: resource_version(&value).map(str::to_string),
+                views: ObjectViews::of(&value),
+            };
+            self.views.insert(uid.to_string(), Arc::new(views));
         }
         for owner in objects::owner_references(&value) {
             self.children.entry(owner.uid).or_default().insert(key.clone());
@@ -51,6 +69,7 @@ impl Index {
         let old = self.objects.remove(key)?;
         if let Some(uid) = objects::uid(&old) {
             self.by_uid.remove(uid);
+            self.views.remove(uid);
         }
         for owner in objects::owner_references(&old) {
             if let Some(children) = self.children.get_mut(&owner.uid) {
@@ -97,12 +116,21 @@ impl Cache {
     }
 
     /// The workload and everything its ownerReferences reach, as the object
-    /// set its snapshot is built from.
-    pub fn tree_of(&self, workload: &Arc<Value>) -> ObjectSet {
+    /// set its snapshot is built from, with the views already made of them.
+    pub fn tree_of(&self, workload: &Arc<Value>) -> (ObjectSet, TreeViews) {
         let index = self.index.read().expect("cache lock");
         let mut set = ObjectSet::new();
+        let mut views = TreeViews(HashMap::new());
+        let mut keep_views = |value: &Value| {
+            if let Some(uid) = objects::uid(value)
+                && let Some(known) = index.views.get(uid)
+            {
+                views.0.insert(uid.to_string(), known.clone());
+            }
+        };
         let origin = || Origin("the watch cache".into());
         let _ = set.insert_shared(workload.clone(), origin());
+        keep_views(workload);
         let mut queue: VecDeque<String> = objects::uid(workload).map(str::to_string).into_iter().collect();
         let mut seen: HashSet<String> = queue.iter().cloned().collect();
         while let Some(uid) = queue.pop_front() {
@@ -111,11 +139,12 @@ impl Cache {
                 let Some(child_uid) = objects::uid(child) else { continue };
                 if seen.insert(child_uid.to_string()) {
                     let _ = set.insert_shared(child.clone(), origin());
+                    keep_views(child);
                     queue.push_back(child_uid.to_string());
                 }
             }
         }
-        set
+        (set, views)
     }
 
     /// Applies one watch event of `resource` and says what it touched.
@@ -193,6 +222,17 @@ impl Cache {
                 Err(error) => tracing::warn!(kind = %resource.kind, %error, "watch error; the watch restarts"),
             }
         }
+    }
+}
+
+/// The views of one tree's objects, for the snapshot of its workload: used
+/// only for the very versions they were made of.
+pub struct TreeViews(HashMap<String, Arc<VersionViews>>);
+
+impl KnownViews for TreeViews {
+    fn of(&self, value: &Value) -> Option<&ObjectViews> {
+        let known = self.0.get(objects::uid(value)?)?;
+        (known.resource_version.as_deref() == resource_version(value)).then_some(&known.views)
     }
 }
 

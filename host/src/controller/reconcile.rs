@@ -13,7 +13,7 @@ use super::plan::plan;
 use super::queue::{Job, Queue};
 use crate::actions::{Action, ActionLimits, EventType};
 use crate::change::event_object;
-use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
+use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
@@ -171,14 +171,14 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
         return Ok(Some(Duration::from_secs(if ready.reason == LOADING { 1 } else { 5 })));
     };
-    let mut objects = ctx.cache.tree_of(&workload);
+    let (mut objects, views) = ctx.cache.tree_of(&workload);
     let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
     let now = now();
     let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default() };
     let started = std::time::Instant::now();
     let policy_for_eval = policy.clone();
     let (evaluation, objects) = tokio::task::spawn_blocking(move || {
-        let evaluation = evaluate(&policy_for_eval, &mut objects, &target, &options);
+        let evaluation = evaluate_with(&policy_for_eval, &mut objects, &target, &options, &views);
         (evaluation, objects)
     })
     .await
