@@ -17,5 +17,10 @@ for policy in examples/rolloutpolicies/*.yaml; do
   "${kubectl[@]}" apply --dry-run=server -n default -f "$policy" >/dev/null
 done
 echo "e2e: deploy/ applied, examples/rolloutpolicies/ validated by the API server" >&2
-REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} \
+# The controller under test runs as the ServiceAccount deploy/ installs,
+# with only the ClusterRole it ships.
+token=$("${kubectl[@]}" create token rewind -n rewind-system --duration=2h)
+controller_kubeconfig=$(dirname "$kubeconfig")/controller.kubeconfig
+sed "s/token: admin-token/token: $token/" "$kubeconfig" > "$controller_kubeconfig"
+REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} REWIND_E2E_CONTROLLER_KUBECONFIG=$controller_kubeconfig \
   cargo test --workspace --test e2e --test parity --test resilience -- --ignored --nocapture --test-threads=1

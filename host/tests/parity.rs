@@ -223,14 +223,33 @@ async fn a_daemonset_ends_as_kubectl_rollout_undo_leaves_it() {
     parity("DaemonSet").await;
 }
 
-/// One action list through both executors, from the same objects: the
-/// in-memory one on a capture of the cluster, the API-server one on the
-/// cluster itself. They must report the same outcomes and leave the target
-/// with the same template and annotations.
+/// `actions` through both executors, from the same objects: the in-memory
+/// one on a capture of the cluster, the API-server one on the cluster
+/// itself. They must report the same outcomes; returns the in-memory set.
+async fn both_run(
+    cluster: &rewind::controller::cluster::Cluster,
+    twin: &Twin,
+    target: &rewind::objects::ObjectKey,
+    actions: &[rewind::actions::Action],
+) -> rewind::objects::ObjectSet {
+    use rewind::controller::cluster::KubeExecutor;
+    use rewind::executor::{ExecutionContext, Executor, InMemoryExecutor};
+    let mut captured = cluster.objects_for(twin.get().await).await.unwrap();
+    let context = ExecutionContext { target: target.clone(), now: jiff::Timestamp::now().as_second() };
+    let decided_on = captured.clone();
+    let in_memory = InMemoryExecutor { objects: &mut captured }.execute_now(&context, actions).unwrap();
+    let executed = KubeExecutor::new(cluster, &decided_on).execute(&context, actions).await;
+    assert_eq!(executed.failure, None, "{}", twin.kind);
+    assert_eq!(executed.outcomes, in_memory, "{}: the outcomes differ", twin.kind);
+    captured
+}
+
+/// One action list through both executors must leave the target with the
+/// same template and annotations, and both hold the Event; a delete must
+/// take the same pod from both.
 async fn executors_agree(kind: &'static str) {
     use rewind::actions::{Action, EventType};
-    use rewind::controller::cluster::{Cluster, KubeExecutor};
-    use rewind::executor::{ExecutionContext, Executor, InMemoryExecutor};
+    use rewind::controller::cluster::Cluster;
     use rewind::objects::ObjectKey;
 
     let client = client().await;
@@ -238,30 +257,19 @@ async fn executors_agree(kind: &'static str) {
     twin.update("shop/web:2").await;
     twin.settled("shop/web:2").await;
     let cluster = Cluster::new(client.clone());
-    let mut captured = cluster.objects_for(twin.get().await).await.unwrap();
-    let first_pod = twin.pods.list(&ListParams::default()).await.unwrap().items.remove(0);
-    let pod = first_pod.metadata.name.clone().unwrap();
-    let pod_uid = first_pod.metadata.uid.clone().unwrap();
     let target = ObjectKey {
         api_version: "apps/v1".into(),
         kind: kind.into(),
         namespace: Some(twin.namespace.clone()),
         name: "web".into(),
     };
-    let pod_key = ObjectKey { api_version: "v1".into(), kind: "Pod".into(), name: pod, ..target.clone() };
     let actions = [
         Action::Rollback { revision: 1 },
         Action::SetAnnotation { key: "team".into(), value: "shop".into() },
         Action::RemoveAnnotation { key: "never-set".into() },
-        Action::DeleteObject { object: pod_key },
         Action::EmitEvent { event_type: EventType::Normal, reason: "Checked".into(), message: "m".into() },
     ];
-    let context = ExecutionContext { target: target.clone(), now: jiff::Timestamp::now().as_second() };
-    let in_memory = InMemoryExecutor { objects: &mut captured }.execute_now(&context, &actions).unwrap();
-    let snapshot_before = cluster.objects_for(twin.get().await).await.unwrap();
-    let executed = KubeExecutor::new(&cluster, &snapshot_before).execute(&context, &actions).await;
-    assert_eq!(executed.failure, None, "{kind}");
-    assert_eq!(executed.outcomes, in_memory, "{kind}: the outcomes differ");
+    let captured = both_run(&cluster, &twin, &target, &actions).await;
     let mut in_memory_target = captured.get(captured.find_key(&target).unwrap()).unwrap().clone();
     let mut live = twin.get().await;
     // What the workload's controller writes afterwards is the cluster's
@@ -272,17 +280,31 @@ async fn executors_agree(kind: &'static str) {
     for pointer in ["/spec/template", "/metadata/annotations"] {
         assert_eq!(live.pointer(pointer), in_memory_target.pointer(pointer), "{kind}: {pointer} differs");
     }
-    // The deleted pod is gone from both (its controller may recreate one of
-    // the same name, with another uid), and both hold the emitted Event.
-    let has_pod_uid = |objects: Vec<Value>| objects.iter().any(|p| p.pointer("/metadata/uid") == Some(&json!(pod_uid)));
-    assert!(!has_pod_uid(captured.iter().map(|(_, v)| v.clone()).collect()), "{kind}: the pod is still in memory");
-    let live_pods = twin.pods.list(&ListParams::default()).await.unwrap().items;
-    assert!(!has_pod_uid(live_pods.into_iter().map(|p| serde_json::to_value(p).unwrap()).collect()), "{kind}");
     let checked = |event: &Value| event["reason"] == "Checked" && event["involvedObject"]["name"] == "web";
     assert!(captured.iter().any(|(_, v)| checked(v)), "{kind}: no Event in memory");
     let events: Api<DynamicObject> = Api::namespaced_with(client.clone(), &twin.namespace, &resource("Event"));
     let live_events = events.list(&ListParams::default()).await.unwrap().items;
     assert!(live_events.iter().any(|e| checked(&serde_json::to_value(e).unwrap())), "{kind}: no Event in the cluster");
+
+    // Once the rollout settled (a pod it replaces changes under a delete
+    // decided before), a delete: the pod is gone from both (its controller
+    // may recreate one of the same name, with another uid).
+    twin.settled("shop/web:1").await;
+    let first_pod = twin.pods.list(&ListParams::default()).await.unwrap().items.remove(0);
+    let pod_uid = first_pod.metadata.uid.clone().unwrap();
+    let pod_key = ObjectKey {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        name: first_pod.metadata.name.unwrap(),
+        ..target.clone()
+    };
+    let captured = both_run(&cluster, &twin, &target, &[Action::DeleteObject { object: pod_key }]).await;
+    let has_pod_uid = |objects: Vec<Value>| objects.iter().any(|p| p.pointer("/metadata/uid") == Some(&json!(pod_uid)));
+    assert!(!has_pod_uid(captured.iter().map(|(_, v)| v.clone()).collect()), "{kind}: the pod is still in memory");
+    // In the cluster it is going: deleted, or waiting out its grace period.
+    let live_pods = twin.pods.list(&ListParams::default()).await.unwrap().items;
+    let serving = live_pods.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none());
+    assert!(!has_pod_uid(serving.map(|p| serde_json::to_value(p).unwrap()).collect()), "{kind}: the pod stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,10 @@ use std::time::Duration;
 pub async fn client() -> Client {
     let path = std::env::var_os("REWIND_E2E_KUBECONFIG")
         .expect("REWIND_E2E_KUBECONFIG is not set: run the e2e tests with scripts/e2e.sh, which starts an API server");
+    client_of(path).await
+}
+
+async fn client_of(path: std::ffi::OsString) -> Client {
     let file = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await.expect("config");
     Client::try_from(config).expect("client")
@@ -61,9 +65,19 @@ pub fn start_controller(client: &Client) -> tokio::task::JoinHandle<()> {
     start_controller_with(client, Default::default())
 }
 
+/// The controller runs as the shipped ServiceAccount when scripts/e2e.sh
+/// gave it that account's kubeconfig (REWIND_E2E_CONTROLLER_KUBECONFIG), so
+/// a verb the ClusterRole in deploy/ lacks fails a test; else as the test.
 pub fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::JoinHandle<()> {
     let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-    tokio::spawn(rewind::controller::run::run(client.clone(), Arc::new(runtime), metrics, Some(cache_dir())))
+    let fallback = client.clone();
+    tokio::spawn(async move {
+        let client = match std::env::var_os("REWIND_E2E_CONTROLLER_KUBECONFIG") {
+            Some(path) => client_of(path).await,
+            None => fallback,
+        };
+        rewind::controller::run::run(client, Arc::new(runtime), metrics, Some(cache_dir())).await
+    })
 }
 
 pub async fn events(client: &Client, namespace: &str, reason: &str) -> usize {
