@@ -37,10 +37,10 @@ impl ClusterError {
     }
 }
 
-/// Kinds that can sit in a workload's ownership tree, listed per namespace:
-/// every workload kind rewind knows (a custom resource may own them), their
-/// history kinds, and Pods.
-fn tree_kinds() -> Vec<(&'static str, &'static str)> {
+/// Kinds that can sit in a workload's ownership tree: every workload kind
+/// rewind knows (a custom resource may own them), their history kinds, and
+/// Pods. `rewind capture` lists them; the controller watches them.
+pub fn tree_kinds() -> Vec<(&'static str, &'static str)> {
     let mut kinds: Vec<(&str, &str)> = Vec::new();
     for workload in workloads::all() {
         for kind in [workload.kind(), workload.history_kind()] {

@@ -4,7 +4,7 @@
 //! and counts). Each says when it wants to run again.
 
 use super::cache::Cache;
-use super::cluster::{Cluster, ClusterError, KubeExecutor, emit};
+use super::cluster::{Cluster, ClusterError, KubeExecutor, emit, tree_kinds};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::decisions::Decisions;
 use super::metrics::Metrics;
@@ -132,19 +132,6 @@ pub fn covered(ctx: &Context, rp: &RolloutPolicy) -> Vec<Arc<Value>> {
     let group = objects::group_of(&target.api_version);
     let namespace = rp.namespace().unwrap_or_default();
     ctx.cache.list(group, &target.kind, &namespace).into_iter().filter(|w| selects(rp, w)).collect()
-}
-
-/// The kinds a workload's snapshot needs cached before it can be judged.
-pub fn tree_kinds() -> Vec<(&'static str, &'static str)> {
-    let mut kinds: Vec<(&str, &str)> = vec![("", "Pod")];
-    for workload in crate::workloads::all() {
-        for kind in [workload.kind(), workload.history_kind()] {
-            if !kinds.contains(&("apps", kind)) {
-                kinds.push(("apps", kind));
-            }
-        }
-    }
-    kinds
 }
 
 /// Evaluates one workload on the watch caches, acts on the plan and

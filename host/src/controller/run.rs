@@ -2,13 +2,12 @@
 //! workloads their changes touch, and the workers that run the queue.
 
 use super::cache::{Cache, Touched};
+use super::cluster::tree_kinds;
 use super::crd::{RolloutDecision, RolloutPolicy};
 use super::decisions;
 use super::metrics::Metrics;
 use super::queue::{Job, Queue};
-use super::reconcile::{
-    Context, covered, covering, error_policy, policy_job, reconcile_policy, reconcile_workload, tree_kinds,
-};
+use super::reconcile::{Context, covered, covering, error_policy, policy_job, reconcile_policy, reconcile_workload};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
 use futures::StreamExt;
