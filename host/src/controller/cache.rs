@@ -147,75 +147,68 @@ impl Cache {
         (set, views)
     }
 
-    /// Applies one watch event of `resource` and says what it touched.
+    /// Applies one watch event of `resource` and says what it touched:
+    /// each changed object with the owners above it. `listed` holds what
+    /// the current relist returned so far.
     fn apply(
         &self,
         resource: &ApiResource,
         event: watcher::Event<DynamicObject>,
-        seen: &mut HashSet<CacheKey>,
-    ) -> Touched {
+        listed: &mut HashSet<CacheKey>,
+    ) -> Vec<Touched> {
         let mut index = self.index.write().expect("cache lock");
         let kind = (resource.group.clone(), resource.kind.clone());
-        let changed = match event {
-            watcher::Event::Apply(object) | watcher::Event::InitApply(object) => {
-                let value = stored(object, resource);
-                let key = index.insert(value);
+        let changed: Vec<Arc<Value>> = match event {
+            watcher::Event::Apply(object) => {
+                let key = index.insert(stored(object, resource));
+                key.and_then(|k| index.objects.get(&k).cloned()).into_iter().collect()
+            }
+            watcher::Event::InitApply(object) => {
+                let key = index.insert(stored(object, resource));
                 key.and_then(|k| {
-                    seen.insert(k.clone());
+                    listed.insert(k.clone());
                     index.objects.get(&k).cloned()
                 })
+                .into_iter()
+                .collect()
             }
             watcher::Event::Delete(object) => {
                 let value = stored(object, resource);
-                key_of(&value).and_then(|k| index.remove(&k))
+                key_of(&value).and_then(|k| index.remove(&k)).into_iter().collect()
             }
             watcher::Event::Init => {
-                seen.clear();
-                None
+                listed.clear();
+                Vec::new()
             }
-            // A relist: what it did not return is gone.
+            // A relist: what it did not return is gone (deleted while the
+            // watch was down).
             watcher::Event::InitDone => {
                 let stale: Vec<CacheKey> = index
                     .objects
                     .keys()
                     .filter(|(g, k, _, _)| (g, k) == (&kind.0, &kind.1))
-                    .filter(|key| !seen.contains(*key))
+                    .filter(|key| !listed.contains(*key))
                     .cloned()
                     .collect();
-                for key in stale {
-                    index.remove(&key);
-                }
                 index.synced.insert(kind);
-                None
+                listed.clear();
+                stale.iter().filter_map(|key| index.remove(key)).collect()
             }
         };
-        let Some(changed) = changed else { return Vec::new() };
-        let mut touched = vec![changed.clone()];
-        let mut at = changed;
-        // Up the controller chain, bounded against ownership cycles.
-        for _ in 0..8 {
-            let owner = objects::owner_references(&at).into_iter().find(|o| o.controller);
-            let Some(owner) = owner.and_then(|o| index.by_uid.get(&o.uid)).and_then(|k| index.objects.get(k)) else {
-                break;
-            };
-            touched.push(owner.clone());
-            at = owner.clone();
-        }
-        touched
+        changed.into_iter().map(|object| with_owners(&index, object)).collect()
     }
 
     /// Keeps `resource` (all namespaces) current for as long as the process
     /// runs, calling `changed` with what each event touched.
     pub async fn watch(self, api: Api<DynamicObject>, resource: ApiResource, changed: impl Fn(Touched)) {
-        let mut seen = HashSet::new();
+        let mut listed = HashSet::new();
         let config = watcher::Config::default();
         // Backing off on errors: a restarting API server is not hammered.
         let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) => {
-                    let touched = self.apply(&resource, event, &mut seen);
-                    if !touched.is_empty() {
+                    for touched in self.apply(&resource, event, &mut listed) {
                         changed(touched);
                     }
                 }
@@ -223,6 +216,22 @@ impl Cache {
             }
         }
     }
+}
+
+/// `object` and the owners above it that the cache holds, nearest first
+/// (bounded against ownership cycles).
+fn with_owners(index: &Index, object: Arc<Value>) -> Touched {
+    let mut touched = vec![object.clone()];
+    let mut at = object;
+    for _ in 0..8 {
+        let owner = objects::owner_references(&at).into_iter().find(|o| o.controller);
+        let Some(owner) = owner.and_then(|o| index.by_uid.get(&o.uid)).and_then(|k| index.objects.get(k)) else {
+            break;
+        };
+        touched.push(owner.clone());
+        at = owner.clone();
+    }
+    touched
 }
 
 /// The views of one tree's objects, for the snapshot of its workload: used

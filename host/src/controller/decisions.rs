@@ -10,32 +10,49 @@
 
 use super::cache::Cache;
 use super::crd::{DecisionCounts, RolloutDecision, RolloutDecisionSpec, RolloutPolicy, WorkloadRef, WorkloadStatus};
-use crate::objects::ObjectKey;
+use crate::objects::{self, ObjectKey};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub const GROUP: &str = "rewind.dev";
 pub const KIND: &str = "RolloutDecision";
 
-/// The decision object's name: the workload's kind and name, shortened with
-/// a hash of the whole when that would pass the 253 characters a name may
-/// have.
-pub fn decision_name(kind: &str, name: &str) -> String {
-    let full = format!("{}-{name}", kind.to_lowercase());
+/// The decision object's name: the workload's kind (with its API group,
+/// outside the built-in groups, so two custom kinds of one name never share
+/// a decision) and name, shortened with a hash of the whole when that would
+/// pass the 253 characters a name may have.
+pub fn decision_name(workload: &ObjectKey) -> String {
+    let kind = workload.kind.to_lowercase();
+    let full = match workload.group() {
+        "" | "apps" | "extensions" => format!("{kind}-{}", workload.name),
+        group => format!("{kind}.{group}-{}", workload.name),
+    };
     if full.len() <= 253 {
         return full;
     }
     let hash = crate::distribution::sha256_hex(full.as_bytes());
-    format!("{}-{}", &full[..240], &hash[..12])
+    format!("{}-{}", full[..240].trim_end_matches(['.', '-']), &hash[..12])
+}
+
+/// How long this process trusts its own write over a watch cache that does
+/// not show it: past this, the decision object was deleted (by the garbage
+/// collector, or by someone resetting the flap guard) and is written again.
+const OWN_WRITE_LAG: Duration = Duration::from_secs(10);
+
+struct Written {
+    policy: String,
+    decision: WorkloadStatus,
+    at: Instant,
 }
 
 #[derive(Default)]
 pub struct Decisions {
-    /// Workload → (policy, decision), as this process last wrote it.
-    written: Mutex<HashMap<ObjectKey, (String, WorkloadStatus)>>,
+    /// Workload → the decision this process last wrote about it.
+    written: Mutex<HashMap<ObjectKey, Written>>,
 }
 
 /// The decision without the time it was made: what decides whether it
@@ -44,21 +61,42 @@ fn substance(decision: &WorkloadStatus) -> WorkloadStatus {
     WorkloadStatus { time: String::new(), ..decision.clone() }
 }
 
-fn from_cache(value: &Value) -> Option<(String, WorkloadStatus)> {
+/// The policy and decision a stored RolloutDecision holds, if it is about
+/// `workload`.
+fn from_cache(value: &Value, workload: Option<&ObjectKey>) -> Option<(String, WorkloadStatus)> {
     let spec: RolloutDecisionSpec = serde_json::from_value(value.get("spec")?.clone()).ok()?;
+    if let Some(workload) = workload {
+        let about = &spec.workload;
+        let same = about.kind == workload.kind
+            && about.name == workload.name
+            && objects::group_of(&about.api_version) == workload.group();
+        if !same {
+            return None;
+        }
+    }
     Some((spec.policy, spec.decision))
 }
 
 impl Decisions {
-    /// The last decision about `workload`, as this process wrote it or as
-    /// the API server holds it.
-    pub fn previous(&self, workload: &ObjectKey, cache: &Cache) -> Option<WorkloadStatus> {
-        if let Some((_, decision)) = self.written.lock().expect("decisions lock").get(workload) {
-            return Some(decision.clone());
-        }
+    /// The policy and decision last recorded about `workload`: this
+    /// process's own write while the watch cache may not show it yet, else
+    /// what the API server holds.
+    fn known(&self, workload: &ObjectKey, cache: &Cache) -> Option<(String, WorkloadStatus)> {
         let namespace = workload.namespace.as_deref()?;
-        let stored = cache.get(GROUP, KIND, namespace, &decision_name(&workload.kind, &workload.name))?;
-        from_cache(&stored).map(|(_, decision)| decision)
+        let stored = cache.get(GROUP, KIND, namespace, &decision_name(workload));
+        let mut written = self.written.lock().expect("decisions lock");
+        if let Some(own) = written.get(workload) {
+            if stored.is_some() || own.at.elapsed() < OWN_WRITE_LAG {
+                return Some((own.policy.clone(), own.decision.clone()));
+            }
+            written.remove(workload);
+        }
+        from_cache(stored.as_deref()?, Some(workload))
+    }
+
+    /// The last decision about `workload`.
+    pub fn previous(&self, workload: &ObjectKey, cache: &Cache) -> Option<WorkloadStatus> {
+        self.known(workload, cache).map(|(_, decision)| decision)
     }
 
     /// Writes `decision` unless it is the one already recorded; a decision
@@ -71,17 +109,18 @@ impl Decisions {
         mut decision: WorkloadStatus,
         cache: &Cache,
     ) -> Result<bool, kube::Error> {
-        let previous = self.previous(workload, cache);
-        if let Some(previous) = &previous
+        let known = self.known(workload, cache);
+        if let Some((policy, previous)) = &known
+            && *policy == rp.name_any()
             && substance(previous) == substance(&decision)
         {
             return Ok(false);
         }
-        if let Some(previous) = previous.filter(|p| p.state == decision.state && p.release == decision.release) {
+        if let Some((_, previous)) = known.filter(|(_, p)| p.state == decision.state && p.release == decision.release) {
             decision.time = previous.time;
         }
         let namespace = workload.namespace.clone().unwrap_or_default();
-        let name = decision_name(&workload.kind, &workload.name);
+        let name = decision_name(workload);
         let spec = RolloutDecisionSpec {
             policy: rp.name_any(),
             workload: WorkloadRef {
@@ -96,16 +135,18 @@ impl Decisions {
         object.metadata.owner_references = rp.controller_owner_ref(&()).map(|owner| vec![owner]);
         let api: Api<RolloutDecision> = Api::namespaced(client.clone(), &namespace);
         api.patch(&name, &PatchParams::apply("rewind").force(), &Patch::Apply(&object)).await?;
-        self.written.lock().expect("decisions lock").insert(workload.clone(), (rp.name_any(), decision));
+        let written = Written { policy: rp.name_any(), decision, at: Instant::now() };
+        self.written.lock().expect("decisions lock").insert(workload.clone(), written);
         Ok(true)
     }
 
     /// Deletes the decision about a workload no policy covers any more.
     pub async fn forget(&self, client: &Client, workload: &ObjectKey, cache: &Cache) -> Result<(), kube::Error> {
         let namespace = workload.namespace.clone().unwrap_or_default();
-        let name = decision_name(&workload.kind, &workload.name);
-        let known = self.written.lock().expect("decisions lock").remove(workload).is_some();
-        if !known && cache.get(GROUP, KIND, &namespace, &name).is_none() {
+        let name = decision_name(workload);
+        let own = self.written.lock().expect("decisions lock").remove(workload).is_some();
+        let stored = cache.get(GROUP, KIND, &namespace, &name).filter(|v| from_cache(v, Some(workload)).is_some());
+        if !own && stored.is_none() {
             return Ok(());
         }
         let api: Api<RolloutDecision> = Api::namespaced(client.clone(), &namespace);
@@ -120,16 +161,22 @@ impl Decisions {
     pub fn counts(&self, namespace: &str, policy: &str, cache: &Cache) -> DecisionCounts {
         let mut latest: HashMap<String, WorkloadStatus> = HashMap::new();
         for stored in cache.list(GROUP, KIND, namespace) {
-            if let Some((owner, decision)) = from_cache(&stored)
+            if let Some((owner, decision)) = from_cache(&stored, None)
                 && owner == policy
                 && let Some(name) = stored.pointer("/metadata/name").and_then(Value::as_str)
             {
                 latest.insert(name.to_string(), decision);
             }
         }
-        for (workload, (owner, decision)) in self.written.lock().expect("decisions lock").iter() {
-            if owner == policy && workload.namespace.as_deref() == Some(namespace) {
-                latest.insert(decision_name(&workload.kind, &workload.name), decision.clone());
+        for (workload, own) in self.written.lock().expect("decisions lock").iter() {
+            if workload.namespace.as_deref() != Some(namespace) {
+                continue;
+            }
+            // This process's write is the latest, whoever it names.
+            if own.policy == policy {
+                latest.insert(decision_name(workload), own.decision.clone());
+            } else {
+                latest.remove(&decision_name(workload));
             }
         }
         let mut counts = DecisionCounts::default();
@@ -152,12 +199,27 @@ impl Decisions {
 mod tests {
     use super::*;
 
+    fn key(api_version: &str, kind: &str, name: &str) -> ObjectKey {
+        ObjectKey {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: Some("shop".into()),
+            name: name.into(),
+        }
+    }
+
     #[test]
-    fn names_are_valid_and_bounded_however_long_the_workload_name() {
-        assert_eq!(decision_name("StatefulSet", "web"), "statefulset-web");
-        let long = "a".repeat(253);
-        let name = decision_name("Deployment", &long);
-        assert_eq!(name.len(), 253);
-        assert_ne!(name, decision_name("Deployment", &"a".repeat(252)));
+    fn names_are_valid_bounded_and_distinct_across_api_groups() {
+        assert_eq!(decision_name(&key("apps/v1", "StatefulSet", "web")), "statefulset-web");
+        assert_eq!(decision_name(&key("a.example/v1", "Cluster", "db")), "cluster.a.example-db");
+        assert_ne!(
+            decision_name(&key("a.example/v1", "Cluster", "db")),
+            decision_name(&key("b.example/v1", "Cluster", "db"))
+        );
+        let long = decision_name(&key("apps/v1", "Deployment", &"a".repeat(253)));
+        assert!(long.len() <= 253);
+        assert_ne!(long, decision_name(&key("apps/v1", "Deployment", &"a".repeat(252))));
+        let dotted = decision_name(&key("apps/v1", "Deployment", &format!("{}.{}", "a".repeat(228), "b".repeat(30))));
+        assert!(!dotted.contains(".-"), "{dotted}");
     }
 }

@@ -36,7 +36,8 @@ pub struct Queue {
 impl Queue {
     /// Runs `job` after `delay`, or sooner if it is already due sooner.
     pub fn schedule(&self, job: Job, delay: Duration) {
-        let at = Instant::now() + delay;
+        let now = Instant::now();
+        let at = now.checked_add(delay).unwrap_or(now + Duration::from_secs(86_400 * 365));
         let mut state = self.state.lock().expect("queue lock");
         if let Some(rerun) = state.running.get_mut(&job) {
             *rerun = Some(rerun.map_or(at, |r| r.min(at)));

@@ -81,6 +81,9 @@ impl Context {
     }
 }
 
+/// A resync longer than a day is taken as a day: the safety net stays one.
+const MAX_RESYNC_SECONDS: u64 = 86_400;
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -139,7 +142,9 @@ pub fn covered(ctx: &Context, rp: &RolloutPolicy) -> Vec<Arc<Value>> {
 pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Duration>, Error> {
     let retry_soon = Some(Duration::from_secs(1));
     let group = key.group().to_string();
-    let synced = tree_kinds().iter().all(|(g, k)| ctx.cache.is_synced(g, k)) && ctx.cache.is_synced(&group, &key.kind);
+    let synced = tree_kinds().iter().all(|(g, k)| ctx.cache.is_synced(g, k))
+        && ctx.cache.is_synced(&group, &key.kind)
+        && ctx.cache.is_synced(super::decisions::GROUP, super::decisions::KIND);
     if !synced {
         return Ok(retry_soon);
     }
@@ -209,15 +214,28 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         if rolled_back && executed.failure.is_none() {
             metrics.rollback(&policy.name);
         }
-    }
-    if conflict {
-        // Someone changed the workload: decide again on what it is now.
-        return Ok(retry_soon);
+        if conflict && executed.outcomes.is_empty() {
+            // Someone changed the workload before anything was done: decide
+            // again on what it is now.
+            return Ok(retry_soon);
+        }
+        // Stopped on a conflict after some actions took effect: what ran
+        // (a rollback, for the flap guard) is recorded before deciding
+        // again; a rollback planned but never carried out is not.
+        let rollback_at = plan.execute.iter().position(|a| matches!(a, Action::Rollback { .. }));
+        let rollback_applied =
+            rollback_at.is_some_and(|i| matches!(executed.outcomes.get(i), Some(Outcome::Applied(_))));
+        if conflict && rolled_back && !rollback_applied {
+            status.rollbacks.pop();
+        }
     }
     if ctx.decisions.record(&ctx.cluster.client, &rp, key, status, &ctx.cache).await? {
         ctx.queue.schedule(policy_job(&rp), Duration::from_secs(1));
     }
-    let resync = Duration::from_secs(rp.spec.resync_seconds.max(1));
+    if conflict {
+        return Ok(retry_soon);
+    }
+    let resync = Duration::from_secs(rp.spec.resync_seconds.clamp(1, MAX_RESYNC_SECONDS));
     // The policy said when its answer could change (a grace period ending):
     // look again then, not a resync later.
     let recheck = recheck_after.map(|s| Duration::from_secs(u64::from(s.max(1))));
@@ -327,7 +345,7 @@ pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -
         .lock()
         .expect("seen lock")
         .insert(id, PolicySeen { module: sha, generation: rp.metadata.generation, status });
-    Ok(Some(Duration::from_secs(if loading { 1 } else { rp.spec.resync_seconds.max(1) })))
+    Ok(Some(Duration::from_secs(if loading { 1 } else { rp.spec.resync_seconds.clamp(1, MAX_RESYNC_SECONDS) })))
 }
 
 /// `Overlap`: True when another RolloutPolicy also selects some of this
@@ -335,16 +353,17 @@ pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -
 fn overlap_condition(ctx: &Context, rp: &RolloutPolicy, covered: &[Arc<Value>]) -> StatusCondition {
     let me = rp.name_any();
     let mut notes: Vec<String> = Vec::new();
+    let mut defers = false;
     for workload in covered {
         let all = covering(&ctx.policies, workload);
         if all.len() < 2 {
             continue;
         }
         let names: Vec<String> = all.iter().map(|p| p.name_any()).collect();
-        let workload_name = objects::name(workload).unwrap_or_default();
-        notes.push(format!("{workload_name} (selected by {}; {} decides)", names.join(", "), names[0]));
-        if notes.len() == 5 {
-            break;
+        defers |= names[0] != me;
+        if notes.len() < 5 {
+            let workload_name = objects::name(workload).unwrap_or_default();
+            notes.push(format!("{workload_name} (selected by {}; {} decides)", names.join(", "), names[0]));
         }
     }
     if notes.is_empty() {
@@ -352,7 +371,7 @@ fn overlap_condition(ctx: &Context, rp: &RolloutPolicy, covered: &[Arc<Value>]) 
     }
     let message = format!(
         "other RolloutPolicies select the same workloads; the oldest decides ({me} {}): {}",
-        if notes.iter().all(|n| n.ends_with(&format!("{me} decides)"))) { "decides them" } else { "defers on some" },
+        if defers { "defers on some" } else { "decides them" },
         notes.join("; ")
     );
     condition("Overlap", true, "SelectedTwice", message)

@@ -7,10 +7,10 @@ use super::crd::{RolloutDecision, RolloutPolicy};
 use super::decisions;
 use super::metrics::Metrics;
 use super::queue::{Job, Queue};
-use super::reconcile::{Context, covered, covering, error_policy, policy_job, reconcile_policy, reconcile_workload};
+use super::reconcile::{Context, covering, error_policy, policy_job, reconcile_policy, reconcile_workload};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
@@ -45,8 +45,9 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
         watch_kind(&ctx, resource, &watched);
     }
 
-    // RolloutPolicies: a change queues the policy and the workloads it
-    // covers, and starts a watch for a custom kind it targets.
+    // RolloutPolicies: a change queues the policy (which queues its
+    // workloads when its spec or module changed; its own status writes do
+    // not), and starts a watch for a custom kind it targets.
     let rp_ctx = ctx.clone();
     let rp_watched = watched.clone();
     let rp_stream = watcher(Api::<RolloutPolicy>::all(client.clone()), watcher::Config::default())
@@ -59,25 +60,43 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
             let Ok(rp) = rp else { continue };
             ensure_watched(&rp_ctx, &rp, &rp_watched).await;
             rp_ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
-            for workload in covered(&rp_ctx, &rp) {
-                if let Some(key) = ObjectKey::of(&workload) {
-                    rp_ctx.queue.schedule(Job::Workload(key), Duration::ZERO);
-                }
-            }
         }
     });
 
+    // Nothing is decided before the policies and every cached kind were
+    // listed once: a reconcile on half a cache would find no policy and
+    // delete its decision, or no decision and forget the flap guard's
+    // history.
+    if ctx.policies.wait_until_ready().await.is_err() {
+        tracing::error!("the RolloutPolicy watch ended before it listed");
+        return;
+    }
+    while !all_synced(&ctx) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let workers = Arc::new(tokio::sync::Semaphore::new(WORKERS));
     loop {
         let permit = workers.clone().acquire_owned().await.expect("the semaphore is never closed");
         let job = queue.next().await;
         let ctx = ctx.clone();
         tokio::spawn(async move {
-            let outcome = match &job {
-                Job::Workload(key) => reconcile_workload(key, &ctx).await,
-                Job::Policy { namespace, name } => reconcile_policy(namespace, name, &ctx).await,
+            let reconcile = async {
+                match &job {
+                    Job::Workload(key) => reconcile_workload(key, &ctx).await,
+                    Job::Policy { namespace, name } => reconcile_policy(namespace, name, &ctx).await,
+                }
             };
-            let again = outcome.unwrap_or_else(|error| Some(error_policy(&job, &error)));
+            // A panicking reconcile still finishes its job, so the job is
+            // not left marked running (and never run again).
+            let outcome = std::panic::AssertUnwindSafe(reconcile).catch_unwind().await;
+            let again = match outcome {
+                Ok(Ok(again)) => again,
+                Ok(Err(error)) => Some(error_policy(&job, &error)),
+                Err(_) => {
+                    tracing::error!(?job, "reconcile panicked; trying again later");
+                    Some(Duration::from_secs(30))
+                }
+            };
             ctx.queue.done(&job);
             if let Some(after) = again {
                 ctx.queue.schedule(job, after);
@@ -85,6 +104,12 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
             drop(permit);
         });
     }
+}
+
+/// The tree kinds and RolloutDecisions have been listed once.
+fn all_synced(ctx: &Context) -> bool {
+    tree_kinds().iter().all(|(g, k)| ctx.cache.is_synced(g, k))
+        && ctx.cache.is_synced(decisions::GROUP, decisions::KIND)
 }
 
 /// Starts the cache's watch of `resource` (once): every object a change
