@@ -2,7 +2,7 @@
 //! contract (`--output json`) and the human view (`--output text`).
 
 use crate::actions::{Action, ActionLimits};
-use crate::answers::{self, Health};
+use crate::answers;
 use crate::executor::Outcome;
 use crate::runtime::{LogEntry, SandboxLimits};
 use crate::style::Style;
@@ -94,14 +94,10 @@ pub struct EvalReport {
     pub limits: Option<LimitsOut>,
 }
 
-pub fn health_text(health: Health) -> &'static str {
-    health.as_str()
-}
-
 impl FailureOut {
     pub fn from_report(report: &answers::FailureReport) -> Self {
         FailureOut {
-            state: health_text(report.state),
+            state: report.state.as_str(),
             manual_request: report.manual_request,
             recheck_after: report.recheck_after,
             findings: report

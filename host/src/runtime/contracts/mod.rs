@@ -123,11 +123,6 @@ impl Contract {
     }
 }
 
-/// `rewind:policy@<version>` for the newest version this host speaks.
-pub fn current_wit() -> String {
-    Contract::latest().package()
-}
-
 /// The answer types of one version's policy exports, as its bindings lift
 /// them, and their conversion into the core's.
 pub trait Answers: 'static {
