@@ -2,7 +2,8 @@
 # Policy distribution against real servers on loopback: a Docker registry
 # (Debian's docker-registry; it, openssl and curl are installed here if missing,
 # by apt-install.sh) and an https file
-# server with a throwaway CA, then the ignored tests of host/tests/distribution.rs.
+# server with a throwaway CA, then the ignored tests of host/tests/distribution.rs
+# and the controller image (scripts/build-image.sh --push).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -54,3 +55,6 @@ REWIND_E2E_HTTPS=https://127.0.0.1:$https_port \
 REWIND_E2E_HTTPS_DIR=$run/files \
 SSL_CERT_FILE=$run/ca.pem \
   cargo test --workspace --test distribution -- --ignored --test-threads=1
+# The controller image, built without a container engine, pushed to the same
+# registry and checked there.
+scripts/build-image.sh --push "127.0.0.1:$registry_port" >/dev/null

@@ -212,15 +212,16 @@ pub fn crd_yaml() -> String {
 
 #[cfg(test)]
 mod manifest_tests {
-    /// `kubectl apply -f deploy/` installs this CRD; it must be the one the
-    /// controller is built with (`rewind crd > deploy/crd.yaml` renews it).
+    /// The Helm chart installs these CRDs (and `deploy/`, rendered from the
+    /// chart): they must be the ones the controller is built with.
     #[test]
-    fn the_install_manifest_holds_the_current_crd() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/crd.yaml");
-        let manifest = std::fs::read_to_string(path).expect("deploy/crd.yaml");
+    fn the_chart_holds_the_current_crds() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/helm/rewind/crds/rewind.dev.yaml");
+        let manifest = std::fs::read_to_string(path).expect("the chart's CRDs");
         assert!(
             manifest == super::crd_yaml(),
-            "deploy/crd.yaml differs from `rewind crd`: run `rewind crd > deploy/crd.yaml`"
+            "deploy/helm/rewind/crds/rewind.dev.yaml differs from `rewind crd`: run \
+             `rewind crd > deploy/helm/rewind/crds/rewind.dev.yaml && scripts/render-deploy.sh`"
         );
     }
 

@@ -79,6 +79,10 @@ enum Command {
         /// Where /metrics, /healthz and /readyz are served.
         #[arg(long, default_value = "0.0.0.0:8080")]
         metrics_address: String,
+        /// The Lease that elects one acting replica, in $POD_NAMESPACE
+        /// (default: the namespace `default`).
+        #[arg(long, default_value = "rewind-controller")]
+        lease_name: String,
     },
     /// Print the RolloutPolicy CRD.
     Crd,
@@ -230,8 +234,8 @@ fn main() -> ExitCode {
             let policy = policy.as_deref().map(|p| local_policy(p, cache_root)).transpose()?;
             test(&runtime()?, paths, policy.as_deref(), style)
         }
-        Command::Controller { kubeconfig, json_logs, metrics_address } => {
-            controller(runtime()?, kubeconfig.as_deref(), *json_logs, metrics_address, cache_root)
+        Command::Controller { kubeconfig, json_logs, metrics_address, lease_name } => {
+            controller(runtime()?, kubeconfig.as_deref(), *json_logs, metrics_address, lease_name, cache_root)
         }
         Command::Crd => {
             print!("{}", rewind::controller::crd::crd_yaml());

@@ -137,6 +137,7 @@ pub fn controller(
     kubeconfig: Option<&Path>,
     json_logs: bool,
     metrics_address: &str,
+    lease_name: &str,
     cache_root: Option<&Path>,
 ) -> Result<ExitCode> {
     let cache_root = cache_root.map(Path::to_path_buf);
@@ -155,7 +156,7 @@ pub fn controller(
         let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "default".into());
         let identity =
             format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "rewind".into()), std::process::id());
-        rewind::controller::leader::lead(client.clone(), &namespace, "rewind-controller", identity).await;
+        rewind::controller::leader::lead(client.clone(), &namespace, lease_name, identity).await;
         metrics.set_ready(true);
         tracing::info!(metrics = metrics_address, "rewind controller started");
         rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, cache_root).await;
