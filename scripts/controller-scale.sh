@@ -12,7 +12,7 @@ cargo build --release -p rewind
 kubeconfig=$(scripts/k8s-up.sh)
 trap scripts/k8s-down.sh EXIT
 kubectl=("$(scripts/k8s-build.sh)/kubectl" --kubeconfig="$kubeconfig")
-"${kubectl[@]}" apply -f deploy/crd.yaml >/dev/null
+"${kubectl[@]}" apply -f deploy/helm/rewind/crds/rewind.dev.yaml >/dev/null
 "${kubectl[@]}" wait --for=condition=Established crd --all --timeout=60s >/dev/null
 REWIND_SCALE_KUBECONFIG=$kubeconfig REWIND_SCALE_BINARY=$PWD/target/release/rewind \
   REWIND_SCALE_MODULE=$PWD/target/wasm32-wasip2/guest/deployment.wasm \

@@ -149,10 +149,21 @@ async fn only_one_replica_holds_the_lease() {
     use k8s_openapi::api::coordination::v1::Lease;
     use rewind::controller::leader::try_hold;
     let client = client().await;
-    let leases: Api<Lease> = Api::namespaced(client, "default");
-    assert!(try_hold(&leases, "e2e-lease", "replica-a").await.unwrap(), "the first candidate takes it");
-    assert!(!try_hold(&leases, "e2e-lease", "replica-b").await.unwrap(), "a second one does not");
-    assert!(try_hold(&leases, "e2e-lease", "replica-a").await.unwrap(), "the holder renews");
+    // The Helm release's namespace and Lease (scripts/e2e.sh), whose Role
+    // lets the controller's account hold that Lease and no other.
+    let namespace = std::env::var("REWIND_E2E_CONTROLLER_NAMESPACE").unwrap_or_else(|_| "default".into());
+    let name = std::env::var("REWIND_E2E_LEASE").unwrap_or_else(|_| "e2e-lease".into());
+    let leases: Api<Lease> = Api::namespaced(controller_client(&client).await, &namespace);
+    assert!(try_hold(&leases, &name, "replica-a").await.unwrap(), "the first candidate takes it");
+    assert!(!try_hold(&leases, &name, "replica-b").await.unwrap(), "a second one does not");
+    assert!(try_hold(&leases, &name, "replica-a").await.unwrap(), "the holder renews");
+    if std::env::var_os("REWIND_E2E_CONTROLLER_KUBECONFIG").is_some() {
+        let admin: Api<Lease> = Api::namespaced(client, &namespace);
+        let other: Lease = serde_json::from_value(json!({"metadata": {"name": "another-controller"}})).unwrap();
+        admin.create(&PostParams::default(), &other).await.unwrap();
+        let refused = try_hold(&leases, "another-controller", "replica-a").await.unwrap_err();
+        assert!(matches!(&refused, kube::Error::Api(status) if status.code == 403), "{refused}");
+    }
 }
 
 /// A Deployment owned by the MetadataServices resource, as the operator

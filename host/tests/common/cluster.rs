@@ -38,7 +38,7 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
 
 pub async fn install_crd(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in [RolloutPolicy::crd(), RolloutDecision::crd()] {
+    for crd in rewind::controller::crd::crds() {
         let name = crd.metadata.name.clone().unwrap();
         if crds.get_opt(&name).await.unwrap().is_none() {
             crds.create(&PostParams::default(), &crd).await.unwrap();
@@ -65,17 +65,22 @@ pub fn start_controller(client: &Client) -> tokio::task::JoinHandle<()> {
     start_controller_with(client, Default::default())
 }
 
-/// The controller runs as the shipped ServiceAccount when scripts/e2e.sh
-/// gave it that account's kubeconfig (REWIND_E2E_CONTROLLER_KUBECONFIG), so
-/// a verb the ClusterRole in deploy/ lacks fails a test; else as the test.
+/// The client the controller runs with: the ServiceAccount of the Helm
+/// release scripts/e2e.sh installs, when it gave that account's kubeconfig
+/// (REWIND_E2E_CONTROLLER_KUBECONFIG), so a verb the chart's RBAC lacks fails
+/// a test; else the test's own.
+pub async fn controller_client(test_client: &Client) -> Client {
+    match std::env::var_os("REWIND_E2E_CONTROLLER_KUBECONFIG") {
+        Some(path) => client_of(path).await,
+        None => test_client.clone(),
+    }
+}
+
 pub fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::JoinHandle<()> {
     let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
-    let fallback = client.clone();
+    let test_client = client.clone();
     tokio::spawn(async move {
-        let client = match std::env::var_os("REWIND_E2E_CONTROLLER_KUBECONFIG") {
-            Some(path) => client_of(path).await,
-            None => fallback,
-        };
+        let client = controller_client(&test_client).await;
         rewind::controller::run::run(client, Arc::new(runtime), metrics, Some(cache_dir())).await
     })
 }
