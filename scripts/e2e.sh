@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The controller against a real cluster: starts one (scripts/k8s-up.sh),
 # checks the Helm chart (lint, render, install, server-side dry runs) and that
-# deploy/ applies as the README says, runs the e2e
-# tests (built with the same workspace features as `cargo test --workspace`,
-# so no dependency is rebuilt), stops it.
+# deploy/ applies as the README says, runs the e2e tests (built with the same
+# workspace features as `cargo test --workspace`, so no dependency is
+# rebuilt), walks through the README's install with the controller image
+# (scripts/install-e2e.sh), stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kubeconfig=$(scripts/k8s-up.sh)
@@ -61,3 +62,5 @@ sed "s/token: admin-token/token: $token/" "$kubeconfig" > "$controller_kubeconfi
 REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} REWIND_E2E_CONTROLLER_KUBECONFIG=$controller_kubeconfig \
 REWIND_E2E_CONTROLLER_NAMESPACE=rewind-e2e REWIND_E2E_LEASE=e2e-rewind-controller \
   cargo test --workspace --test e2e --test parity --test resilience -- --ignored --nocapture --test-threads=1
+# The README's install walked through with the image's own binary.
+scripts/install-e2e.sh "$kubeconfig" "${kubectl[0]}"
