@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::{Client, CustomResourceExt};
+use kube::Client;
 use rewind::controller::crd::{RolloutDecision, RolloutPolicy, WorkloadStatus};
 use rewind::controller::metrics::Metrics;
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
