@@ -7,6 +7,7 @@
 # (scripts/install-e2e.sh), stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v promtool >/dev/null && command -v prometheus >/dev/null || scripts/apt-install.sh prometheus
 kubeconfig=$(scripts/k8s-up.sh)
 trap scripts/k8s-down.sh EXIT
 kubectl=("$(scripts/k8s-build.sh)/kubectl" --kubeconfig="$kubeconfig")

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-toolchain.sh
+# Metric analysis tests run Debian's Prometheus and promtool on loopback.
+command -v promtool >/dev/null && command -v prometheus >/dev/null || scripts/apt-install.sh prometheus
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-wasip2 -p rewind-sdk -p deployment -p bluegreen -p bookkeeper -p hostile -p socket -p floor -p contract-0-3 -p metrics-reader -p rollback-on-crash -- -D warnings

@@ -1,11 +1,14 @@
 //! `rewind capture`: a workload's ownership tree read from a live cluster
 //! and written as a dump that `rewind eval`, `rewind test` and
 //! `rewind backtest` read. Secrets are never written, and server-side
-//! bookkeeping (`managedFields`) is left out as `kubectl get` does.
+//! bookkeeping (`managedFields`) is left out as `kubectl get` does. With
+//! declared queries, the dump also holds their results at that moment (a
+//! RecordedMetrics object), so a timeline replays its metrics too.
 
 use crate::controller::cluster::{Cluster, ClusterError};
 use crate::evaluate::TargetSpec;
 use crate::objects::{self, ObjectKey};
+use crate::queries::LiveQueries;
 use crate::snapshot::ownership_tree;
 use kube::api::ApiResource;
 use kube::discovery::Discovery;
@@ -26,8 +29,15 @@ pub enum CaptureError {
 }
 
 /// The dump of `target`'s ownership tree as it is now: a YAML `List`, the
-/// target first. `resource` is the target kind's, from [`resource_of`].
-pub async fn capture(cluster: &Cluster, resource: &ApiResource, target: &TargetSpec) -> Result<String, CaptureError> {
+/// target first, then the results of `queries` if given. `resource` is the
+/// target kind's, from [`resource_of`].
+pub async fn capture(
+    cluster: &Cluster,
+    resource: &ApiResource,
+    target: &TargetSpec,
+    queries: Option<&LiveQueries>,
+) -> Result<String, CaptureError> {
+    let now = jiff::Timestamp::now().as_second();
     let workload = cluster
         .workloads(resource, &target.namespace, Some(&target.name), None)
         .await?
@@ -36,17 +46,21 @@ pub async fn capture(cluster: &Cluster, resource: &ApiResource, target: &TargetS
     let key = ObjectKey::of(&workload).ok_or_else(|| CaptureError::NotFound(target.clone()))?;
     let set = cluster.objects_for(workload).await?;
     let root = set.find_key(&key).expect("objects_for keeps the workload");
-    let items: Vec<Value> = ownership_tree(&set, root)
+    let mut items: Vec<Value> = ownership_tree(&set, root)
         .iter()
         .filter_map(|node| set.get(node.object))
         .filter(|object| objects::kind(object) != Some("Secret"))
         .map(without_bookkeeping)
         .collect();
+    if let Some(queries) = queries {
+        items.push(queries.record(&set, root, now).await);
+    }
     let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let recorded = if queries.is_some() { " and its metric query results" } else { "" };
     let header = format!(
-        "# {} captured by rewind capture at {}: its ownership tree, secrets excluded\n",
+        "# {} captured by rewind capture at {}: its ownership tree{recorded}, secrets excluded\n",
         target,
-        crate::time::format(jiff::Timestamp::now().as_second())
+        crate::time::format(now)
     );
     Ok(header + &serde_yaml::to_string(&list).expect("JSON values serialize as YAML"))
 }

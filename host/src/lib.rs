@@ -16,6 +16,7 @@ pub mod capture;
 pub mod controller;
 pub mod distribution;
 pub mod evaluate;
+pub mod queries;
 pub mod report;
 pub mod runtime;
 pub mod style;

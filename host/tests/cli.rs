@@ -20,7 +20,7 @@ fn eval_web(dump: &str, now: &str, extra: &[&str]) -> (i32, String, String) {
 #[test]
 fn every_example_suite_passes() {
     let (code, stdout, stderr) = rewind(&["test", "examples/"]);
-    for suite in ["deployment", "bluegreen", "bookkeeper", "rollback-on-crash"] {
+    for suite in ["deployment", "bluegreen", "bookkeeper", "rollback-on-crash", "analysis"] {
         assert!(stdout.contains(&format!("{suite}.suite.yaml")), "{suite} suite not run: {stdout}");
     }
     assert_eq!(code, 0, "{stdout}{stderr}");

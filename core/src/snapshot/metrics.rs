@@ -20,24 +20,71 @@
 
 use crate::objects::{self, ObjectSet};
 use rewind_snapshot::{Metric, MetricResult, Sample, Text};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const KIND: &str = "RecordedMetrics";
+pub const API_VERSION: &str = "rewind.dev/v1alpha1";
+
+/// The RecordedMetrics object holding `results` for `target`: what a live
+/// evaluation adds to the workload's objects, and what a capture writes
+/// beside them, so both read it back as a dump does. `source` says where
+/// the results came from (a Prometheus address) and when.
+pub fn recorded_object(target: &Value, results: &[Metric], source: Value) -> Value {
+    let kind = objects::kind(target).unwrap_or_default();
+    let name = objects::name(target).unwrap_or_default();
+    let results: Vec<Value> = results
+        .iter()
+        .map(|metric| {
+            let mut result = json!({"name": metric.name.as_str(), "query": metric.query.as_str()});
+            match &metric.result {
+                MetricResult::Samples(samples) => {
+                    let samples: Vec<Value> = samples
+                        .iter()
+                        .map(|s| json!({"time": crate::time::format(s.time), "value": written_value(s.value)}))
+                        .collect();
+                    result["samples"] = Value::from(samples);
+                }
+                MetricResult::Error(error) => result["error"] = Value::from(error.as_str()),
+            }
+            result
+        })
+        .collect();
+    json!({
+        "apiVersion": API_VERSION, "kind": KIND,
+        "metadata": {"name": format!("{}-{name}-metrics", kind.to_ascii_lowercase()),
+                     "namespace": objects::namespace(target).unwrap_or_default()},
+        "target": {"apiVersion": target.get("apiVersion").cloned().unwrap_or(Value::Null), "kind": kind, "name": name},
+        "source": source,
+        "results": results,
+    })
+}
+
+/// JSON numbers are finite: the others are written as Prometheus writes them.
+fn written_value(value: f64) -> Value {
+    match value {
+        v if v.is_nan() => "NaN".into(),
+        v if v == f64::INFINITY => "+Inf".into(),
+        v if v == f64::NEG_INFINITY => "-Inf".into(),
+        v => v.into(),
+    }
+}
+
+/// Whether `object` is a RecordedMetrics object for `target`.
+pub fn records_for(object: &Value, target: &Value) -> bool {
+    if objects::kind(object) != Some(KIND) || objects::namespace(object) != objects::namespace(target) {
+        return false;
+    }
+    let group = object.get("apiVersion").and_then(Value::as_str).map(objects::group_of);
+    let names = |field: &str| object.pointer(&format!("/target/{field}")).and_then(Value::as_str);
+    group == Some("rewind.dev") && names("kind") == objects::kind(target) && names("name") == objects::name(target)
+}
 
 /// The recorded results for `target`, in the order they were recorded; an
 /// error names the object and the field at fault.
 pub fn recorded_for(set: &ObjectSet, target: &Value) -> Result<Vec<Metric<'static>>, String> {
     let mut metrics = Vec::new();
     for (id, object) in set.iter() {
-        if objects::kind(object) != Some(KIND) || objects::namespace(object) != objects::namespace(target) {
-            continue;
-        }
-        let group = object.get("apiVersion").and_then(Value::as_str).map(objects::group_of);
-        if group != Some("rewind.dev") {
-            continue;
-        }
-        let names = |field: &str| object.pointer(&format!("/target/{field}")).and_then(Value::as_str);
-        if names("kind") != objects::kind(target) || names("name") != objects::name(target) {
+        if !records_for(object, target) {
             continue;
         }
         let at_fault = |problem: String| {
@@ -135,6 +182,27 @@ mod tests {
         assert!(samples[1].value.is_nan());
         assert_eq!(metrics[1].result, MetricResult::Error("timeout".into()));
         assert_eq!(built.snapshot.objects.len(), 1, "recorded metrics are not part of the tree");
+    }
+
+    #[test]
+    fn a_recorded_object_reads_back_as_the_same_results() {
+        let target = deployment("web:3");
+        let results = vec![
+            Metric {
+                name: "error-rate".into(),
+                query: "q1".into(),
+                result: MetricResult::Samples(vec![
+                    Sample { time: 1_730_903_400, value: 0.25 },
+                    Sample { time: 1_730_903_460, value: f64::INFINITY },
+                ]),
+            },
+            Metric { name: "latency".into(), query: "q2".into(), result: MetricResult::Error("timeout".into()) },
+        ];
+        let object = recorded_object(&target, &results, json!({"prometheus": "http://p:9090"}));
+        assert!(records_for(&object, &target));
+        let set = set_of([target, object]);
+        let built = crate::snapshot::build(&set, 0, 0, "{}").unwrap();
+        assert_eq!(built.snapshot.metrics, results);
     }
 
     #[test]

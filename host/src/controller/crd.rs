@@ -36,6 +36,10 @@ pub struct RolloutPolicySpec {
     pub resync_seconds: u64,
     #[serde(default)]
     pub flap_guard: FlapGuard,
+    /// Metric queries run before each evaluation of a covered workload;
+    /// the policy reads their results in its snapshot's metrics section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::queries::MetricsSpec>,
 }
 
 fn default_resync_seconds() -> u64 {
@@ -180,6 +184,10 @@ pub struct WorkloadStatus {
     pub state: Option<String>,
     #[serde(default)]
     pub findings: Vec<String>,
+    /// What the findings say, in their order (at most 8, each cut at 1,000
+    /// characters): the pod and container, or the metric, value and threshold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finding_messages: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eligible: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

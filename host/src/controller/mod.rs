@@ -9,6 +9,7 @@ pub mod leader;
 pub mod metrics;
 pub mod modules;
 pub mod plan;
+pub mod queries;
 pub mod queue;
 pub mod reconcile;
 pub mod run;

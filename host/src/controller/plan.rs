@@ -26,6 +26,17 @@ pub struct WorkloadPlan {
 
 /// Whether the evaluation is an automatic rollback: a failed rollout, not a
 /// manual request, with a release selected and actions to carry it out.
+/// A decision stays small however much a policy says.
+const MAX_FINDING_MESSAGES: usize = 8;
+const MAX_FINDING_MESSAGE_CHARS: usize = 1_000;
+
+fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 fn automatic_rollback(evaluation: &Evaluation) -> bool {
     let Some(decision) = &evaluation.decision else { return false };
     let failed = decision.failure.state == Health::Failed && !decision.failure.manual_request;
@@ -59,6 +70,13 @@ pub fn plan(
         time: crate::time::format(now),
         state: report.failure.as_ref().map(|f| f.state.to_string()),
         findings: report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.reason.clone())).collect(),
+        finding_messages: report
+            .failure
+            .iter()
+            .flat_map(|f| f.findings.iter())
+            .take(MAX_FINDING_MESSAGES)
+            .map(|x| cut(&x.message, MAX_FINDING_MESSAGE_CHARS))
+            .collect(),
         eligible: report.eligibility.as_ref().map(|e| e.eligible),
         release: report.selection.as_ref().and_then(|s| s.release.clone()),
         actions,

@@ -10,10 +10,11 @@ use super::decisions::Decisions;
 use super::metrics::Metrics;
 use super::modules::{LOADING, Modules, TAG_RECHECK};
 use super::plan::plan;
+use super::queries::Providers;
 use super::queue::{Job, Queue};
 use crate::actions::{Action, ActionLimits, EventType};
 use crate::change::event_object;
-use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with};
+use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with, find_target};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
@@ -44,6 +45,8 @@ pub struct Context {
     pub policies: Store<RolloutPolicy>,
     pub decisions: Decisions,
     pub queue: Arc<Queue>,
+    /// Prometheus clients and query results for RolloutPolicies' metrics.
+    pub queries: Providers,
     /// Per RolloutPolicy (namespace, name): what its last reconcile saw.
     seen: Mutex<HashMap<(String, String), PolicySeen>>,
 }
@@ -76,6 +79,7 @@ impl Context {
             policies,
             decisions: Decisions::default(),
             queue,
+            queries: Providers::default(),
             seen: Mutex::new(HashMap::new()),
         }
     }
@@ -166,6 +170,10 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     let (mut objects, views) = ctx.cache.tree_of(&workload);
     let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
     let now = now();
+    if rp.spec.metrics.is_some() {
+        let id = find_target(&objects, &target).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        ctx.queries.add_results(&ctx.cluster.client, &rp, &mut objects, id, now).await;
+    }
     let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default() };
     let started = std::time::Instant::now();
     let policy_for_eval = policy.clone();

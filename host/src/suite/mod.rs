@@ -38,6 +38,11 @@ pub struct Case {
     /// Replaces the suite's settings for this case.
     #[serde(default)]
     pub settings: Option<Value>,
+    /// Metric query results for the target, as a RecordedMetrics object's
+    /// `results` (each `name`, `query`, and `samples` or `error`); they
+    /// replace results the dump records.
+    #[serde(default)]
+    pub metrics: Option<Vec<Value>>,
     pub expect: Expectations,
 }
 

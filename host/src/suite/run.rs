@@ -2,8 +2,11 @@
 
 use super::{Case, SuiteError, build::resolve_policy, parse_suite, settings_json};
 use crate::actions::ActionLimits;
-use crate::evaluate::{EvalOptions, TargetSpec, evaluate};
+use crate::evaluate::{EvalOptions, TargetSpec, evaluate, find_target};
+use crate::objects::{ObjectSet, Origin};
 use crate::runtime::{LoadedPolicy, PolicyRuntime};
+use crate::snapshot::metrics;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +84,22 @@ fn evaluate_case(
 ) -> Result<crate::report::EvalReport, String> {
     let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
     let mut objects = crate::dump::load_paths(&paths).map_err(|e| e.to_string())?;
+    let warning = match &case.metrics {
+        Some(results) => inline_metrics(&mut objects, target, results)?,
+        None => None,
+    };
     let options = EvalOptions { now, apply: true, action_limits: ActionLimits::default() };
-    evaluate(policy, &mut objects, target, &options).map(|evaluation| evaluation.report).map_err(|e| e.to_string())
+    let mut report = evaluate(policy, &mut objects, target, &options).map_err(|e| e.to_string())?.report;
+    report.warnings.extend(warning);
+    Ok(report)
+}
+
+/// The case's `metrics` as a RecordedMetrics object for its target (checked
+/// when the snapshot reads it, like a dump's).
+fn inline_metrics(objects: &mut ObjectSet, target: &TargetSpec, results: &[Value]) -> Result<Option<String>, String> {
+    let id = find_target(objects, target).map_err(|e| e.to_string())?;
+    let target_value = objects.get(id).expect("found above");
+    let mut recorded = metrics::recorded_object(target_value, &[], serde_json::json!({"suite": "inline metrics"}));
+    recorded["results"] = Value::from(results.to_vec());
+    crate::queries::add_results(objects, id, recorded, Origin("the case's metrics".into()))
 }

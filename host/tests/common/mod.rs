@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod prometheus;
 
 use rewind::dump;
 use rewind::evaluate::{EvalOptions, Evaluation, TargetSpec, evaluate};

@@ -13,7 +13,13 @@
 //!   the rollout counts as failed;
 //! - `containerCreatingSeconds` (default 600, at least `graceSeconds`): how
 //!   long a scheduled pod may stay ContainerCreating or PodInitializing;
-//! - `rollbackAnnotation` (default `rewind.dev/rollback-to`).
+//! - `rollbackAnnotation` (default `rewind.dev/rollback-to`);
+//! - `analysis` (default none): metric checks (`rewind_sdk::analysis`) over
+//!   the RolloutPolicy's declared queries; a failing one fails the rollout
+//!   as a failing pod would, one without data keeps it progressing;
+//! - `analysisSeconds` (default 3600): metrics are judged while the current
+//!   release is at most this old, so a long-settled release (or one
+//!   restored by a rollback) is not rolled back for a later incident.
 //!
 //! A dump that holds the Deployment without its ReplicaSets or pods is
 //! judged from the Deployment's own status, as `kubectl rollout status`
@@ -24,7 +30,8 @@ mod status;
 mod workload;
 
 use rewind_sdk::{
-    ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify, settings,
+    ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, analysis, classify,
+    settings,
 };
 use serde::Deserialize;
 use workload::{Kind, Strategy};
@@ -35,6 +42,8 @@ pub struct Settings {
     pub grace_seconds: i64,
     pub container_creating_seconds: i64,
     pub rollback_annotation: String,
+    pub analysis: Vec<analysis::Check>,
+    pub analysis_seconds: i64,
 }
 
 impl Default for Settings {
@@ -43,6 +52,8 @@ impl Default for Settings {
             grace_seconds: 120,
             container_creating_seconds: classify::DEFAULT_CONTAINER_CREATING_SECONDS,
             rollback_annotation: "rewind.dev/rollback-to".into(),
+            analysis: Vec::new(),
+            analysis_seconds: 3600,
         }
     }
 }
@@ -68,7 +79,8 @@ impl settings::Settings for Settings {
         if self.rollback_annotation.trim().is_empty() {
             return Err("rollbackAnnotation must not be empty".into());
         }
-        Ok(())
+        settings::non_negative("analysisSeconds", self.analysis_seconds)?;
+        analysis::validate("analysis", &self.analysis)
     }
 }
 
@@ -180,6 +192,11 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, kind: Kind, strategy
         false => replace::Replacing::default(),
     };
     settling.extend(replacing.finding);
+    if current.is_none_or(|release| release.created.is_none_or(|c| snapshot.now - c <= settings.analysis_seconds)) {
+        let metrics = analysis::judge(snapshot, &settings.analysis);
+        failing.extend(metrics.failing);
+        settling.extend(metrics.inconclusive);
+    }
     let recheck_after = [verdict.recheck_after, replacing.recheck_after].into_iter().flatten().min();
     let state = if !failing.is_empty() {
         Health::Failed
@@ -314,6 +331,8 @@ fn select_previous(snapshot: &Snapshot, report: &FailureReport) -> Selection {
         .first()
         .map(|f| match &f.pod {
             Some(pod) => format!("{} on pod {pod}", f.reason),
+            // A metric's finding says which query, value and threshold.
+            None if f.reason == "MetricFailed" => f.message.clone(),
             None => f.reason.clone(),
         })
         .unwrap_or_else(|| "the rollout failed".into());

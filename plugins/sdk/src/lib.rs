@@ -6,7 +6,8 @@
 //! every policy speaks the same contract version) and what every policy
 //! would otherwise rewrite: settings parsing and validation ([`settings`]),
 //! reading the snapshot ([`view`]), classifying failing pods ([`classify`]),
-//! reading raw JSON ([`raw`]) and building actions ([`act`]).
+//! reading raw JSON ([`raw`]), judging metric query results ([`analysis`])
+//! and building actions ([`act`]).
 
 wit_bindgen::generate!({
     path: "../../wit/0.4.0",
@@ -17,6 +18,7 @@ wit_bindgen::generate!({
 });
 
 pub mod act;
+pub mod analysis;
 pub mod classify;
 pub mod raw;
 pub mod run;

@@ -1,6 +1,7 @@
 //! The `rewind` command line: arguments, and the commands that work on
 //! local files. Commands that reach a cluster or a registry are in [`remote`].
 
+mod metrics;
 mod remote;
 
 use anyhow::{Context, Result, bail};
@@ -157,6 +158,12 @@ struct EvalArgs {
     apply: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+    #[command(flatten)]
+    queries: metrics::QueryArgs,
+    /// Recorded metric results to replay (files of RecordedMetrics objects,
+    /// as `rewind capture --queries` writes them). May be repeated.
+    #[arg(long, conflicts_with = "queries")]
+    metrics: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -203,6 +210,9 @@ struct CaptureArgs {
     /// Stop after this many captures with --watch (default: until stopped).
     #[arg(long, requires = "watch")]
     count: Option<u64>,
+    /// With --queries, each dump also holds the query results of its moment.
+    #[command(flatten)]
+    queries: metrics::QueryArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -357,9 +367,12 @@ fn eval(
         None => jiff::Timestamp::now().as_second(),
     };
     let mut objects = rewind::dump::load_paths(&args.cluster)?;
+    let live = args.queries.live()?;
+    let metric_warnings = metrics::add_metrics(&mut objects, &args.metrics, live.as_ref(), &target, now)?;
     let policy = runtime.load(&local_policy(&args.policy, cache_root)?, &settings)?;
     let options = EvalOptions { now, apply: args.apply, action_limits };
-    let evaluation = evaluate(&policy, &mut objects, &target, &options)?;
+    let mut evaluation = evaluate(&policy, &mut objects, &target, &options)?;
+    evaluation.report.warnings.extend(metric_warnings);
     match args.output {
         Output::Json => println!("{}", evaluation.report.to_json()),
         Output::Text => print!("{}", evaluation.report.to_text_styled(style)),

@@ -24,13 +24,14 @@ async fn kube_client(kubeconfig: Option<&Path>) -> Result<kube::Client> {
 
 pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
     let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
+    let live = args.queries.live()?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     tokio.block_on(async {
         let cluster = rewind::controller::cluster::Cluster::new(kube_client(args.kubeconfig.as_deref()).await?);
         // Discovery once: the kind's resource does not change between captures.
         let resource = rewind::capture::resource_of(&cluster, &target.kind).await?;
         let Some(dir) = &args.watch else {
-            let dump = rewind::capture::capture(&cluster, &resource, &target).await?;
+            let dump = rewind::capture::capture(&cluster, &resource, &target, live.as_ref()).await?;
             match &args.output {
                 Some(path) => std::fs::write(path, dump).with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{dump}"),
@@ -41,7 +42,7 @@ pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
         let mut taken = 0u64;
         loop {
             let at = jiff::Timestamp::now().as_second();
-            let dump = rewind::capture::capture(&cluster, &resource, &target).await?;
+            let dump = rewind::capture::capture(&cluster, &resource, &target, live.as_ref()).await?;
             let path = dir.join(rewind::backtest::moment_file_name(at));
             std::fs::write(&path, dump).with_context(|| format!("cannot write {}", path.display()))?;
             taken += 1;

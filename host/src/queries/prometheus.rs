@@ -1,0 +1,212 @@
+//! The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), bounded
+//! in time and response size, and a cache that keeps each result for its
+//! step so workloads evaluated together do not repeat a query.
+
+use super::QueryRange;
+use rewind_snapshot::{MetricResult, Sample, Text};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// An instant query's result is reused this long.
+const INSTANT_CACHE: Duration = Duration::from_secs(15);
+/// At most this many cached results; the oldest go first.
+const CACHE_ENTRIES: usize = 4096;
+
+pub fn check_address(address: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(address).map_err(|e| format!("{address:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{address:?} is not an http:// or https:// URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{address:?} carries credentials; use bearerTokenSecret"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{address:?} has a query or fragment; give the base URL only"));
+    }
+    Ok(())
+}
+
+pub struct Prometheus {
+    http: reqwest::Client,
+    address: String,
+    timeout: Duration,
+    token: Option<String>,
+    max_bytes: usize,
+    cache: Option<std::sync::Arc<QueryCache>>,
+}
+
+impl Prometheus {
+    pub fn new(address: &str, token: Option<String>, timeout: Duration, max_bytes: u64) -> Result<Self, String> {
+        check_address(address)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("rewind/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let address = address.trim_end_matches('/').to_string();
+        Ok(Prometheus { http, address, timeout, token, max_bytes: max_bytes as usize, cache: None })
+    }
+
+    /// Results are kept in `cache` for their step (an instant query's for 15 s).
+    pub fn with_cache(mut self, cache: std::sync::Arc<QueryCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Runs one filled query at `now`; a failure is the result's error,
+    /// naming this Prometheus.
+    pub async fn query(&self, query: &str, range: Option<QueryRange>, now: i64) -> MetricResult<'static> {
+        let key = (self.address.clone(), query.to_string(), range);
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+            return hit;
+        }
+        let result = match self.fetch(query, range, now).await {
+            Ok(samples) => MetricResult::Samples(samples),
+            Err(problem) => MetricResult::Error(Text::copied(&format!("Prometheus at {}: {problem}", self.address))),
+        };
+        if let Some(cache) = &self.cache {
+            let keep = range.map_or(INSTANT_CACHE, |r| Duration::from_secs(r.step_seconds));
+            cache.put(key, result.clone(), keep);
+        }
+        result
+    }
+
+    async fn fetch(&self, query: &str, range: Option<QueryRange>, now: i64) -> Result<Vec<Sample>, String> {
+        let (path, mut params) = match range {
+            None => ("query", vec![("time", now.to_string())]),
+            Some(r) => (
+                "query_range",
+                vec![
+                    ("start", now.saturating_sub(r.seconds as i64).to_string()),
+                    ("end", now.to_string()),
+                    ("step", r.step_seconds.to_string()),
+                ],
+            ),
+        };
+        params.push(("query", query.to_string()));
+        let mut request = self.http.get(format!("{}/api/v1/{path}", self.address)).query(&params);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request.send().await.map_err(|e| self.describe(&e))?;
+        let status = response.status();
+        if response.content_length().is_some_and(|n| n > self.max_bytes as u64) {
+            return Err(format!("the response is larger than {} bytes", self.max_bytes));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e))? {
+            if body.len() + chunk.len() > self.max_bytes {
+                return Err(format!("the response is larger than {} bytes", self.max_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_response(status.as_u16(), &body)
+    }
+
+    /// The error and its causes (a refused connection says so), or the
+    /// timeout that ran out.
+    fn describe(&self, error: &reqwest::Error) -> String {
+        use std::error::Error;
+        if error.is_timeout() {
+            return format!("did not answer within {} s", self.timeout.as_secs_f64());
+        }
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+}
+
+/// One series' samples from an API response; an error response, several
+/// series or a string result are errors saying so.
+pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
+    let document: Value = serde_json::from_slice(body).map_err(|_| {
+        let start = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+        format!("HTTP {status}, not a Prometheus API response: {start:?}")
+    })?;
+    if document.get("status").and_then(Value::as_str) != Some("success") {
+        let kind = document.get("errorType").and_then(Value::as_str).unwrap_or("error");
+        let error = document.get("error").and_then(Value::as_str).unwrap_or("no message");
+        return Err(format!("HTTP {status}, {kind}: {error}"));
+    }
+    let data = document.get("data").ok_or("the response has no data")?;
+    let result = data.get("result").ok_or("the response has no data.result")?;
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("scalar") => Ok(vec![sample(result)?]),
+        Some(kind @ ("vector" | "matrix")) => {
+            let series = result.as_array().ok_or("data.result is not a list")?;
+            match series.as_slice() {
+                [] => Ok(Vec::new()),
+                [one] if kind == "vector" => Ok(vec![sample(one.get("value").ok_or("a vector sample has no value")?)?]),
+                [one] => one
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .ok_or("a matrix series has no values")?
+                    .iter()
+                    .map(sample)
+                    .collect(),
+                many => Err(format!(
+                    "the query returned {} series ({}, …); aggregate it to one (sum, max, avg, …)",
+                    many.len(),
+                    many[0].get("metric").map(Value::to_string).unwrap_or_default()
+                )),
+            }
+        }
+        other => Err(format!("a {} result is not a number", other.unwrap_or("missing"))),
+    }
+}
+
+/// `[<unix time>, "<value>"]`.
+fn sample(pair: &Value) -> Result<Sample, String> {
+    let malformed = || format!("{pair} is not a [time, \"value\"] sample");
+    let [time, value] = pair.as_array().map(Vec::as_slice).ok_or_else(malformed)? else {
+        return Err(malformed());
+    };
+    let time = time.as_f64().filter(|t| t.is_finite()).ok_or_else(malformed)?.floor() as i64;
+    let value = match value.as_str().ok_or_else(malformed)? {
+        "NaN" => f64::NAN,
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        text => text.parse().map_err(|_| malformed())?,
+    };
+    Ok(Sample { time, value })
+}
+
+type CacheKey = (String, String, Option<QueryRange>);
+
+/// Query results by Prometheus, filled query and range, each until its
+/// step has passed.
+#[derive(Default)]
+pub struct QueryCache {
+    entries: Mutex<HashMap<CacheKey, (Instant, MetricResult<'static>)>>,
+}
+
+impl QueryCache {
+    fn get(&self, key: &CacheKey) -> Option<MetricResult<'static>> {
+        let entries = self.entries.lock().expect("the query cache lock");
+        entries.get(key).filter(|(until, _)| Instant::now() < *until).map(|(_, result)| result.clone())
+    }
+
+    fn put(&self, key: CacheKey, result: MetricResult<'static>, keep: Duration) {
+        let mut entries = self.entries.lock().expect("the query cache lock");
+        let now = Instant::now();
+        entries.retain(|_, (until, _)| now < *until);
+        if entries.len() >= CACHE_ENTRIES
+            && let Some(oldest) = entries.iter().min_by_key(|(_, (until, _))| *until).map(|(k, _)| k.clone())
+        {
+            entries.remove(&oldest);
+        }
+        entries.insert(key, (now + keep, result));
+    }
+}
