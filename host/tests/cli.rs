@@ -161,3 +161,36 @@ fn backtest_reports_first_failure_and_where_policies_differ() {
     assert_eq!(code, 2);
     assert!(stderr.contains("not named by a time"), "{stderr}");
 }
+
+/// examples/timeline/web-metrics was captured with its query results
+/// (scripts/capture-metrics-timeline.sh): revision 2's error rate turns to
+/// 0.2 at 14:32:39, so a check asking for one breaching sample fails there
+/// and one asking for two a moment later.
+#[test]
+fn a_backtest_replays_recorded_metrics_and_shows_where_analysis_settings_differ() {
+    let eager = workspace().join("target/cli-analysis-eager.yaml");
+    std::fs::write(&eager, "analysis: [{metric: error-rate, failWhen: {above: 0.05}}]\n").unwrap();
+    let policy = component("plugins/deployment");
+    let policy = policy.to_str().unwrap();
+    let (code, stdout, stderr) = rewind(&[
+        "backtest",
+        "--policy",
+        policy,
+        "--policy",
+        policy,
+        "--settings",
+        eager.to_str().unwrap(),
+        "--settings",
+        "examples/timeline/web-metrics.settings.yaml",
+        "--timeline",
+        "examples/timeline/web-metrics",
+        "--target",
+        "Deployment/web",
+        "-n",
+        "shop",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("A: first failure 2026-12-01T14:32:39Z (failed [MetricFailed]"), "{stdout}");
+    assert!(stdout.contains("B: first failure 2026-12-01T14:32:54Z (failed [MetricFailed]"), "{stdout}");
+    assert!(stdout.contains("the policies decide differently at 1 of 4 moments: 2026-12-01T14:32:39Z"), "{stdout}");
+}
