@@ -9,12 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=examples/timeline/web-metrics
-command -v promtool >/dev/null && command -v prometheus >/dev/null || scripts/apt-install.sh prometheus
 cargo build -p rewind >&2
 kubeconfig=$(scripts/k8s-up.sh)
 run=$(pwd)/target/capture-metrics
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; scripts/k8s-down.sh' EXIT
+trap 'kill "$(cat "$run/prometheus.pid" 2>/dev/null)" 2>/dev/null || true; scripts/k8s-down.sh' EXIT
 kubectl=("$(scripts/k8s-build.sh)/kubectl" --kubeconfig="$kubeconfig")
 "${kubectl[@]}" create namespace shop >/dev/null
 "${kubectl[@]}" create deployment web -n shop --image=shop/web:1 >/dev/null
@@ -38,14 +36,8 @@ for t in range(now - 30, now + 600, 5):
     print(f'http_error_ratio{{namespace="shop",pod_template_hash="{new}"}} {0.01 if t < now + 30 else 0.2} {t}')
 print("# EOF")
 PY
-(cd "$run" && promtool tsdb create-blocks-from openmetrics series.om tsdb >/dev/null)
-printf 'global: {scrape_interval: 1h}\n' > "$run/prometheus.yml"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd "$run" && exec prometheus --config.file=prometheus.yml --storage.tsdb.path=tsdb --storage.tsdb.retention.time=100y \
-  --web.listen-address="127.0.0.1:$port" > prometheus.log 2>&1) &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null && break; sleep 0.2; done
+address=$(scripts/prometheus-up.sh "$run")
 rm -rf "$out" && mkdir -p "$out"
 target/debug/rewind capture --kubeconfig "$kubeconfig" --target Deployment/web -n shop \
-  --queries examples/timeline/web-metrics.queries.yaml --metrics-from "http://127.0.0.1:$port" \
+  --queries examples/timeline/web-metrics.queries.yaml --metrics-from "$address" \
   --watch "$out" --interval 15 --count 4

@@ -50,32 +50,32 @@ fn traffic(errors_from: i64) -> Vec<Series<'static>> {
     ]
 }
 
-fn eval_with_queries(queries: &str, address: &str) -> Value {
+/// `rewind eval` of the Deployment policy with the example analysis
+/// settings on `healthy.yaml` at 13:30, with `extra` arguments.
+fn eval_healthy(extra: &[&str]) -> (i32, String, String) {
     let policy = component("plugins/deployment");
-    let (code, stdout, stderr) = run_rewind(
-        &[
-            "eval",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--cluster",
-            "examples/deployment/healthy.yaml",
-            "--target",
-            "Deployment/web",
-            "-n",
-            "shop",
-            "--now",
-            NOW,
-            "--settings",
-            "examples/analysis/settings.yaml",
-            "--queries",
-            queries,
-            "--metrics-from",
-            address,
-            "--output",
-            "json",
-        ],
-        &[],
-    );
+    let args = [
+        "eval",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--cluster",
+        "examples/deployment/healthy.yaml",
+        "--target",
+        "Deployment/web",
+        "-n",
+        "shop",
+        "--now",
+        NOW,
+        "--settings",
+        "examples/analysis/settings.yaml",
+        "--output",
+        "json",
+    ];
+    run_rewind(&[&args[..], extra].concat(), &[])
+}
+
+fn eval_with_queries(queries: &str, address: &str) -> Value {
+    let (code, stdout, stderr) = eval_healthy(&["--queries", queries, "--metrics-from", address]);
     assert!(code == 0 || code == 1, "{stderr}");
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"))
 }
@@ -196,29 +196,7 @@ fn recorded_results_replay_to_the_same_decision_as_the_live_queries() {
     drop(prometheus);
     let path = workspace().join("target/metric-queries-recorded.yaml");
     std::fs::write(&path, serde_yaml::to_string(&recorded).unwrap()).unwrap();
-    let policy = component("plugins/deployment");
-    let (code, stdout, stderr) = run_rewind(
-        &[
-            "eval",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--cluster",
-            "examples/deployment/healthy.yaml",
-            "--target",
-            "Deployment/web",
-            "-n",
-            "shop",
-            "--now",
-            NOW,
-            "--settings",
-            "examples/analysis/settings.yaml",
-            "--metrics",
-            path.to_str().unwrap(),
-            "--output",
-            "json",
-        ],
-        &[],
-    );
+    let (code, stdout, stderr) = eval_healthy(&["--metrics", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let replayed: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(replayed["failure"], live["failure"]);
