@@ -41,7 +41,8 @@ operator_dir=$(cd "$(mktemp -d)" && go mod init rewind.dev/crds >/dev/null 2>&1 
   go mod download -json github.com/prometheus-operator/prometheus-operator@v0.85.0 | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
 "${kubectl[@]}" apply --server-side -f "$operator_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" >/dev/null
 "${kubectl[@]}" wait --for=condition=Established crd/servicemonitors.monitoring.coreos.com --timeout=60s >/dev/null
-"$helm" template monitored "$chart" -n rewind-e2e --set metrics.serviceMonitor.enabled=true |
+"$helm" template monitored "$chart" -n rewind-e2e --set metrics.serviceMonitor.enabled=true \
+  --set 'rbac.tokenSecrets[0].namespace=rewind-e2e' --set 'rbac.tokenSecrets[0].name=prometheus-token' |
   "${kubectl[@]}" apply --dry-run=server -f - >/dev/null
 # Values the chart refuses, with the reason.
 refuses() {
