@@ -82,7 +82,8 @@ umoci gc --layout "$layout"
 bundle=$work/bundle
 $as_root umoci unpack --image "$layout:$version" "$bundle" >/dev/null
 run_in_image() { $as_root chroot --userspec=65532:65532 "$bundle/rootfs" /usr/local/bin/rewind "$@"; }
-mkdir -p "$bundle/rootfs/check" && cp examples/deployment/image-pull-backoff.yaml "$bundle/rootfs/check/"
+$as_root mkdir -p "$bundle/rootfs/check"
+$as_root cp examples/deployment/image-pull-backoff.yaml "$bundle/rootfs/check/"
 $as_root chown -R 65532:65532 "$bundle/rootfs/check"
 reported=$(run_in_image --version)
 [ "$reported" = "rewind $version" ] || { echo "build-image: the image's binary says '$reported', expected 'rewind $version'" >&2; exit 1; }

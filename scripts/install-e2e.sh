@@ -14,23 +14,26 @@ if [ "$(id -u)" = 0 ]; then as_root=""; else as_root="sudo"; fi
 scripts/build-image.sh >/dev/null
 rootfs=$(pwd)/target/image/bundle/rootfs
 state=$rootfs/e2e
-$as_root rm -rf "$state" && mkdir -p "$state"
+log=$(pwd)/target/image/install-e2e.log
+$as_root rm -rf "$state"
+$as_root mkdir -p "$state"
 token=$("${kubectl[@]}" create token rewind -n rewind-system --duration=1h)
-sed "s/token: admin-token/token: $token/" "$kubeconfig" > "$state/kubeconfig"
+sed "s/token: admin-token/token: $token/" "$kubeconfig" | $as_root tee "$state/kubeconfig" >/dev/null
 $as_root chown -R 65532:65532 "$state"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 $as_root env POD_NAMESPACE=rewind-system chroot --userspec=65532:65532 "$rootfs" \
   /usr/local/bin/rewind controller --kubeconfig /e2e/kubeconfig --json-logs \
-  --metrics-address "127.0.0.1:$port" --cache-dir /e2e/cache > "$state.log" 2>&1 &
+  --metrics-address "127.0.0.1:$port" --cache-dir /e2e/cache > "$log" 2>&1 &
 controller=$!
-trap '$as_root kill $controller 2>/dev/null || true; "${kubectl[@]}" delete namespace shop --wait=false >/dev/null 2>&1 || true' EXIT
+# The token is removed with the controller.
+trap '$as_root kill $controller 2>/dev/null || true; $as_root rm -rf "$state"; "${kubectl[@]}" delete namespace shop --wait=false >/dev/null 2>&1 || true' EXIT
 
-fail() { echo "install-e2e: $*; the controller's log:" >&2; tail -20 "$state.log" >&2; exit 1; }
+fail() { echo "install-e2e: $*; the controller's log:" >&2; tail -20 "$log" >&2; exit 1; }
 wait_for() {
   local what=$1; shift
   for _ in $(seq 120); do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    kill -0 $controller 2>/dev/null || fail "the controller exited while waiting for $what"
+    $as_root kill -0 $controller 2>/dev/null || fail "the controller exited while waiting for $what"
     sleep 0.5
   done
   fail "timed out waiting for $what"

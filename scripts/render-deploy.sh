@@ -20,11 +20,16 @@ render() {
   echo "# Rendered from deploy/helm/rewind by scripts/render-deploy.sh; edit the chart, not this file."
   "$helm" template rewind "$chart" --namespace rewind-system --include-crds
 }
+# Rendered to a file first, so a failing helm neither truncates
+# deploy/rewind.yaml nor reads as a stale render.
+rendered=$(mktemp)
+trap 'rm -f "$rendered"' EXIT
+render > "$rendered"
 if [ "${1:-}" = --check ]; then
-  if ! diff -u deploy/rewind.yaml <(render) >&2; then
+  if ! diff -u deploy/rewind.yaml "$rendered" >&2; then
     echo "render-deploy: deploy/rewind.yaml is not the chart's render: run scripts/render-deploy.sh" >&2
     exit 1
   fi
 else
-  render > deploy/rewind.yaml
+  cat "$rendered" > deploy/rewind.yaml
 fi

@@ -202,3 +202,45 @@ fn recorded_results_replay_to_the_same_decision_as_the_live_queries() {
     assert_eq!(replayed["failure"], live["failure"]);
     assert_eq!(replayed["selection"], live["selection"]);
 }
+
+/// The bearer token goes to the Prometheus the queries name, as an
+/// `Authorization` header (Debian's Prometheus checks no bearer tokens, so a
+/// loopback server that answers like one records what it was sent).
+#[test]
+fn the_bearer_token_is_sent_to_the_prometheus_and_nowhere_else() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", server.local_addr().unwrap());
+    let recorder = std::thread::spawn(move || {
+        let mut headers = Vec::new();
+        for stream in server.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                headers.push(line.trim_end().to_ascii_lowercase());
+                line.clear();
+            }
+            let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+            let answer =
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            stream.write_all(answer.as_bytes()).unwrap();
+        }
+        headers
+    });
+    let token = workspace().join("target/metric-queries-token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let (code, stdout, stderr) = eval_healthy(&[
+        "--queries",
+        "examples/analysis/queries.yaml",
+        "--metrics-from",
+        &address,
+        "--metrics-token-file",
+        token.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("s3cret"), "the token is not reported: {stdout}");
+    let headers = recorder.join().unwrap();
+    let sent = headers.iter().filter(|h| *h == "authorization: bearer s3cret-token").count();
+    assert_eq!(sent, 2, "{headers:?}");
+}

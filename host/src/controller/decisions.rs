@@ -57,8 +57,27 @@ pub struct Decisions {
 
 /// The decision without the time it was made: what decides whether it
 /// changed.
+/// What a decision says, for telling whether it changed: not when, and
+/// not the numbers in its findings' messages (a metric's latest value moves
+/// every step while the decision holds).
 fn substance(decision: &WorkloadStatus) -> WorkloadStatus {
-    WorkloadStatus { time: String::new(), ..decision.clone() }
+    let messages = decision.finding_messages.iter().map(|m| without_numbers(m)).collect();
+    WorkloadStatus { time: String::new(), finding_messages: messages, ..decision.clone() }
+}
+
+fn without_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_number = false;
+    for c in text.chars() {
+        let part_of_number = c.is_ascii_digit() || (in_number && matches!(c, '.' | 'e' | '-' | '+'));
+        if !part_of_number {
+            out.push(c);
+        } else if !in_number {
+            out.push('#');
+        }
+        in_number = part_of_number;
+    }
+    out
 }
 
 /// The policy and decision a stored RolloutDecision holds, if it is about
@@ -198,6 +217,17 @@ impl Decisions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decision_whose_messages_differ_only_in_numbers_is_the_same_decision() {
+        let with = |message: &str| WorkloadStatus { finding_messages: vec![message.into()], ..Default::default() };
+        let a = with("metric e is 0.2 (latest of 6 samples), above 0.05; query: x{hash=\"7c9d6f8b5\"}");
+        let b = with("metric e is 0.25 (latest of 7 samples), above 0.05; query: x{hash=\"7c9d6f8b5\"}");
+        assert_eq!(substance(&a), substance(&b));
+        let refused = with("metric e: the query failed: connection refused");
+        let forbidden = with("metric e: the query failed: cannot read the bearer token: forbidden");
+        assert_ne!(substance(&refused), substance(&forbidden));
+    }
 
     fn key(api_version: &str, kind: &str, name: &str) -> ObjectKey {
         ObjectKey {

@@ -24,8 +24,6 @@ pub struct WorkloadPlan {
     pub event: Option<ControllerEvent>,
 }
 
-/// Whether the evaluation is an automatic rollback: a failed rollout, not a
-/// manual request, with a release selected and actions to carry it out.
 /// A decision stays small however much a policy says.
 const MAX_FINDING_MESSAGES: usize = 8;
 const MAX_FINDING_MESSAGE_CHARS: usize = 1_000;
@@ -37,6 +35,8 @@ fn cut(text: &str, chars: usize) -> String {
     }
 }
 
+/// Whether the evaluation is an automatic rollback: a failed rollout, not a
+/// manual request, with a release selected and actions to carry it out.
 fn automatic_rollback(evaluation: &Evaluation) -> bool {
     let Some(decision) = &evaluation.decision else { return false };
     let failed = decision.failure.state == Health::Failed && !decision.failure.manual_request;

@@ -24,9 +24,21 @@ pub struct Providers {
     results: Arc<QueryCache>,
     /// By namespace and provider spec.
     clients: Mutex<HashMap<String, MadeClient>>,
+    /// The base URLs RolloutPolicies may name (empty: any): whoever writes a
+    /// RolloutPolicy chooses where the controller sends requests and a token.
+    allowed: Vec<String>,
+}
+
+fn normalized(address: &str) -> &str {
+    address.trim_end_matches('/')
 }
 
 impl Providers {
+    pub fn allowing(addresses: Vec<String>) -> Self {
+        let allowed = addresses.iter().map(|a| normalized(a).to_string()).collect();
+        Providers { allowed, ..Default::default() }
+    }
+
     /// Runs `rp`'s queries for the workload `target` of `objects` and puts
     /// the results beside it; a query that could not run is a result with
     /// its error. Only `metrics` of the RolloutPolicy's spec is read.
@@ -60,8 +72,16 @@ impl Providers {
         let Some(source) = &spec.prometheus else {
             return Err(format!("RolloutPolicy {}: metrics.prometheus is not set", rp.name_any()));
         };
+        if !self.allowed.is_empty() && !self.allowed.iter().any(|a| a == normalized(&source.address)) {
+            return Err(format!(
+                "RolloutPolicy {}: metrics.prometheus.address {} is not one this controller may query (--prometheus-address: {})",
+                rp.name_any(),
+                source.address,
+                self.allowed.join(", ")
+            ));
+        }
         let key = format!("{namespace}/{}", serde_json::to_string(source).expect("a provider serializes"));
-        if let Some((made, client)) = self.clients.lock().expect("the providers lock").get(&key)
+        if let Some((made, client)) = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key)
             && made.elapsed() < PROVIDER_LIFETIME
         {
             return client.clone();
@@ -74,7 +94,7 @@ impl Providers {
             Prometheus::new(&source.address, token, source.timeout(), source.max_response_bytes())
                 .map(|p| Arc::new(p.with_cache(self.results.clone())))
         });
-        let mut clients = self.clients.lock().expect("the providers lock");
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         clients.retain(|_, (at, _)| at.elapsed() < PROVIDER_LIFETIME);
         clients.insert(key, (Instant::now(), made.clone()));
         made

@@ -23,7 +23,6 @@ use kube::runtime::reflector::Store;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,25 +60,24 @@ struct PolicySeen {
 }
 
 impl Context {
-    /// Modules downloaded for RolloutPolicies are cached below `cache_root`.
     pub fn new(
         client: Client,
         runtime: Arc<PolicyRuntime>,
         metrics: Metrics,
-        cache_root: Option<PathBuf>,
+        options: super::run::Options,
         cache: Cache,
         policies: Store<RolloutPolicy>,
         queue: Arc<Queue>,
     ) -> Self {
         Context {
             cluster: Cluster::new(client),
-            modules: Arc::new(Modules::new(runtime, cache_root, TAG_RECHECK)),
+            modules: Arc::new(Modules::new(runtime, options.cache_root, TAG_RECHECK)),
             metrics,
             cache,
             policies,
             decisions: Decisions::default(),
             queue,
-            queries: Providers::default(),
+            queries: Providers::allowing(options.prometheus_addresses),
             seen: Mutex::new(HashMap::new()),
         }
     }

@@ -24,13 +24,21 @@ use std::time::Duration;
 /// on a small node more than a few at once only queue for the cores.
 const WORKERS: usize = 8;
 
+/// What the operator decides for the whole controller.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Modules downloaded for RolloutPolicies are cached below it.
+    pub cache_root: Option<PathBuf>,
+    /// The only Prometheus base URLs RolloutPolicies may name; empty: any.
+    pub prometheus_addresses: Vec<String>,
+}
+
 /// Runs the controller until the process is stopped.
-pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, cache_root: Option<PathBuf>) {
+pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, options: Options) {
     let cache = Cache::default();
     let queue = Arc::new(Queue::default());
     let (policies, writer) = reflector::store();
-    let ctx =
-        Arc::new(Context::new(client.clone(), runtime, metrics, cache_root, cache.clone(), policies, queue.clone()));
+    let ctx = Arc::new(Context::new(client.clone(), runtime, metrics, options, cache.clone(), policies, queue.clone()));
 
     let mut kinds: Vec<(String, String)> =
         tree_kinds().into_iter().map(|(g, k)| (g.to_string(), k.to_string())).collect();

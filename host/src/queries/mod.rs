@@ -80,6 +80,12 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1 << 20;
 pub const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 /// At most this many samples per range query (Prometheus' own limit is 11,000).
 pub const MAX_RANGE_SAMPLES: u64 = 11_000;
+/// A range reaches back at most 30 days, a step at most a day.
+pub const MAX_RANGE_SECONDS: u64 = 30 * 86_400;
+pub const MAX_STEP_SECONDS: u64 = 86_400;
+/// Queries of one RolloutPolicy; they run at once, so an evaluation waits
+/// at most one timeout for them.
+pub const MAX_QUERIES: usize = 16;
 
 impl MetricsSpec {
     /// Problems serde cannot see, each naming the field at fault.
@@ -92,6 +98,9 @@ impl MetricsSpec {
             if let Some(b) = source.max_response_bytes.filter(|b| !(1..=MAX_RESPONSE_BYTES).contains(b)) {
                 return Err(format!("metrics.prometheus.maxResponseBytes must be 1 to {MAX_RESPONSE_BYTES} (got {b})"));
             }
+        }
+        if self.queries.len() > MAX_QUERIES {
+            return Err(format!("metrics.queries: {} queries, more than {MAX_QUERIES}", self.queries.len()));
         }
         let mut names = std::collections::HashSet::new();
         for (i, query) in self.queries.iter().enumerate() {
@@ -107,8 +116,10 @@ impl MetricsSpec {
             }
             placeholders::check(&query.query).map_err(|e| format!("{at}.query: {e}"))?;
             if let Some(QueryRange { seconds, step_seconds }) = query.range {
-                if step_seconds == 0 || seconds == 0 {
-                    return Err(format!("{at}.range: seconds and stepSeconds must be positive"));
+                if !(1..=MAX_RANGE_SECONDS).contains(&seconds) || !(1..=MAX_STEP_SECONDS).contains(&step_seconds) {
+                    return Err(format!(
+                        "{at}.range: seconds must be 1 to {MAX_RANGE_SECONDS}, stepSeconds 1 to {MAX_STEP_SECONDS}"
+                    ));
                 }
                 if seconds / step_seconds > MAX_RANGE_SAMPLES {
                     return Err(format!(
@@ -202,17 +213,20 @@ pub async fn run_for(
 ) -> Value {
     let target_value = set.get(target).expect("target id comes from this set");
     let placeholders = Placeholders::of(set, target, now);
-    let mut results = Vec::with_capacity(spec.queries.len());
-    for query in &spec.queries {
+    let runs = spec.queries.iter().map(|query| {
         let filled = placeholders.as_ref().map_err(Clone::clone).and_then(|p| p.fill(&query.query));
-        let result = match (&filled, &prometheus) {
-            (Err(problem), _) => MetricResult::Error(Text::copied(problem)),
-            (Ok(_), Err(problem)) => MetricResult::Error(Text::copied(problem)),
-            (Ok(text), Ok(prometheus)) => prometheus.query(text, query.range, now).await,
-        };
-        let query_text = filled.unwrap_or_else(|_| query.query.clone());
-        results.push(Metric { name: Text::copied(&query.name), query: Text::copied(&query_text), result });
-    }
+        let prometheus = &prometheus;
+        async move {
+            let result = match (&filled, prometheus) {
+                (Err(problem), _) => MetricResult::Error(Text::copied(problem)),
+                (Ok(_), Err(problem)) => MetricResult::Error(Text::copied(problem)),
+                (Ok(text), Ok(prometheus)) => prometheus.query(text, query.range, now).await,
+            };
+            let query_text = filled.unwrap_or_else(|_| query.query.clone());
+            Metric { name: Text::copied(&query.name), query: Text::copied(&query_text), result }
+        }
+    });
+    let results = futures::future::join_all(runs).await;
     let address = prometheus.map(|p| p.address().to_string()).unwrap_or_default();
     let source = json!({"prometheus": address, "queried": crate::time::format(now)});
     metrics::recorded_object(target_value, &results, source)

@@ -47,9 +47,10 @@ pub fn check(query: &str) -> Result<(), String> {
     names(query).map(|_| ())
 }
 
-/// A PromQL string literal's content: backslashes and quotes escaped.
+/// The content of a double-quoted PromQL string: backslashes and double
+/// quotes escaped (PromQL refuses an escaped single quote there).
 fn escaped(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\'', "\\'")
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 impl Placeholders {
@@ -58,9 +59,9 @@ impl Placeholders {
     pub fn of(set: &ObjectSet, target: usize, now: i64) -> Result<Placeholders, String> {
         let built = rewind_core::snapshot::build(set, target, now, "{}").map_err(|e| e.to_string())?;
         let snapshot = &built.snapshot;
-        let current = snapshot.releases.iter().rposition(|r| r.current);
-        let previous = current.and_then(|c| snapshot.releases[..c].last());
-        let current = current.map(|c| &snapshot.releases[c]);
+        // The release a rollback would return to, by the SDK's rule.
+        let current = snapshot.current_release();
+        let previous = snapshot.previous_release();
         let hash = |r: Option<&Release>| r.and_then(|r| r.pod_template_hash.as_ref()).map(|h| h.as_str().to_string());
         Ok(Placeholders {
             values: [

@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 /// An instant query's result is reused this long.
 const INSTANT_CACHE: Duration = Duration::from_secs(15);
-/// At most this many cached results; the oldest go first.
-const CACHE_ENTRIES: usize = 4096;
+/// No result is reused longer, whatever its step.
+const LONGEST_CACHE: Duration = Duration::from_secs(3600);
+/// At most this many samples are cached in all (about 16 MiB); the results
+/// that expire first go first.
+const CACHE_SAMPLES: usize = 1_000_000;
 
 pub fn check_address(address: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(address).map_err(|e| format!("{address:?} is not a URL: {e}"))?;
@@ -33,6 +36,9 @@ pub struct Prometheus {
     address: String,
     timeout: Duration,
     token: Option<String>,
+    /// Results fetched with one token are not served to a caller with
+    /// another (a Prometheus may answer each tenant's token differently).
+    token_digest: Option<String>,
     max_bytes: usize,
     cache: Option<std::sync::Arc<QueryCache>>,
 }
@@ -48,7 +54,8 @@ impl Prometheus {
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         let address = address.trim_end_matches('/').to_string();
-        Ok(Prometheus { http, address, timeout, token, max_bytes: max_bytes as usize, cache: None })
+        let token_digest = token.as_deref().map(|t| crate::distribution::sha256_hex(t.as_bytes()));
+        Ok(Prometheus { http, address, timeout, token, token_digest, max_bytes: max_bytes as usize, cache: None })
     }
 
     /// Results are kept in `cache` for their step (an instant query's for 15 s).
@@ -64,7 +71,7 @@ impl Prometheus {
     /// Runs one filled query at `now`; a failure is the result's error,
     /// naming this Prometheus.
     pub async fn query(&self, query: &str, range: Option<QueryRange>, now: i64) -> MetricResult<'static> {
-        let key = (self.address.clone(), query.to_string(), range);
+        let key = (self.address.clone(), self.token_digest.clone(), query.to_string(), range);
         if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             return hit;
         }
@@ -73,7 +80,7 @@ impl Prometheus {
             Err(problem) => MetricResult::Error(Text::copied(&format!("Prometheus at {}: {problem}", self.address))),
         };
         if let Some(cache) = &self.cache {
-            let keep = range.map_or(INSTANT_CACHE, |r| Duration::from_secs(r.step_seconds));
+            let keep = range.map_or(INSTANT_CACHE, |r| Duration::from_secs(r.step_seconds)).min(LONGEST_CACHE);
             cache.put(key, result.clone(), keep);
         }
         result
@@ -131,14 +138,15 @@ impl Prometheus {
 /// One series' samples from an API response; an error response, several
 /// series or a string result are errors saying so.
 pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
-    let document: Value = serde_json::from_slice(body).map_err(|_| {
-        let start = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
-        format!("HTTP {status}, not a Prometheus API response: {start:?}")
-    })?;
+    // The body is not quoted back: it could be any page of the address a
+    // RolloutPolicy names, and the error reaches its decision.
+    let document: Value = serde_json::from_slice(body)
+        .map_err(|_| format!("HTTP {status}, not a Prometheus API response ({} bytes)", body.len()))?;
     if document.get("status").and_then(Value::as_str) != Some("success") {
         let kind = document.get("errorType").and_then(Value::as_str).unwrap_or("error");
         let error = document.get("error").and_then(Value::as_str).unwrap_or("no message");
-        return Err(format!("HTTP {status}, {kind}: {error}"));
+        let cut = |text: &str| text.chars().take(500).collect::<String>();
+        return Err(format!("HTTP {status}, {}: {}", cut(kind), cut(error)));
     }
     let data = document.get("data").ok_or("the response has no data")?;
     let result = data.get("result").ok_or("the response has no data.result")?;
@@ -149,13 +157,17 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
             match series.as_slice() {
                 [] => Ok(Vec::new()),
                 [one] if kind == "vector" => Ok(vec![sample(one.get("value").ok_or("a vector sample has no value")?)?]),
-                [one] => one
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .ok_or("a matrix series has no values")?
-                    .iter()
-                    .map(sample)
-                    .collect(),
+                [one] => {
+                    let values = one.get("values").and_then(Value::as_array).ok_or("a matrix series has no values")?;
+                    if values.len() as u64 > super::MAX_RANGE_SAMPLES {
+                        return Err(format!(
+                            "the series has {} samples, more than {}",
+                            values.len(),
+                            super::MAX_RANGE_SAMPLES
+                        ));
+                    }
+                    values.iter().map(sample).collect()
+                }
                 many => Err(format!(
                     "the query returned {} series ({}, …); aggregate it to one (sum, max, avg, …)",
                     many.len(),
@@ -173,7 +185,11 @@ fn sample(pair: &Value) -> Result<Sample, String> {
     let [time, value] = pair.as_array().map(Vec::as_slice).ok_or_else(malformed)? else {
         return Err(malformed());
     };
+    // A time a timestamp cannot hold would make the recorded result unreadable.
     let time = time.as_f64().filter(|t| t.is_finite()).ok_or_else(malformed)?.floor() as i64;
+    if jiff::Timestamp::from_second(time).is_err() {
+        return Err(format!("{pair} has a time outside the years 1-9999"));
+    }
     let value = match value.as_str().ok_or_else(malformed)? {
         "NaN" => f64::NAN,
         "+Inf" => f64::INFINITY,
@@ -183,29 +199,40 @@ fn sample(pair: &Value) -> Result<Sample, String> {
     Ok(Sample { time, value })
 }
 
-type CacheKey = (String, String, Option<QueryRange>);
+/// Prometheus, token digest, filled query and range.
+type CacheKey = (String, Option<String>, String, Option<QueryRange>);
 
-/// Query results by Prometheus, filled query and range, each until its
-/// step has passed.
+/// Query results, each until its step has passed, bounded by the samples
+/// they hold in all.
 #[derive(Default)]
 pub struct QueryCache {
     entries: Mutex<HashMap<CacheKey, (Instant, MetricResult<'static>)>>,
 }
 
+fn samples_in(result: &MetricResult) -> usize {
+    match result {
+        MetricResult::Samples(samples) => samples.len().max(1),
+        MetricResult::Error(_) => 1,
+    }
+}
+
 impl QueryCache {
     fn get(&self, key: &CacheKey) -> Option<MetricResult<'static>> {
-        let entries = self.entries.lock().expect("the query cache lock");
+        // A panic elsewhere while holding the lock leaves the map whole.
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.get(key).filter(|(until, _)| Instant::now() < *until).map(|(_, result)| result.clone())
     }
 
     fn put(&self, key: CacheKey, result: MetricResult<'static>, keep: Duration) {
-        let mut entries = self.entries.lock().expect("the query cache lock");
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         entries.retain(|_, (until, _)| now < *until);
-        if entries.len() >= CACHE_ENTRIES
-            && let Some(oldest) = entries.iter().min_by_key(|(_, (until, _))| *until).map(|(k, _)| k.clone())
-        {
-            entries.remove(&oldest);
+        let mut held: usize = entries.values().map(|(_, r)| samples_in(r)).sum();
+        while held + samples_in(&result) > CACHE_SAMPLES {
+            let Some(first) = entries.iter().min_by_key(|(_, (until, _))| *until).map(|(k, _)| k.clone()) else {
+                return;
+            };
+            held -= entries.remove(&first).map_or(0, |(_, r)| samples_in(&r));
         }
         entries.insert(key, (now + keep, result));
     }

@@ -81,7 +81,8 @@ pub fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::
     let test_client = client.clone();
     tokio::spawn(async move {
         let client = controller_client(&test_client).await;
-        rewind::controller::run::run(client, Arc::new(runtime), metrics, Some(cache_dir())).await
+        let options = rewind::controller::run::Options { cache_root: Some(cache_dir()), ..Default::default() };
+        rewind::controller::run::run(client, Arc::new(runtime), metrics, options).await
     })
 }
 

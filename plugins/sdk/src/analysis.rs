@@ -8,8 +8,11 @@
 //! previous release over the same window, and the new release is judged
 //! against it. The check fails when its `consecutive` latest samples all
 //! breach, or when more than `failureLimit` samples of the result breach.
-//! A query that failed, returned nothing or only NaN, or whose reference
-//! query did, is inconclusive: never a reason to roll back on its own.
+//! NaN samples (a ratio of zero requests) are skipped: they neither breach
+//! nor break a run of breaches. A query that failed, returned nothing or
+//! only NaN, or fewer samples than `consecutive` asks for, or whose
+//! reference query did (or has no finite mean), is inconclusive: never a
+//! reason to roll back on its own.
 //!
 //! ```yaml
 //! analysis:
@@ -126,6 +129,9 @@ impl Condition {
         let samples =
             usable_samples(snapshot, reference).map_err(|why| format!("reference metric {reference} {why}"))?;
         let mean = samples.iter().map(|s| s.value).sum::<f64>() / samples.len() as f64;
+        if !mean.is_finite() {
+            return Err(format!("reference metric {reference} has no finite mean ({mean})"));
+        }
         let factor = self.factor.unwrap_or(1.0);
         let described = match factor {
             1.0 => format!("the mean of {reference} ({mean})"),
@@ -174,6 +180,13 @@ impl Check {
         let latest_run = samples.iter().rev().take_while(|s| breaches(s.value)).count();
         let by_run = latest_run >= self.consecutive as usize;
         let by_limit = self.failure_limit.is_some_and(|limit| breaching.len() > limit as usize);
+        if !(by_run || by_limit) && samples.len() < self.consecutive as usize {
+            return inconclusive(format!(
+                "{} usable samples, fewer than the {} consecutive ones the check asks for",
+                samples.len(),
+                self.consecutive
+            ));
+        }
         if !(by_run || by_limit) {
             return Judged::Passed;
         }

@@ -84,6 +84,10 @@ enum Command {
         /// (default: the namespace `default`).
         #[arg(long, default_value = "rewind-controller")]
         lease_name: String,
+        /// A Prometheus base URL RolloutPolicies may query; may be repeated.
+        /// Without it, any address a RolloutPolicy names.
+        #[arg(long = "prometheus-address")]
+        prometheus_addresses: Vec<String>,
     },
     /// Print the RolloutPolicy CRD.
     Crd,
@@ -244,8 +248,17 @@ fn main() -> ExitCode {
             let policy = policy.as_deref().map(|p| local_policy(p, cache_root)).transpose()?;
             test(&runtime()?, paths, policy.as_deref(), style)
         }
-        Command::Controller { kubeconfig, json_logs, metrics_address, lease_name } => {
-            controller(runtime()?, kubeconfig.as_deref(), *json_logs, metrics_address, lease_name, cache_root)
+        Command::Controller { kubeconfig, json_logs, metrics_address, lease_name, prometheus_addresses } => {
+            let addresses = prometheus_addresses;
+            controller(
+                runtime()?,
+                kubeconfig.as_deref(),
+                *json_logs,
+                metrics_address,
+                lease_name,
+                addresses,
+                cache_root,
+            )
         }
         Command::Crd => {
             print!("{}", rewind::controller::crd::crd_yaml());

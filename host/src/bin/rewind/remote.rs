@@ -139,6 +139,7 @@ pub fn controller(
     json_logs: bool,
     metrics_address: &str,
     lease_name: &str,
+    prometheus_addresses: &[String],
     cache_root: Option<&Path>,
 ) -> Result<ExitCode> {
     let cache_root = cache_root.map(Path::to_path_buf);
@@ -160,7 +161,9 @@ pub fn controller(
         rewind::controller::leader::lead(client.clone(), &namespace, lease_name, identity).await;
         metrics.set_ready(true);
         tracing::info!(metrics = metrics_address, "rewind controller started");
-        rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, cache_root).await;
+        let options =
+            rewind::controller::run::Options { cache_root, prometheus_addresses: prometheus_addresses.to_vec() };
+        rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, options).await;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -94,6 +94,17 @@ fn missing_data_is_inconclusive_and_says_why() {
 }
 
 #[test]
+fn too_few_samples_for_consecutive_or_an_infinite_reference_are_inconclusive() {
+    let two = check(r#"{"metric": "e", "failWhen": {"above": 0.05}, "consecutive": 2}"#);
+    let verdict = judge(&snapshot(vec![("e", samples(&[0.01]))]), std::slice::from_ref(&two));
+    assert!(verdict.inconclusive[0].message.contains("1 usable samples, fewer than the 2 consecutive"), "{verdict:?}");
+    let compared = check(r#"{"metric": "e", "successWhen": {"belowMetric": "p"}}"#);
+    let s = snapshot(vec![("e", samples(&[0.01])), ("p", samples(&[f64::INFINITY]))]);
+    let verdict = judge(&s, &[compared]);
+    assert!(verdict.failing.is_empty() && verdict.inconclusive[0].message.contains("no finite mean"), "{verdict:?}");
+}
+
+#[test]
 fn nan_samples_are_skipped_not_breaches() {
     let s = snapshot(vec![("success", samples(&[0.999, f64::NAN]))]);
     let verdict = judge(&s, &[check(r#"{"metric": "success", "successWhen": {"above": 0.99}}"#)]);
