@@ -8,7 +8,6 @@ mod common;
 use common::cluster::*;
 use common::*;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use rewind::controller::crd::RolloutPolicy;
 use serde_json::{Value, json};
@@ -17,16 +16,7 @@ use std::time::Duration;
 /// A Deployment rolled out from `shop/web:1` to `shop/web:2`, every pod of
 /// both Ready; returns the pod-template-hash of each revision.
 async fn ready_rollout(client: &kube::Client, namespace: &str) -> (Api<Deployment>, String, String) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let created = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
-    namespaces.create(&PostParams::default(), &created).await.unwrap();
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    deployments.create(&PostParams::default(), &deployment(namespace, "shop/web:1")).await.unwrap();
-    pod_in_state(&pods, "shop/web:1", None).await;
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:2"}]}}}});
-    deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
-    pod_in_state(&pods, "shop/web:2", None).await;
+    let (deployments, _pods) = rollout(client, namespace, "shop/web:2", None).await;
     let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), namespace);
     let hash_of = async |image: &str| {
         let list = replica_sets.list(&ListParams::default()).await.unwrap();

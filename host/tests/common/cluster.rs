@@ -145,8 +145,19 @@ pub fn deployment(namespace: &str, image: &str) -> Deployment {
 }
 
 /// A Deployment rolled out to a good image, then to one that cannot be
-/// pulled; returns the namespace.
+/// pulled, in a new namespace.
 pub async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deployment>, Api<Pod>) {
+    rollout(client, namespace, "shop/web:unpullable", Some("ImagePullBackOff")).await
+}
+
+/// A Deployment `web` in a new namespace, rolled out to `shop/web:1` and
+/// then to `image`, whose pod ends in `state` (Ready when none).
+pub async fn rollout(
+    client: &Client,
+    namespace: &str,
+    image: &str,
+    state: Option<&str>,
+) -> (Api<Deployment>, Api<Pod>) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
@@ -156,10 +167,9 @@ pub async fn failing_rollout(client: &Client, namespace: &str) -> (Api<Deploymen
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     deployments.create(&PostParams::default(), &deployment(namespace, "shop/web:1")).await.unwrap();
     pod_in_state(&pods, "shop/web:1", None).await;
-    let patch =
-        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:unpullable"}]}}}});
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}});
     deployments.patch("web", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
-    pod_in_state(&pods, "shop/web:unpullable", Some("ImagePullBackOff")).await;
+    pod_in_state(&pods, image, state).await;
     (deployments, pods)
 }
 
