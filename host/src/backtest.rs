@@ -254,7 +254,7 @@ impl Backtest {
             let marker = if step.differs { style.caution("  ← differs") } else { String::new() };
             let _ = writeln!(out, "{}{marker}", step.at);
             for (i, verdict) in step.verdicts.iter().enumerate() {
-                let summary = verdict.summary();
+                let summary = crate::report::shown(&verdict.summary()).into_owned();
                 let summary =
                     if verdict.failed() || !verdict.errors.is_empty() { style.bad(&summary) } else { summary };
                 let _ = writeln!(out, "  {}: {summary}", letter(i));
@@ -263,8 +263,10 @@ impl Backtest {
         let _ = writeln!(out);
         for (i, p) in self.policies.iter().enumerate() {
             let never = || "never".to_string();
-            let _ = writeln!(out, "{}: first failure {}", letter(i), p.first_failure.clone().unwrap_or_else(never));
-            let _ = writeln!(out, "{}: first action  {}", letter(i), p.first_action.clone().unwrap_or_else(never));
+            let first =
+                |moment: &Option<String>| crate::report::shown(&moment.clone().unwrap_or_else(never)).into_owned();
+            let _ = writeln!(out, "{}: first failure {}", letter(i), first(&p.first_failure));
+            let _ = writeln!(out, "{}: first action  {}", letter(i), first(&p.first_action));
         }
         if self.policies.len() > 1 {
             let differing: Vec<&str> = self.steps.iter().filter(|s| s.differs).map(|s| s.at.as_str()).collect();

@@ -141,16 +141,16 @@ impl EvalReport {
                 for finding in &f.findings {
                     let mut place = Vec::new();
                     if let Some(pod) = &finding.pod {
-                        place.push(format!("pod {pod}"));
+                        place.push(format!("pod {}", shown(pod)));
                     }
                     if let Some(container) = &finding.container {
-                        place.push(format!("container {container}"));
+                        place.push(format!("container {}", shown(container)));
                     }
                     if let Some(since) = &finding.since {
                         place.push(format!("since {since}"));
                     }
                     let place = if place.is_empty() { String::new() } else { format!(" [{}]", place.join(", ")) };
-                    let _ = writeln!(out, "  - {}{place}: {}", finding.reason, finding.message);
+                    let _ = writeln!(out, "  - {}{place}: {}", shown(&finding.reason), shown(&finding.message));
                 }
             }
             None => out.push_str("failure:     not evaluated\n"),
@@ -158,14 +158,14 @@ impl EvalReport {
         match &self.eligibility {
             Some(e) => {
                 let verdict = if e.eligible { style.caution("eligible") } else { "not eligible".to_string() };
-                let _ = writeln!(out, "eligibility: {verdict}: {}", e.reason);
+                let _ = writeln!(out, "eligibility: {verdict}: {}", shown(&e.reason));
             }
             None => out.push_str("eligibility: not asked\n"),
         }
         match &self.selection {
             Some(s) => {
-                let release = s.release.as_deref().map_or("none".to_string(), |r| format!("release {r}"));
-                let _ = writeln!(out, "selection:   {release}: {}", s.reason);
+                let release = s.release.as_deref().map_or("none".to_string(), |r| format!("release {}", shown(r)));
+                let _ = writeln!(out, "selection:   {release}: {}", shown(&s.reason));
             }
             None => out.push_str("selection:   not asked\n"),
         }
@@ -181,21 +181,21 @@ impl EvalReport {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
                 let outcome = match &a.outcome {
-                    Some(Outcome::Applied(d)) => format!("  => applied: {d}"),
-                    Some(Outcome::Skipped(d)) => format!("  => skipped: {d}"),
+                    Some(Outcome::Applied(d)) => format!("  => applied: {}", shown(d)),
+                    Some(Outcome::Skipped(d)) => format!("  => skipped: {}", shown(d)),
                     None => String::new(),
                 };
                 let _ = writeln!(out, "  {}. {name} {fields}{outcome}", i + 1);
             }
         }
         for warning in &self.warnings {
-            let _ = writeln!(out, "{}     {warning}", style.caution("warning:"));
+            let _ = writeln!(out, "{}     {}", style.caution("warning:"), shown(warning));
         }
         for log in &self.logs {
-            let _ = writeln!(out, "log {:5}:   {}", log.level, log.message);
+            let _ = writeln!(out, "log {:5}:   {}", log.level, shown(&log.message));
         }
         for error in &self.errors {
-            let _ = writeln!(out, "{}       {error}", style.bad("error:"));
+            let _ = writeln!(out, "{}       {}", style.bad("error:"), shown(error));
         }
         if let Some(limits) = &self.limits {
             let s = &limits.sandbox;
@@ -215,5 +215,37 @@ impl EvalReport {
             let _ = writeln!(out, "objects:     {} after apply (see --output json)", objects.len());
         }
         out
+    }
+}
+
+/// Text a policy (or a cluster object) wrote, as the text output shows it:
+/// control characters, line breaks included, and the Unicode controls that
+/// reorder text are written as escapes, so no string can move the cursor,
+/// recolour, or fake a line of the report. (The JSON output is for
+/// programs; its strings are JSON-escaped.)
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| c.is_control() || crate::actions::is_hidden_control(c);
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod shown_tests {
+    #[test]
+    fn control_characters_and_line_breaks_are_escaped_and_plain_text_is_not_copied() {
+        assert!(matches!(super::shown("RollingBack: revision 2"), std::borrow::Cow::Borrowed(_)));
+        let forged = "rolled back\u{1b}[1A\u{1b}[2K\nselection:   none\u{202e}";
+        assert_eq!(super::shown(forged), "rolled back\\u{1b}[1A\\u{1b}[2K\\nselection:   none\\u{202e}");
     }
 }

@@ -114,3 +114,28 @@ fn exports_of_the_wrong_type_or_missing_are_refused_at_load() {
     let err = refusal(&impostor(&all[..3]));
     assert!(err.contains(&format!("`{interface}` has no function `select-release`")), "{err}");
 }
+
+/// A module larger than the limit is refused before it is read whole or
+/// compiled, naming its size and the flag that raises the limit.
+#[test]
+fn a_module_over_the_size_limit_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.wasm");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(900 << 20).unwrap(); // sparse: 900 MiB on disk costs nothing
+    let limits = rewind::runtime::SandboxLimits { max_module_bytes: 1 << 20, ..Default::default() };
+    let runtime = rewind::runtime::PolicyRuntime::new(limits, None).unwrap();
+    let started = std::time::Instant::now();
+    let refused = runtime.load(&big, "{}").err().expect("refused").to_string();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(refused.contains("is 943718400 bytes, more than the module limit of 1048576 bytes"), "{refused}");
+    assert!(refused.contains("--max-module-mib"), "{refused}");
+    // Bytes that arrive another way (a download) are held to the same limit.
+    let small = std::fs::read(component("plugins/deployment")).unwrap();
+    let tight = rewind::runtime::PolicyRuntime::new(
+        rewind::runtime::SandboxLimits { max_module_bytes: small.len() as u64 - 1, ..Default::default() },
+        None,
+    )
+    .unwrap();
+    assert!(tight.inspect_bytes(&big, &small).is_err());
+}

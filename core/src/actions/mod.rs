@@ -5,7 +5,7 @@ mod merge_patch;
 mod validate;
 
 pub use merge_patch::{apply_merge_patch, json_depth};
-pub use validate::{ActionLimits, Scope, ValidationError, validate_actions};
+pub use validate::{ActionLimits, Scope, ValidationError, is_hidden_control, validate_actions};
 
 use crate::answers::ConditionStatus;
 use crate::objects::ObjectKey;

@@ -131,6 +131,10 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
             if kind.trim().is_empty() {
                 return Err((name, "the condition has an empty type".into()));
             }
+            // A condition's reason stays free text: custom resources' own
+            // conditions use phrases ("Updating Bookkeeper"), which their
+            // schemas allow.
+            check_qualified_name("condition type", kind).map_err(|p| (name, p))?;
             for (field, text) in [("reason", reason), ("message", message)] {
                 check_text(field, text, limits).map_err(|p| (name, p))?;
             }
@@ -148,6 +152,7 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
             if reason.trim().is_empty() {
                 return Err((name, "the event has an empty reason".into()));
             }
+            check_reason("event reason", reason, MAX_EVENT_REASON).map_err(|p| (name, p))?;
             for (field, text) in [("reason", reason), ("message", message)] {
                 check_text(field, text, limits).map_err(|p| (name, p))?;
             }
@@ -220,13 +225,54 @@ fn check_text(field: &str, text: &str, limits: &ActionLimits) -> Result<(), Stri
     if text.len() > limits.max_text_bytes {
         return Err(format!("the {field} is {} bytes; at most {} are allowed", text.len(), limits.max_text_bytes));
     }
+    // Shown on terminals and in `kubectl describe`: a control character
+    // could rewrite what is displayed around it. Line breaks and tabs stay.
+    if let Some(c) = text.chars().find(|c| is_hidden_control(*c)) {
+        return Err(format!("the {field} holds the control character U+{:04X}", c as u32));
+    }
     Ok(())
+}
+
+/// Control characters other than line breaks and tabs, and the Unicode
+/// controls that reorder text on display.
+pub fn is_hidden_control(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Kubernetes' limit for an event's reason (events.k8s.io/v1).
+const MAX_EVENT_REASON: usize = 128;
+
+/// An event's reason: at most 128 characters (the API server's limit), in
+/// the form of metav1.Condition's reason, `[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?`,
+/// which event reasons follow by convention (`RollingBack`).
+fn check_reason(what: &str, reason: &str, max: usize) -> Result<(), String> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let ok = reason.len() <= max
+        && reason.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && reason.bytes().all(|b| word(b) || b == b',' || b == b':')
+        && reason.bytes().last().is_some_and(word);
+    if !ok {
+        let shown: String = reason.chars().take(64).collect();
+        return Err(format!(
+            "{what} {shown:?} is invalid: it must be at most {max} characters, a letter first, then letters, digits, \
+             '_', ',' or ':', not ending in ',' or ':' (e.g. RollingBack)"
+        ));
+    }
+    Ok(())
+}
+
+/// A condition type is a qualified name, as an annotation key is.
+fn check_qualified_name(what: &str, name: &str) -> Result<(), String> {
+    check_annotation_key(name).map_err(|e| e.replacen("annotation key", what, 1))
 }
 
 /// Kubernetes' qualified-name rule for annotation keys: an optional DNS
 /// subdomain prefix and `/`, then a name of at most 63 characters.
 fn check_annotation_key(key: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("annotation key {key:?} is invalid: {why}"));
+    let shown: String = key.chars().take(64).collect();
+    let bad = |why: &str| Err(format!("annotation key {shown:?} is invalid: {why}"));
     let (prefix, name) = match key.split_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, key),

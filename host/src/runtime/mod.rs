@@ -41,6 +41,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub enum PolicyError {
     #[error("cannot read policy {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "policy {path} is {size} bytes, more than the module limit of {max} bytes (raise it with --max-module-mib)"
+    )]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("policy {path} cannot be loaded: {problem}")]
     Refused { path: PathBuf, problem: LoadProblem },
     #[error("policy {path} does not compile: {message}")]
@@ -70,6 +74,9 @@ impl PolicyRuntime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // The same inputs give the same decision on every processor: a NaN's
+        // bit pattern would otherwise be the CPU's.
+        config.cranelift_nan_canonicalization(true);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(&limits)));
         let engine = Engine::new(&config)?;
         start_epoch_ticker(&engine);
@@ -124,7 +131,17 @@ impl PolicyRuntime {
     /// Reads and compiles the module at `path` and checks what it imports
     /// and exports, without running it.
     pub fn inspect(&self, path: &Path) -> Result<Inspected, PolicyError> {
-        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
+        use std::io::Read;
+        let read_error = |source| PolicyError::Read { path: path.to_path_buf(), source };
+        let max = self.limits.max_module_bytes;
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let size = file.metadata().map_err(read_error)?.len();
+        if size > max {
+            return Err(PolicyError::TooLarge { path: path.to_path_buf(), size, max });
+        }
+        // The file may grow between the check and the read.
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.take(max + 1).read_to_end(&mut bytes).map_err(read_error)?;
         self.inspect_bytes(path, &bytes)
     }
 
@@ -132,6 +149,10 @@ impl PolicyRuntime {
     /// for callers that go on to use the very bytes that were checked.
     pub fn inspect_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Inspected, PolicyError> {
         let refused = |problem| PolicyError::Refused { path: path.to_path_buf(), problem };
+        let max = self.limits.max_module_bytes;
+        if bytes.len() as u64 > max {
+            return Err(PolicyError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64, max });
+        }
         inspect::check_header(bytes).map_err(refused)?;
         let sha256 = crate::distribution::sha256_hex(bytes);
         let (component, cache_status) = self

@@ -19,11 +19,21 @@ pub struct SandboxLimits {
     pub memory_bytes: usize,
     pub max_log_entries: usize,
     pub max_log_bytes: usize,
+    /// Largest module file accepted, checked before it is read whole:
+    /// compiling is the one cost a policy imposes before any limit above
+    /// applies.
+    pub max_module_bytes: u64,
 }
 
 impl Default for SandboxLimits {
     fn default() -> Self {
-        SandboxLimits { timeout_ms: 250, memory_bytes: 64 << 20, max_log_entries: 1000, max_log_bytes: 64 << 10 }
+        SandboxLimits {
+            timeout_ms: 250,
+            memory_bytes: 64 << 20,
+            max_log_entries: 1000,
+            max_log_bytes: 64 << 10,
+            max_module_bytes: 8 << 20,
+        }
     }
 }
 

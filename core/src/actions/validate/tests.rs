@@ -120,3 +120,35 @@ fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
     let err = validate_actions(&[rollback_deployment(1)], &scope_of("apps/v1", "StatefulSet"), &limits).unwrap_err();
     assert!(err.to_string().contains("not an apps Deployment"), "{err}");
 }
+
+#[test]
+fn condition_types_and_event_reasons_follow_kubernetes_rules_and_shown_text_has_no_control_characters() {
+    use crate::actions::EventType;
+    use crate::answers::ConditionStatus;
+    let condition = |kind: &str, reason: &str, message: &str| A::SetCondition {
+        kind: kind.into(),
+        status: ConditionStatus::True,
+        reason: reason.into(),
+        message: message.into(),
+    };
+    let event = |reason: &str, message: &str| A::EmitEvent {
+        event_type: EventType::Warning,
+        reason: reason.into(),
+        message: message.into(),
+    };
+    let fine = [
+        condition("rewind.dev/RolledBack", "FailedRollout", "line one\nline two\twith a tab"),
+        event("RollingBack", ""),
+    ];
+    assert!(validate_actions(&fine, &scope(), &ActionLimits::default()).is_ok());
+    let huge = "T".repeat(8 << 20);
+    assert!(rejection(&[condition(&huge, "R", "")]).contains("condition type \"TTTT"));
+    assert!(rejection(&[condition("Rolled Back", "R", "")]).contains("condition type \"Rolled Back\" is invalid"));
+    let phrase = [condition("RollbackInProgress", "Updating Bookkeeper", "")];
+    assert!(validate_actions(&phrase, &scope(), &ActionLimits::default()).is_ok(), "a condition's reason is free text");
+    assert!(rejection(&[event("Rolling-Back", "")]).contains("event reason \"Rolling-Back\" is invalid"));
+    assert!(rejection(&[event(&"R".repeat(129), "")]).contains("at most 128 characters"));
+    let erased = rejection(&[event("RollingBack", "done\u{1b}[2K\u{1b}[1A")]);
+    assert!(erased.contains("the message holds the control character U+001B"), "{erased}");
+    assert!(rejection(&[condition("Ready", "R", "evil\u{202E}txt")]).contains("U+202E"));
+}

@@ -38,6 +38,10 @@ struct RuntimeArgs {
     /// Bytes of log (and of printed output) a policy may write per evaluation.
     #[arg(long, global = true, default_value_t = SandboxLimits::default().max_log_bytes)]
     max_log_bytes: usize,
+    /// Largest policy module accepted, in MiB (checked before it is read;
+    /// componentize-py components need about 20).
+    #[arg(long, global = true, default_value_t = SandboxLimits::default().max_module_bytes >> 20)]
+    max_module_mib: u64,
     /// Actions one evaluation may return.
     #[arg(long, global = true, default_value_t = ActionLimits::default().max_actions)]
     max_actions: usize,
@@ -348,8 +352,13 @@ fn build(path: &Path) -> Result<ExitCode> {
 /// A Wasm engine with the command line's limits; precompiled policies are
 /// cached below `cache_root` unless --no-cache.
 fn runtime(args: &RuntimeArgs, cache_root: Option<&Path>) -> Result<PolicyRuntime> {
-    let limits =
-        SandboxLimits { timeout_ms: args.timeout_ms, memory_bytes: args.memory_mib << 20, ..SandboxLimits::default() };
+    let limits = SandboxLimits {
+        timeout_ms: args.timeout_ms,
+        memory_bytes: args.memory_mib << 20,
+        max_log_entries: args.max_log_messages,
+        max_log_bytes: args.max_log_bytes,
+        max_module_bytes: args.max_module_mib << 20,
+    };
     let cache = cache_root.filter(|_| !args.no_cache).map(|root| ArtifactCache::new(root.to_path_buf()));
     PolicyRuntime::new(limits, cache).map_err(|e| anyhow::anyhow!("{e:#}"))
 }
@@ -411,14 +420,14 @@ fn test(runtime: &PolicyRuntime, paths: &[PathBuf], policy: Option<&Path>, style
                         failed += 1;
                         println!("  {} {}", style.bad("FAIL"), case.name);
                         for problem in case.problems {
-                            println!("       - {problem}");
+                            println!("       - {}", rewind::report::shown(&problem));
                         }
                     }
                 }
             }
             Err(e) => {
                 failed += 1;
-                println!("  {} (suite) {e}", style.bad("FAIL"));
+                println!("  {} (suite) {}", style.bad("FAIL"), rewind::report::shown(&e.to_string()));
             }
         }
     }
