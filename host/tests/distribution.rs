@@ -121,6 +121,14 @@ fn an_https_policy_is_used_only_when_its_digest_matches() {
     let missing = format!("{base}/missing.wasm#sha256={digest}");
     // Already cached by digest: the cache answers without asking the server.
     assert_eq!(eval_release(cache.path(), &missing).unwrap(), "2");
+
+    // Another module planted under that digest is hashed on use, removed and
+    // fetched again; nothing of it runs.
+    std::fs::copy(component("tests/components/hostile"), &cached_modules(cache.path())[0]).unwrap();
+    assert_eq!(eval_release(cache.path(), &format!("{url}#sha256={digest}")).unwrap(), "2");
+    assert_eq!(sha256_of(&cached_modules(cache.path())[0]), digest);
+    std::fs::copy(component("tests/components/hostile"), &cached_modules(cache.path())[0]).unwrap();
+    assert!(eval_release(cache.path(), &missing).is_err(), "not the planted module: the server has no such file");
 }
 
 /// The controller's module handling with a RolloutPolicy naming a tag: when

@@ -139,3 +139,57 @@ fn a_module_over_the_size_limit_is_refused_before_it_is_read() {
     .unwrap();
     assert!(tight.inspect_bytes(&big, &small).is_err());
 }
+
+/// An artifact planted under another module's digest (by whoever can write
+/// the cache) or written under another key is refused, and the module is
+/// compiled again; nothing of the planted code runs.
+#[test]
+fn a_planted_or_foreign_artifact_is_refused_and_the_module_compiled_again() {
+    use rewind::runtime::{ArtifactCache, CacheStatus, PolicyRuntime, SandboxLimits};
+    let dir = tempfile::tempdir().unwrap();
+    let runtime_with = |key: [u8; 32]| {
+        PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::with_key(dir.path().into(), key))).unwrap()
+    };
+    let (deployment, floor) = (component("plugins/deployment"), component("tests/components/floor"));
+    let genuine = runtime_with([7; 32]).load(&deployment, "{}").unwrap();
+    assert_eq!(genuine.cache_status, CacheStatus::Compiled);
+    let planted = runtime_with([7; 32]).load(&floor, "{}").unwrap();
+    let artifact_of = |sha256: &str| {
+        let found = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path());
+        found.into_iter().find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(sha256)).unwrap()
+    };
+    std::fs::copy(artifact_of(&planted.sha256), artifact_of(&genuine.sha256)).unwrap();
+    let reloaded = runtime_with([7; 32]).load(&deployment, "{}").unwrap();
+    assert_eq!(reloaded.cache_status, CacheStatus::Compiled, "the swapped artifact is not used");
+    assert_eq!(reloaded.sha256, genuine.sha256);
+    assert_eq!(runtime_with([7; 32]).load(&deployment, "{}").unwrap().cache_status, CacheStatus::LoadedFromCache);
+    let other_key = runtime_with([8; 32]).load(&deployment, "{}").unwrap();
+    assert_eq!(other_key.cache_status, CacheStatus::Compiled, "an artifact under another key is not trusted");
+}
+
+#[test]
+fn a_cache_directory_others_can_write_or_a_symlink_is_refused() {
+    use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |cache: std::path::PathBuf| {
+        PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache)))
+            .err()
+            .expect("refused")
+            .to_string()
+    };
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = refused(open.clone());
+    assert!(err.contains(&format!("{} is writable by others (mode 777)", open.display())), "{err}");
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert!(refused(link).contains("is a symlink"));
+    // A missing one is created owner-only.
+    let created = dir.path().join("new/cache");
+    PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(created.clone()))).unwrap();
+    assert_eq!(std::fs::metadata(&created).unwrap().permissions().mode() & 0o777, 0o700);
+}

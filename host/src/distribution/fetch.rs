@@ -83,9 +83,17 @@ impl Fetcher {
         }
     }
 
+    /// The cached module of `sha256`, hashed again on every use: a file
+    /// changed in the cache since it was stored is removed and fetched anew.
     fn cached(&self, sha256: &str) -> Option<PathBuf> {
         let path = self.modules.join(format!("sha256-{sha256}.wasm"));
-        path.is_file().then_some(path)
+        let metadata = std::fs::symlink_metadata(&path).ok()?;
+        let bytes = metadata.is_file().then(|| std::fs::read(&path).ok()).flatten();
+        if bytes.is_some_and(|bytes| sha256_hex(&bytes) == sha256) {
+            return Some(path);
+        }
+        let _ = std::fs::remove_file(&path);
+        None
     }
 
     fn store(&self, reference: &str, expected: &str, bytes: &[u8]) -> Result<PathBuf, FetchError> {
@@ -94,10 +102,26 @@ impl Fetcher {
             return Err(FetchError::WrongDigest { reference: reference.into(), expected: expected.into(), found });
         }
         let path = self.modules.join(format!("sha256-{expected}.wasm"));
-        let partial = self.modules.join(format!(".sha256-{expected}.{}.partial", std::process::id()));
+        // A random name, created exclusively and never through a symlink.
+        let suffix = hex::encode(crate::runtime::cache::random_bytes::<8>());
+        let partial = self.modules.join(format!(".sha256-{expected}.{suffix}.partial"));
         let cache_error = |source| FetchError::Cache { path: path.clone(), source };
         std::fs::create_dir_all(&self.modules).map_err(cache_error)?;
-        std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &path)).map_err(cache_error)?;
+        let written = {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&partial)
+                .and_then(|mut file| file.write_all(bytes))
+        };
+        written.and_then(|()| std::fs::rename(&partial, &path)).map_err(|source| {
+            let _ = std::fs::remove_file(&partial);
+            cache_error(source)
+        })?;
         Ok(path)
     }
 

@@ -11,7 +11,7 @@
 //!   linear memory and log output; a policy has no clock, randomness,
 //!   files, environment or network.
 
-mod cache;
+pub(crate) mod cache;
 pub mod contracts;
 mod exports;
 mod inspect;
@@ -78,6 +78,9 @@ impl PolicyRuntime {
         // bit pattern would otherwise be the CPU's.
         config.cranelift_nan_canonicalization(true);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(&limits)));
+        if let Some(cache) = &cache {
+            cache.check_dir().map_err(wasmtime::Error::msg)?;
+        }
         let engine = Engine::new(&config)?;
         start_epoch_ticker(&engine);
         let linker = sandbox::base_linker(&engine)?;
