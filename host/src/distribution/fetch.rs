@@ -56,6 +56,10 @@ impl Fetcher {
     pub fn new(cache_root: &Path) -> Self {
         let client = reqwest::Client::builder()
             .user_agent(concat!("rewind/", env!("CARGO_PKG_VERSION")))
+            // A server that stalls cannot hold a load forever.
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .read_timeout(std::time::Duration::from_secs(30))
+            .timeout(std::time::Duration::from_secs(300))
             .build()
             .expect("the TLS configuration builds");
         Fetcher { modules: cache_root.join("modules"), client }
@@ -73,7 +77,7 @@ impl Fetcher {
                     Some(path) => path,
                     None => {
                         let response = self.send(self.client.get(url), None, &reference.to_string()).await?;
-                        let bytes = body(response, &reference.to_string()).await?;
+                        let bytes = body(response, &reference.to_string(), MAX_BLOB_BYTES).await?;
                         self.store(&reference.to_string(), sha256, &bytes)?
                     }
                 };
@@ -130,7 +134,8 @@ impl Fetcher {
         let fail = |message: String| FetchError::Failed { reference: oci.to_string(), message };
         let url = format!("{}/manifests/{}", oci.base_url(), oci.reference);
         let request = self.client.get(url).header(ACCEPT, OCI_MANIFEST);
-        let bytes = body(self.send(request, Some(oci), &oci.to_string()).await?, &oci.to_string()).await?;
+        let response = self.send(request, Some(oci), &oci.to_string()).await?;
+        let bytes = body(response, &oci.to_string(), MAX_MANIFEST_BYTES).await?;
         let digest = format!("sha256:{}", sha256_hex(&bytes));
         if oci.is_digest() && digest != oci.reference {
             return Err(FetchError::WrongDigest {
@@ -162,8 +167,13 @@ impl Fetcher {
             Some(path) => path,
             None => {
                 let url = format!("{}/blobs/sha256:{sha256}", oci.base_url());
-                let bytes =
-                    body(self.send(self.client.get(url), Some(oci), &oci.to_string()).await?, &oci.to_string()).await?;
+                // No more than the manifest declares, and never more than the limit.
+                let declared = layer["size"].as_u64().unwrap_or(MAX_BLOB_BYTES as u64);
+                if declared > MAX_BLOB_BYTES as u64 {
+                    return Err(fail(format!("the layer declares {declared} bytes, more than {MAX_BLOB_BYTES}")));
+                }
+                let response = self.send(self.client.get(url), Some(oci), &oci.to_string()).await?;
+                let bytes = body(response, &oci.to_string(), declared as usize).await?;
                 self.store(&oci.to_string(), &sha256, &bytes)?
             }
         };
@@ -237,11 +247,11 @@ impl Fetcher {
     ) -> Result<Response, FetchError> {
         let fail = |message: String| FetchError::Failed { reference: reference.to_string(), message };
         let retry = request.try_clone();
-        let request = with_basic_auth(request);
+        let request = with_basic_auth(request, oci).map_err(fail)?;
         let response = request.send().await.map_err(|e| fail(describe(&e)))?;
         let response = match (response.status(), oci, retry) {
             (StatusCode::UNAUTHORIZED, Some(_), Some(retry)) => {
-                let token = self.bearer_token(response.headers()).await.map_err(fail)?;
+                let token = self.bearer_token(response.headers(), oci.expect("matched Some")).await.map_err(fail)?;
                 retry.bearer_auth(token).send().await.map_err(|e| fail(describe(&e)))?
             }
             _ => response,
@@ -258,7 +268,7 @@ impl Fetcher {
         )))
     }
 
-    async fn bearer_token(&self, headers: &HeaderMap) -> Result<String, String> {
+    async fn bearer_token(&self, headers: &HeaderMap, oci: &OciRef) -> Result<String, String> {
         let challenge = headers
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
@@ -270,9 +280,18 @@ impl Fetcher {
             .map(|(k, v)| (k, v.trim_matches('"')))
             .collect();
         let realm = fields.get("realm").ok_or("the registry's challenge names no realm")?;
+        // The token (and the credentials sent for it) stay with the registry:
+        // a realm on another host, or over plain HTTP to a remote registry, is
+        // refused.
+        let realm_url = reqwest::Url::parse(realm).map_err(|e| format!("the realm {realm:?} is not a URL: {e}"))?;
+        let registry_host = oci.registry.rsplit_once(':').map_or(oci.registry.as_str(), |(h, _)| h);
+        let plain_ok = oci.base_url().starts_with("http://");
+        if realm_url.host_str() != Some(registry_host) || (realm_url.scheme() != "https" && !plain_ok) {
+            return Err(format!("the registry names a token realm {realm} that is not https on {registry_host}"));
+        }
         let query: Vec<(&str, &str)> =
             ["service", "scope"].iter().filter_map(|k| Some((*k, *fields.get(k)?))).collect();
-        let request = with_basic_auth(self.client.request(Method::GET, *realm).query(&query));
+        let request = with_basic_auth(self.client.request(Method::GET, realm_url).query(&query), Some(oci))?;
         let response = request.send().await.map_err(|e| describe(&e))?;
         if !response.status().is_success() {
             return Err(format!("the registry refused a token: {}", response.status()));
@@ -287,10 +306,21 @@ impl Fetcher {
     }
 }
 
-fn with_basic_auth(request: RequestBuilder) -> RequestBuilder {
-    match (std::env::var("REWIND_REGISTRY_USER"), std::env::var("REWIND_REGISTRY_PASSWORD")) {
-        (Ok(user), Ok(password)) => request.basic_auth(user, Some(password)),
-        _ => request,
+/// The registry credentials go to the registry they are for
+/// (`REWIND_REGISTRY_HOST`) and nowhere else: not to https module hosts,
+/// not to another registry.
+fn with_basic_auth(request: RequestBuilder, oci: Option<&OciRef>) -> Result<RequestBuilder, String> {
+    let (Ok(user), Ok(password)) = (std::env::var("REWIND_REGISTRY_USER"), std::env::var("REWIND_REGISTRY_PASSWORD"))
+    else {
+        return Ok(request);
+    };
+    let Some(oci) = oci else { return Ok(request) };
+    match std::env::var("REWIND_REGISTRY_HOST") {
+        Ok(host) if host == oci.registry => Ok(request.basic_auth(user, Some(password))),
+        Ok(_) => Ok(request),
+        Err(_) => Err("REWIND_REGISTRY_USER is set without REWIND_REGISTRY_HOST: name the registry (host[:port]) \
+                       the credentials are for"
+            .into()),
     }
 }
 
@@ -305,12 +335,27 @@ fn upload_location(headers: &HeaderMap, oci: &OciRef) -> Option<String> {
     Some(format!("{origin}{location}"))
 }
 
-async fn body(response: Response, reference: &str) -> Result<Vec<u8>, FetchError> {
-    let bytes = response.bytes().await.map_err(|e| FetchError::Failed {
-        reference: reference.to_string(),
-        message: format!("download interrupted: {}", describe(&e)),
-    })?;
-    Ok(bytes.to_vec())
+/// A manifest is at most 4 MiB, as OCI clients take it; a module download
+/// at most 64 MiB (the runtime's module limit applies after).
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+const MAX_BLOB_BYTES: usize = 64 << 20;
+
+/// The response's body, refused once it passes `limit` bytes.
+async fn body(mut response: Response, reference: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
+    let fail = |message: String| FetchError::Failed { reference: reference.to_string(), message };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(fail(format!("the download is larger than {limit} bytes")));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|e| fail(format!("download interrupted: {}", describe(&e))))?
+    {
+        if bytes.len() + chunk.len() > limit {
+            return Err(fail(format!("the download is larger than {limit} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// reqwest's message plus its causes (the TLS or connection problem).
