@@ -129,6 +129,14 @@ fn an_https_policy_is_used_only_when_its_digest_matches() {
     assert_eq!(sha256_of(&cached_modules(cache.path())[0]), digest);
     std::fs::copy(component("tests/components/hostile"), &cached_modules(cache.path())[0]).unwrap();
     assert!(eval_release(cache.path(), &missing).is_err(), "not the planted module: the server has no such file");
+
+    // A download past the limit is refused as it arrives, never cached.
+    let huge = std::fs::File::create(served.join("huge.wasm")).unwrap();
+    huge.set_len(65 << 20).unwrap();
+    let err = eval_release(cache.path(), &format!("{base}/huge.wasm#sha256={wrong}")).unwrap_err();
+    assert!(err.contains("the download is larger than 67108864 bytes"), "{err}");
+    // (The planted module was removed above, and nothing was cached since.)
+    assert!(cached_modules(cache.path()).is_empty());
 }
 
 /// The controller's module handling with a RolloutPolicy naming a tag: when
