@@ -106,26 +106,9 @@ impl Fetcher {
             return Err(FetchError::WrongDigest { reference: reference.into(), expected: expected.into(), found });
         }
         let path = self.modules.join(format!("sha256-{expected}.wasm"));
-        // A random name, created exclusively and never through a symlink.
-        let suffix = hex::encode(crate::runtime::cache::random_bytes::<8>());
-        let partial = self.modules.join(format!(".sha256-{expected}.{suffix}.partial"));
         let cache_error = |source| FetchError::Cache { path: path.clone(), source };
         std::fs::create_dir_all(&self.modules).map_err(cache_error)?;
-        let written = {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&partial)
-                .and_then(|mut file| file.write_all(bytes))
-        };
-        written.and_then(|()| std::fs::rename(&partial, &path)).map_err(|source| {
-            let _ = std::fs::remove_file(&partial);
-            cache_error(source)
-        })?;
+        crate::runtime::cache::write_atomically(&path, &[bytes]).map_err(cache_error)?;
         Ok(path)
     }
 
@@ -341,17 +324,29 @@ const MAX_MANIFEST_BYTES: usize = 4 << 20;
 const MAX_BLOB_BYTES: usize = 64 << 20;
 
 /// The response's body, refused once it passes `limit` bytes.
-async fn body(mut response: Response, reference: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
+async fn body(response: Response, reference: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
     let fail = |message: String| FetchError::Failed { reference: reference.to_string(), message };
+    read_capped(response, limit).await.map_err(|e| match e {
+        CappedRead::TooLarge => fail(format!("the download is larger than {limit} bytes")),
+        CappedRead::Interrupted(e) => fail(format!("download interrupted: {}", describe(&e))),
+    })
+}
+
+pub(crate) enum CappedRead {
+    TooLarge,
+    Interrupted(reqwest::Error),
+}
+
+/// A response's body, streamed and given up as soon as it would pass
+/// `limit` bytes (or says it will).
+pub(crate) async fn read_capped(mut response: Response, limit: usize) -> Result<Vec<u8>, CappedRead> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(fail(format!("the download is larger than {limit} bytes")));
+        return Err(CappedRead::TooLarge);
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) =
-        response.chunk().await.map_err(|e| fail(format!("download interrupted: {}", describe(&e))))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(CappedRead::Interrupted)? {
         if bytes.len() + chunk.len() > limit {
-            return Err(fail(format!("the download is larger than {limit} bytes")));
+            return Err(CappedRead::TooLarge);
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -359,7 +354,7 @@ async fn body(mut response: Response, reference: &str, limit: usize) -> Result<V
 }
 
 /// reqwest's message plus its causes (the TLS or connection problem).
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

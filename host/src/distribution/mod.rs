@@ -5,4 +5,5 @@ mod fetch;
 mod reference;
 
 pub use fetch::{ANNOTATION_WIT, FetchError, Fetched, Fetcher, OCI_MANIFEST, WASM_CONFIG, WASM_LAYER, sha256_hex};
+pub(crate) use fetch::{CappedRead, describe, read_capped};
 pub use reference::{OciRef, PolicyRef};

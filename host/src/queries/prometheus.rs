@@ -3,6 +3,7 @@
 //! step so workloads evaluated together do not repeat a query.
 
 use super::QueryRange;
+use crate::distribution::{CappedRead, read_capped};
 use rewind_snapshot::{MetricResult, Sample, Text};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -103,35 +104,22 @@ impl Prometheus {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let mut response = request.send().await.map_err(|e| self.describe(&e))?;
+        let response = request.send().await.map_err(|e| self.describe(&e))?;
         let status = response.status();
-        if response.content_length().is_some_and(|n| n > self.max_bytes as u64) {
-            return Err(format!("the response is larger than {} bytes", self.max_bytes));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e))? {
-            if body.len() + chunk.len() > self.max_bytes {
-                return Err(format!("the response is larger than {} bytes", self.max_bytes));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(response, self.max_bytes).await.map_err(|e| match e {
+            CappedRead::TooLarge => format!("the response is larger than {} bytes", self.max_bytes),
+            CappedRead::Interrupted(e) => self.describe(&e),
+        })?;
         parse_response(status.as_u16(), &body)
     }
 
     /// The error and its causes (a refused connection says so), or the
     /// timeout that ran out.
     fn describe(&self, error: &reqwest::Error) -> String {
-        use std::error::Error;
         if error.is_timeout() {
             return format!("did not answer within {} s", self.timeout.as_secs_f64());
         }
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        text
+        crate::distribution::describe(error)
     }
 }
 

@@ -233,13 +233,18 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-/// Writes `parts` to a new file of a random name beside `path` (created
-/// exclusively, never through a symlink), then renames it into place.
+/// Best effort: a cache entry that cannot be written costs a compilation.
 fn store_atomically(path: &Path, parts: &[&[u8]]) {
     let Some(dir) = path.parent() else { return };
-    if trusted_dir(dir).is_err() {
-        return;
+    if trusted_dir(dir).is_ok() {
+        let _ = write_atomically(path, parts);
     }
+}
+
+/// Writes `parts` to a new file of a random name beside `path` (created
+/// exclusively, owner-only, never through a symlink), then renames it into
+/// place; nothing is left behind on failure.
+pub(crate) fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     let temporary = path.with_extension(format!("tmp-{}", hex::encode(random_bytes::<8>())));
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -247,10 +252,12 @@ fn store_atomically(path: &Path, parts: &[&[u8]]) {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&temporary)
-        .and_then(|mut file| parts.iter().try_for_each(|part| file.write_all(part)));
-    if written.is_err() || std::fs::rename(&temporary, path).is_err() {
+        .and_then(|mut file| parts.iter().try_for_each(|part| file.write_all(part)))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
+    written
 }
 
 #[cfg(test)]
