@@ -4,7 +4,8 @@
 mod common;
 use common::cluster::*;
 use common::*;
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use std::time::Duration;
 
@@ -62,5 +63,16 @@ async fn an_api_server_restart_during_a_rollout_ends_with_one_rollback() {
     assert_eq!(template_image(&deployments.get("web").await.unwrap()), "shop/web:1");
     assert_eq!(events(&client, namespace, "RollingBack").await, 1, "one rollback across the restart");
     let recorded = decision(&client, namespace, "deployment-web").await.expect("a decision");
-    assert_eq!(recorded.rollbacks.len(), 1, "{recorded:?}");
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let said: Vec<String> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| {
+            format!("{} ×{}: {}", e.reason.unwrap_or_default(), e.count.unwrap_or(1), e.message.unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(recorded.rollbacks.len(), 1, "{recorded:?}; the events: {said:#?}");
 }

@@ -6,6 +6,7 @@ use super::crd::{FlapGuard, Mode, WorkloadStatus};
 use crate::actions::{Action, EventType};
 use crate::answers::Health;
 use crate::evaluate::Evaluation;
+use crate::executor::Outcome;
 
 /// An Event the controller records on the workload about its own decision.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,6 +23,9 @@ pub struct WorkloadPlan {
     pub execute: Vec<Action>,
     pub status: WorkloadStatus,
     pub event: Option<ControllerEvent>,
+    /// Whether `status.rollbacks` ends with this evaluation's rollback, to
+    /// be dropped unless the executor carries it out.
+    pub counts_rollback: bool,
 }
 
 /// A decision stays small however much a policy says.
@@ -87,6 +91,7 @@ pub fn plan(
     };
     let planned = &evaluation.actions;
     let rollback = automatic_rollback(evaluation);
+    let mut counts_rollback = false;
     let (execute, event) = if evaluation.fatal {
         let message = report.errors.join("; ");
         (Vec::new(), Some(event(EventType::Warning, "PolicyError", message)))
@@ -107,11 +112,25 @@ pub fn plan(
     } else {
         if rollback {
             rollbacks.push(crate::time::format(now));
+            counts_rollback = true;
         }
         (planned.clone(), None)
     };
     status.rollbacks = rollbacks;
-    WorkloadPlan { execute, status, event }
+    WorkloadPlan { execute, status, event, counts_rollback }
+}
+
+/// Whether executing `actions` carried out a rollback. Only such a rollback
+/// stays in the flap-guard history [`plan`] added it to: one the executor
+/// skipped (the template was already restored), failed (an API server
+/// restarting) or stopped short of (a conflict) changed nothing, and
+/// counting it would hold back the rollback that follows. A write whose
+/// response was lost is the one case this undercounts.
+pub fn rollback_applied(actions: &[Action], outcomes: &[Outcome]) -> bool {
+    actions
+        .iter()
+        .zip(outcomes)
+        .any(|(action, outcome)| matches!(action, Action::Rollback { .. }) && matches!(outcome, Outcome::Applied(_)))
 }
 
 fn event(event_type: EventType, reason: &str, message: String) -> ControllerEvent {

@@ -9,7 +9,7 @@ use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadSt
 use super::decisions::Decisions;
 use super::metrics::Metrics;
 use super::modules::{LOADING, Modules, TAG_RECHECK};
-use super::plan::plan;
+use super::plan::{plan, rollback_applied};
 use super::queries::Providers;
 use super::queue::{Job, Queue};
 use crate::actions::{Action, ActionLimits, EventType};
@@ -198,7 +198,6 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         metrics.flap_guard_trip(&policy.name);
     }
     let recheck_after = evaluation.decision.as_ref().and_then(|d| d.failure.recheck_after);
-    let rolled_back = plan.status.rollbacks.len() > previous.as_ref().map_or(0, |p| p.rollbacks.len());
     let mut status = plan.status;
     let decided = previous.as_ref().map(|p| (&p.state, &p.release, &p.actions))
         != Some((&status.state, &status.release, &status.actions));
@@ -217,22 +216,17 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
             .execute(&ExecutionContext { target: key.clone(), now }, &plan.execute)
             .await;
         conflict = record_execution(ctx, &workload, &policy.name, &plan.execute, &executed, &mut status, now).await;
-        if rolled_back && executed.failure.is_none() {
-            metrics.rollback(&policy.name);
+        if plan.counts_rollback {
+            if rollback_applied(&plan.execute, &executed.outcomes) {
+                metrics.rollback(&policy.name);
+            } else {
+                status.rollbacks.pop();
+            }
         }
         if conflict && executed.outcomes.is_empty() {
             // Someone changed the workload before anything was done: decide
             // again on what it is now.
             return Ok(retry_soon);
-        }
-        // Stopped on a conflict after some actions took effect: what ran
-        // (a rollback, for the flap guard) is recorded before deciding
-        // again; a rollback planned but never carried out is not.
-        let rollback_at = plan.execute.iter().position(|a| matches!(a, Action::Rollback { .. }));
-        let rollback_applied =
-            rollback_at.is_some_and(|i| matches!(executed.outcomes.get(i), Some(Outcome::Applied(_))));
-        if conflict && rolled_back && !rollback_applied {
-            status.rollbacks.pop();
         }
     }
     if ctx.decisions.record(&ctx.cluster.client, &rp, key, status, &ctx.cache).await? {

@@ -56,6 +56,21 @@ fn enforce_executes_and_records_the_rollback() {
 }
 
 #[test]
+fn enforce_executes_and_records_the_rollback_only_once_carried_out() {
+    let plan = plan("web", &rollback(), Mode::Enforce, &FlapGuard::default(), None, NOW);
+    assert!(plan.counts_rollback);
+    let applied = Outcome::Applied("rolled back".into());
+    let skipped = Outcome::Skipped("already restored".into());
+    let event =
+        Action::EmitEvent { event_type: EventType::Normal, reason: "RollingBack".into(), message: String::new() };
+    let actions = [event, Action::Rollback { revision: 2 }];
+    assert!(rollback_applied(&actions, &[applied.clone(), applied.clone()]));
+    assert!(!rollback_applied(&actions, &[applied.clone(), skipped]), "a skipped rollback changed nothing");
+    assert!(!rollback_applied(&actions, std::slice::from_ref(&applied)), "stopped before the rollback");
+    assert!(!rollback_applied(&actions[..1], &[applied]), "no rollback planned");
+}
+
+#[test]
 fn dry_run_plans_and_changes_nothing() {
     let plan = plan("web", &rollback(), Mode::DryRun, &FlapGuard::default(), None, NOW);
     assert!(plan.execute.is_empty());
