@@ -9,7 +9,7 @@
 //! (`2024-11-06T14:30:00Z.yaml`) or the same with `-` in the time, as
 //! `rewind capture --watch` writes (`2024-11-06T14-30-00Z.yaml`).
 
-use crate::actions::ActionLimits;
+use crate::actions::{ActionLimits, Grant};
 use crate::answers::Health;
 use crate::dump::{self, DumpError};
 use crate::evaluate::{EvalOptions, Evaluation, TargetSpec, evaluate};
@@ -191,13 +191,14 @@ pub fn run(
     timeline: &[Moment],
     target: &TargetSpec,
     action_limits: ActionLimits,
+    grants: &[Grant],
     progress: &mut dyn FnMut(usize, &Moment),
 ) -> Result<Backtest, BacktestError> {
     let mut steps = Vec::with_capacity(timeline.len());
     for (index, moment) in timeline.iter().enumerate() {
         progress(index, moment);
         let objects = dump::load_paths(std::slice::from_ref(&moment.path))?;
-        let options = EvalOptions { now: moment.at, apply: false, action_limits };
+        let options = EvalOptions { now: moment.at, apply: false, action_limits, grants: grants.to_vec() };
         let verdicts: Vec<Verdict> = policies
             .iter()
             .map(|policy| match evaluate(policy, &mut objects.clone(), target, &options) {

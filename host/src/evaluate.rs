@@ -3,11 +3,14 @@
 //! `apply`) execute them. Every failure lands in the report; none turns
 //! into a rollback.
 
-use crate::actions::{Action, ActionLimits, Scope, validate_actions};
+use crate::actions::{Action, ActionLimits, Grant, Grants, Scope, validate_actions};
+use crate::answers::PolicyAction;
 use crate::executor::{ExecutionContext, InMemoryExecutor};
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::pipeline::{Decision, decide};
-use crate::report::{ActionOut, EligibilityOut, EvalReport, FailureOut, LimitsOut, PolicyOut, SelectionOut, TargetOut};
+use crate::report::{
+    ActionOut, EligibilityOut, EvalReport, FailureOut, GrantsOut, LimitsOut, PolicyOut, SelectionOut, TargetOut,
+};
 use crate::runtime::{LoadedPolicy, RawObjects};
 use crate::snapshot;
 use serde_json::Value;
@@ -55,6 +58,16 @@ pub struct EvalOptions {
     /// Execute the actions on the object set (and report the objects).
     pub apply: bool,
     pub action_limits: ActionLimits,
+    /// What the operator gives the policy beyond a rollback
+    /// ([`crate::actions::grants`]).
+    pub grants: Vec<Grant>,
+}
+
+impl EvalOptions {
+    /// An offline run at `now` that applies its actions to the object set.
+    pub fn offline(now: i64, grants: Vec<Grant>) -> Self {
+        EvalOptions { now, apply: true, action_limits: ActionLimits::default(), grants }
+    }
 }
 
 /// One evaluation: what the policy decided, typed, for the controller and
@@ -133,7 +146,16 @@ pub fn evaluate_with(
         logs: Vec::new(),
         objects: None,
         limits: Some(LimitsOut { sandbox: policy.limits(), actions: options.action_limits }),
+        grants: GrantsOut::default(),
     };
+    let grants = Grants { declared: policy.declared.clone(), granted: options.grants.clone() };
+    report.grants = GrantsOut::of(&grants);
+    for missing in grants.missing() {
+        report.warnings.push(format!(
+            "policy {} declares the grant `{missing}`, which is not given: actions that need it are refused",
+            policy.name
+        ));
+    }
 
     let raw = TreeObjects(built.tree.iter().filter_map(|n| objects.get_shared(n.object)).collect());
     let decision = policy.session(Arc::new(raw)).and_then(|mut session| {
@@ -161,8 +183,18 @@ pub fn evaluate_with(
         report.errors.push(problem);
     }
 
-    let scope = Scope { target: target_key.clone(), owned: built.tree_keys(objects).into_iter().skip(1).collect() };
-    let actions = match validate_actions(&decision.actions(), &scope, &options.action_limits) {
+    let asked = decision.actions();
+    let rolled_back_to = asked.iter().find_map(|a| match a {
+        PolicyAction::Rollback { revision, .. } => Some(*revision),
+        _ => None,
+    });
+    let scope = Scope {
+        target: target_key.clone(),
+        owned: built.tree_keys(objects).into_iter().skip(1).collect(),
+        replaceable_pods: built.replaceable_pods(objects, rolled_back_to),
+        grants,
+    };
+    let actions = match validate_actions(&asked, &scope, &options.action_limits) {
         Ok(actions) => actions,
         Err(e) => {
             report.errors.push(format!("policy {}: {e}; none of this evaluation's actions is executed", policy.name));

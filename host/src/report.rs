@@ -92,6 +92,32 @@ pub struct EvalReport {
     pub objects: Option<Vec<Value>>,
     #[serde(skip)]
     pub limits: Option<LimitsOut>,
+    #[serde(skip_serializing_if = "GrantsOut::is_empty")]
+    pub grants: GrantsOut,
+}
+
+/// The grants of one evaluation: what the policy declares, what the
+/// operator gave, and what it may use (both).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GrantsOut {
+    pub declared: Vec<String>,
+    pub given: Vec<String>,
+    pub effective: Vec<String>,
+}
+
+impl GrantsOut {
+    pub fn of(grants: &rewind_core::actions::Grants) -> Self {
+        let shown = |list: &[&rewind_core::actions::Grant]| list.iter().map(ToString::to_string).collect();
+        GrantsOut {
+            declared: grants.declared.iter().map(ToString::to_string).collect(),
+            given: grants.granted.iter().map(ToString::to_string).collect(),
+            effective: shown(&grants.effective()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.declared.is_empty() && self.given.is_empty()
+    }
 }
 
 impl FailureOut {
@@ -132,6 +158,11 @@ impl EvalReport {
         let _ = writeln!(out, "now:         {}", self.now);
         let sha = self.policy.sha256.get(..12).unwrap_or(&self.policy.sha256);
         let _ = writeln!(out, "policy:      {} (sha256 {sha}…, {})", self.policy.path, self.policy.wit);
+        let granted = match self.grants.effective.as_slice() {
+            [] => "a rollback's only".to_string(),
+            effective => format!("a rollback's and {}", effective.join(", ")),
+        };
+        let _ = writeln!(out, "grants:      {granted}");
         match &self.failure {
             Some(f) => {
                 let manual = if f.manual_request { ", manual rollback requested" } else { "" };

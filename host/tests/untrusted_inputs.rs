@@ -32,11 +32,8 @@ fn an_absurdly_long_blue_green_request_is_answered_and_cleared() {
     let huge = "v".repeat(200_000);
     let mut objects = with_annotation("bluegreen/stable.yaml", "MetadataServices", "e6data.io/rollback-to", &huge);
     let target = TargetSpec::parse("MetadataServices/sample1", "autoscalingv2").unwrap();
-    let options = EvalOptions {
-        now: rewind::time::parse("2024-11-06T15:00:00Z").unwrap(),
-        apply: true,
-        action_limits: Default::default(),
-    };
+    // The operator gives what the policy declares (its image tags, status).
+    let options = EvalOptions::offline(rewind::time::parse("2024-11-06T15:00:00Z").unwrap(), policy.declared.clone());
     let evaluation = evaluate(&policy, &mut objects, &target, &options).unwrap();
     assert!(!evaluation.fatal, "{:?}", evaluation.report.errors);
     assert!(evaluation.report.errors.is_empty(), "{:?}", evaluation.report.errors);

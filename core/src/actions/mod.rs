@@ -1,9 +1,12 @@
 //! Actions a policy asks for: their host-side form, validation against the
 //! target's scope, and the pure transformations executors share.
 
+pub mod grants;
 mod merge_patch;
+pub mod needs;
 mod validate;
 
+pub use grants::{Grant, Grants};
 pub use merge_patch::{apply_merge_patch, json_depth};
 pub use validate::{ActionLimits, Scope, ValidationError, is_hidden_control, validate_actions};
 

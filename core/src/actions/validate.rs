@@ -1,6 +1,7 @@
 //! Every action of an evaluation is checked before any is executed: one bad
 //! action rejects the whole list, so a policy never gets half its way.
 
+use super::grants::{Grants, Need, never_writable, pointer, reserved_annotation};
 use super::{Action, ConditionSpec, condition_status_text, json_depth};
 use crate::answers::{PolicyAction, Subresource};
 use crate::objects::ObjectKey;
@@ -8,12 +9,17 @@ use crate::workloads;
 use serde_json::Value;
 
 /// What one evaluation may touch: the target and the objects of its
-/// ownership tree (which share its namespace).
+/// ownership tree (which share its namespace), and what it may do to them
+/// beyond a rollback.
 #[derive(Clone, Debug)]
 pub struct Scope {
     pub target: ObjectKey,
     /// Every object of the ownership tree except the target.
     pub owned: Vec<ObjectKey>,
+    /// Pods of releases other than the one that stays (the release rolled
+    /// back to, else the current one): deleted without a grant.
+    pub replaceable_pods: Vec<ObjectKey>,
+    pub grants: Grants,
 }
 
 /// Bounds on what a policy may ask for in one evaluation.
@@ -98,10 +104,7 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
             let object = in_scope(object, scope, true).map_err(|p| (name, p))?;
             let value = parse_patch(patch, limits).map_err(|p| (name, p))?;
             let subresource = match subresource {
-                Subresource::Main => {
-                    check_identity_untouched(&value).map_err(|p| (name, p))?;
-                    None
-                }
+                Subresource::Main => None,
                 Subresource::Status => {
                     if value.as_object().is_some_and(|m| m.keys().any(|k| k != "status")) {
                         return Err((name, "a status patch may only contain `status`".into()));
@@ -109,21 +112,37 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
                     Some("status".to_string())
                 }
             };
+            for path in written_paths(&value) {
+                check_write(&object, subresource.is_some(), &path, scope).map_err(|p| (name, p))?;
+            }
             Ok(Action::MergePatch { object, subresource, patch: value })
         }
         A::DeleteObject(key) => {
             let name = "delete-object";
             let object = in_scope(key, scope, false).map_err(|p| (name, p))?;
+            let replaceable = object.kind == "Pod" && scope.replaceable_pods.iter().any(|p| p.same_object(&object));
+            if !replaceable {
+                let default = if object.kind == "Pod" {
+                    " (without it, only pods of releases other than the one that stays)"
+                } else {
+                    ""
+                };
+                let lacking = scope.grants.allow(&Need::Delete { kind: &object.kind });
+                lacking.map_err(|e| (name, format!("deleting {object}: {e}{default}")))?;
+            }
             Ok(Action::DeleteObject { object })
         }
         A::SetAnnotation { key, value } => {
             let name = "set-annotation";
             check_annotation_key(key).map_err(|p| (name, p))?;
+            check_annotation_allowed(key, scope).map_err(|p| (name, p))?;
             check_text("value", value, limits).map_err(|p| (name, p))?;
             Ok(Action::SetAnnotation { key: key.clone(), value: value.clone() })
         }
         A::RemoveAnnotation(key) => {
-            check_annotation_key(key).map_err(|p| ("remove-annotation", p))?;
+            let name = "remove-annotation";
+            check_annotation_key(key).map_err(|p| (name, p))?;
+            check_annotation_allowed(key, scope).map_err(|p| (name, p))?;
             Ok(Action::RemoveAnnotation { key: key.clone() })
         }
         A::SetCondition { kind, status, reason, message } => {
@@ -164,6 +183,7 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
 /// The key, if it names the target (when allowed) or an object of its tree.
 fn in_scope(key: &ObjectKey, scope: &Scope, target_allowed: bool) -> Result<ObjectKey, String> {
     let key = key.clone();
+    check_api_version(&key.api_version).map_err(|e| format!("{key}: {e}"))?;
     if key.namespace.is_none() {
         return Err(format!("{key}: cluster-scoped objects are outside any workload's scope"));
     }
@@ -201,24 +221,99 @@ fn parse_patch(text: &str, limits: &ActionLimits) -> Result<Value, String> {
     Ok(value)
 }
 
-/// A patch must not rename, move or re-own an object.
-fn check_identity_untouched(patch: &Value) -> Result<(), String> {
-    for field in ["apiVersion", "kind"] {
-        if patch.get(field).is_some() {
-            return Err(format!("the patch changes `{field}`"));
-        }
-    }
-    if let Some(metadata) = patch.get("metadata") {
-        let Some(metadata) = metadata.as_object() else {
-            return Err("the patch replaces `metadata` with a non-object".into());
-        };
-        for field in ["name", "namespace", "uid", "ownerReferences", "generateName"] {
-            if metadata.contains_key(field) {
-                return Err(format!("the patch changes `metadata.{field}`"));
+/// The fields a merge patch writes: every path to a value that is not a
+/// non-empty object (a scalar, an array, `null` for a removal).
+fn written_paths(patch: &Value) -> Vec<Vec<String>> {
+    fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match value.as_object() {
+            Some(map) if !map.is_empty() || path.is_empty() => {
+                for (key, child) in map {
+                    path.push(key.clone());
+                    walk(child, path, out);
+                    path.pop();
+                }
             }
+            _ => out.push(path.clone()),
         }
     }
-    Ok(())
+    let mut out = Vec::new();
+    walk(patch, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Whether a patch of `object` may write `path`: never identity or
+/// server-owned fields, never status through the main resource (the API
+/// server drops it there, so an offline run would pass what the cluster
+/// ignores); the target's own annotations without a grant; anything else
+/// with one.
+fn check_write(object: &ObjectKey, status: bool, path: &[String], scope: &Scope) -> Result<(), String> {
+    let shown = pointer(path);
+    if !status && path.first().is_some_and(|p| p == "status") {
+        return Err(format!(
+            "the patch writes `{shown}` of {object} through the main resource, where the API server ignores              status; use the status subresource"
+        ));
+    }
+    if let Some(why) = never_writable(path) {
+        return Err(format!("the patch writes `{shown}` of {object}, which no grant opens: {why}"));
+    }
+    let annotation = match path {
+        [metadata, annotations, key] if metadata == "metadata" && annotations == "annotations" => Some(key),
+        _ => None,
+    };
+    if object.same_object(&scope.target) && annotation.is_some_and(|key| !reserved_annotation(key)) {
+        return Ok(());
+    }
+    scope
+        .grants
+        .allow(&Need::Write { kind: &object.kind, path })
+        .map_err(|e| format!("writing `{shown}` of {object}: {e}"))
+}
+
+/// The target's annotations are the policy's own, except those Kubernetes
+/// reserves (a Deployment's revision, kubectl's last-applied configuration).
+fn check_annotation_allowed(key: &str, scope: &Scope) -> Result<(), String> {
+    if !reserved_annotation(key) {
+        return Ok(());
+    }
+    let path = ["metadata".to_string(), "annotations".to_string(), key.to_string()];
+    scope
+        .grants
+        .allow(&Need::Write { kind: &scope.target.kind, path: &path })
+        .map_err(|e| format!("annotation {key:?} is reserved to Kubernetes: {e}"))
+}
+
+/// `v1`, or a DNS-subdomain group and a Kubernetes version (`apps/v1`,
+/// `example.com/v1beta2`).
+fn check_api_version(api_version: &str) -> Result<(), String> {
+    let (group, version) = match api_version.split_once('/') {
+        Some((group, version)) => (Some(group), version),
+        None => (None, api_version),
+    };
+    let group_ok = group.is_none_or(|group| {
+        group.len() <= 253
+            && group.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    });
+    let version_ok = version.strip_prefix('v').is_some_and(|rest| {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &rest[digits..];
+        let stage = tail.strip_prefix("alpha").or_else(|| tail.strip_prefix("beta"));
+        digits > 0
+            && !rest.starts_with('0')
+            && (tail.is_empty()
+                || stage.is_some_and(|n| !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())))
+    });
+    if group_ok && version_ok {
+        Ok(())
+    } else {
+        let shown: String = api_version.chars().take(64).collect();
+        Err(format!("apiVersion {shown:?} is not a Kubernetes group and version (e.g. apps/v1)"))
+    }
 }
 
 fn check_text(field: &str, text: &str, limits: &ActionLimits) -> Result<(), String> {

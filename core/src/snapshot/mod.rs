@@ -37,6 +37,30 @@ impl BuiltSnapshot {
     pub fn tree_keys(&self, set: &ObjectSet) -> Vec<ObjectKey> {
         self.tree.iter().filter_map(|n| set.get(n.object).and_then(ObjectKey::of)).collect()
     }
+
+    /// The pods of every release but the one that stays: the release a
+    /// rollback to `rolled_back_to` restores, else the current one. A pod
+    /// of no known release is not among them; with no release staying,
+    /// none is.
+    pub fn replaceable_pods(&self, set: &ObjectSet, rolled_back_to: Option<u64>) -> Vec<ObjectKey> {
+        let releases = &self.snapshot.releases;
+        let staying = match rolled_back_to {
+            Some(revision) => releases.iter().position(|r| r.revision == Some(revision)),
+            None => releases.iter().position(|r| r.current),
+        };
+        let Some(staying) = staying else { return Vec::new() };
+        let key = |object: u32| {
+            let node = self.tree.get(object as usize)?;
+            set.get(node.object).and_then(ObjectKey::of)
+        };
+        releases
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != staying)
+            .flat_map(|(_, release)| self.snapshot.pods_of(release))
+            .filter_map(|pod| key(pod.object))
+            .collect()
+    }
 }
 
 /// What the snapshot holds of one object, made once per version of it: a

@@ -389,8 +389,7 @@ fn controller_path(policy: &LoadedPolicy, workloads: usize) -> (usize, Duration)
                         let mut objects = ObjectSet::new();
                         rewind::dump::add_text(&mut objects, response, "list response").unwrap();
                         let target = TargetSpec::parse("Deployment/web", &format!("ns-{}", t * chunk + i)).unwrap();
-                        let options =
-                            EvalOptions { now: synthetic::NOW, apply: true, action_limits: Default::default() };
+                        let options = EvalOptions::offline(synthetic::NOW, Vec::new());
                         let evaluation = evaluate(policy, &mut objects, &target, &options).unwrap();
                         assert!(!evaluation.fatal);
                         done += 1;

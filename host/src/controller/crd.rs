@@ -40,6 +40,11 @@ pub struct RolloutPolicySpec {
     /// the policy reads their results in its snapshot's metrics section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<crate::queries::MetricsSpec>,
+    /// What the policy may do beyond a rollback, each `patch:<Kind>:<JSON
+    /// pointer>` or `delete:<Kind>`; only grants the policy also declares
+    /// take effect.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
 }
 
 fn default_resync_seconds() -> u64 {

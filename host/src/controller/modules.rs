@@ -99,6 +99,9 @@ impl Modules {
             let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
             (serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
         };
+        if let Err(problem) = rewind_core::actions::Grant::parse_all(&rp.spec.grants) {
+            return (None, ready(false, "InvalidGrants", format!("spec.grants: {problem}")));
+        }
         let reference: PolicyRef = match rp.spec.policy.module.parse() {
             Ok(reference) => reference,
             Err(problem) => return keep_serving(format!("spec.policy.module: {problem}")),

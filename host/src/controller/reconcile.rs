@@ -12,7 +12,7 @@ use super::modules::{LOADING, Modules, TAG_RECHECK};
 use super::plan::{plan, rollback_applied};
 use super::queries::Providers;
 use super::queue::{Job, Queue};
-use crate::actions::{Action, ActionLimits, EventType};
+use crate::actions::{Action, ActionLimits, EventType, Grant};
 use crate::change::event_object;
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with, find_target};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
@@ -172,7 +172,9 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         let id = find_target(&objects, &target).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         ctx.queries.add_results(&ctx.cluster.client, &rp, &mut objects, id, now).await;
     }
-    let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default() };
+    // Checked by `policy_for`, which serves no module while they are invalid.
+    let grants = Grant::parse_all(&rp.spec.grants).map_err(ClusterError::Invalid)?;
+    let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default(), grants };
     let started = std::time::Instant::now();
     let policy_for_eval = policy.clone();
     let (evaluation, objects) = tokio::task::spawn_blocking(move || {

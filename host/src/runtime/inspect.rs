@@ -11,9 +11,17 @@ pub enum LoadProblem {
     Empty,
     NotWasm,
     CoreModule,
-    WrongVersion { found: String },
-    NotAPolicy { exports: Vec<String> },
-    ForbiddenImport { import: String },
+    WrongVersion {
+        found: String,
+    },
+    NotAPolicy {
+        exports: Vec<String>,
+    },
+    ForbiddenImport {
+        import: String,
+    },
+    /// Its declared grants (`rewind:needs` sections) cannot be read.
+    Declarations(String),
 }
 
 impl std::fmt::Display for LoadProblem {
@@ -37,6 +45,7 @@ impl std::fmt::Display for LoadProblem {
                 "the component does not export {WIT_PACKAGE}/policy (it exports: {})",
                 if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
             ),
+            LoadProblem::Declarations(problem) => write!(f, "the grants it declares cannot be read: {problem}"),
             LoadProblem::ForbiddenImport { import } => write!(
                 f,
                 "the policy imports `{import}`, which rewind never provides to policies \

@@ -95,7 +95,7 @@ impl PolicyRuntime {
     /// with it. A policy that fails any check is refused here, before it
     /// sees a snapshot.
     pub fn load(&self, path: &Path, settings: &str) -> Result<LoadedPolicy, PolicyError> {
-        let Inspected { sha256, component, cache_status, contract } = self.inspect(path)?;
+        let Inspected { sha256, component, cache_status, contract, declared } = self.inspect(path)?;
 
         let name = path.display().to_string();
         let link_error = |e: wasmtime::Error| PolicyError::Link { policy: name.clone(), message: format!("{e:#}") };
@@ -123,6 +123,7 @@ impl PolicyRuntime {
             wit: contract.package(),
             contract,
             cache_status,
+            declared,
             engine: self.engine.clone(),
             limits: self.limits,
             pre,
@@ -157,12 +158,14 @@ impl PolicyRuntime {
             return Err(PolicyError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64, max });
         }
         inspect::check_header(bytes).map_err(refused)?;
+        let declared = rewind_core::actions::needs::declared_grants(bytes)
+            .map_err(|problem| refused(LoadProblem::Declarations(problem)))?;
         let sha256 = crate::distribution::sha256_hex(bytes);
         let (component, cache_status) = self
             .component(bytes, &sha256)
             .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
         let contract = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
-        Ok(Inspected { sha256, component, cache_status, contract })
+        Ok(Inspected { sha256, component, cache_status, contract, declared })
     }
 
     fn component(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, CacheStatus)> {
@@ -185,6 +188,7 @@ pub struct Inspected {
     pub cache_status: CacheStatus,
     /// The `rewind:policy` version it was built against.
     pub contract: Contract,
+    pub declared: Vec<rewind_core::actions::Grant>,
 }
 
 /// Instances come from a pre-reserved pool: a fresh instance per evaluation
@@ -245,6 +249,9 @@ pub struct LoadedPolicy {
     pub wit: String,
     pub contract: Contract,
     pub cache_status: CacheStatus,
+    /// The grants the component declares it needs
+    /// ([`rewind_core::actions::needs`]).
+    pub declared: Vec<rewind_core::actions::Grant>,
     engine: Engine,
     limits: SandboxLimits,
     /// `exports` were checked on instances of this `pre`'s component.

@@ -23,6 +23,10 @@ pub struct SuiteFile {
     pub policy: PathBuf,
     #[serde(default)]
     pub settings: Option<Value>,
+    /// What the policy is given beyond a rollback, as a RolloutPolicy's
+    /// `spec.grants`.
+    #[serde(default)]
+    pub grants: Vec<String>,
     pub cases: Vec<Case>,
 }
 
@@ -38,6 +42,9 @@ pub struct Case {
     /// Replaces the suite's settings for this case.
     #[serde(default)]
     pub settings: Option<Value>,
+    /// Replaces the suite's grants for this case.
+    #[serde(default)]
+    pub grants: Option<Vec<String>>,
     /// Metric query results for the target, as a RecordedMetrics object's
     /// `results` (each `name`, `query`, and `samples` or `error`); they
     /// replace results the dump records.

@@ -1,7 +1,7 @@
 //! Running the cases of one suite file.
 
 use super::{Case, SuiteError, build::resolve_policy, parse_suite, settings_json};
-use crate::actions::ActionLimits;
+use crate::actions::Grant;
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate, find_target};
 use crate::objects::{ObjectSet, Origin};
 use crate::runtime::{LoadedPolicy, PolicyRuntime};
@@ -41,16 +41,18 @@ pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path, policy: Option<&Path
         let policy = loaded
             .entry(settings.clone())
             .or_insert_with(|| runtime.load(&policy_path, &settings).map_err(|e| e.to_string()));
-        let problems = match policy {
-            Ok(policy) => run_case(policy, case, base),
-            Err(e) => vec![e.clone()],
+        let grants = case.grants.as_ref().unwrap_or(&suite.grants);
+        let problems = match (policy, Grant::parse_all(grants)) {
+            (Ok(policy), Ok(grants)) => run_case(policy, case, base, grants),
+            (Ok(_), Err(e)) => vec![format!("grants: {e}")],
+            (Err(e), _) => vec![e.clone()],
         };
         cases.push(CaseResult { name: case.name.clone(), problems });
     }
     Ok(SuiteResult { path: path.to_path_buf(), cases })
 }
 
-fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
+fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path, grants: Vec<Grant>) -> Vec<String> {
     let target = match TargetSpec::parse(&case.target, &case.namespace) {
         Ok(t) => t,
         Err(e) => return vec![e],
@@ -59,7 +61,7 @@ fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path) -> Vec<String> {
         Ok(n) => n,
         Err(e) => return vec![format!("now: {e}")],
     };
-    match evaluate_case(policy, case, base, &target, now) {
+    match evaluate_case(policy, case, base, &target, EvalOptions::offline(now, grants)) {
         Ok(report) => match &case.expect.refused {
             Some(want) => vec![format!("expected a refusal containing {want:?}, but the case was evaluated")],
             None => case.expect.check(&report, &case.namespace),
@@ -80,7 +82,7 @@ fn evaluate_case(
     case: &Case,
     base: &Path,
     target: &TargetSpec,
-    now: i64,
+    options: EvalOptions,
 ) -> Result<crate::report::EvalReport, String> {
     let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
     let mut objects = crate::dump::load_paths(&paths).map_err(|e| e.to_string())?;
@@ -88,7 +90,6 @@ fn evaluate_case(
         Some(results) => inline_metrics(&mut objects, target, results)?,
         None => None,
     };
-    let options = EvalOptions { now, apply: true, action_limits: ActionLimits::default() };
     let mut report = evaluate(policy, &mut objects, target, &options).map_err(|e| e.to_string())?.report;
     report.warnings.extend(warning);
     Ok(report)

@@ -76,6 +76,6 @@ pub fn web() -> TargetSpec {
 }
 
 pub fn run(policy: &LoadedPolicy, objects: &mut ObjectSet, now: &str, apply: bool) -> Evaluation {
-    let options = EvalOptions { now: rewind::time::parse(now).unwrap(), apply, action_limits: Default::default() };
+    let options = EvalOptions { apply, ..EvalOptions::offline(rewind::time::parse(now).unwrap(), Vec::new()) };
     evaluate(policy, objects, &web(), &options).unwrap_or_else(|e| panic!("{e}"))
 }

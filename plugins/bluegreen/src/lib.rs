@@ -65,6 +65,18 @@ impl settings::Settings for Settings {
 
 pub struct BlueGreenPolicy;
 
+// What a blue-green rollback writes beyond a rollback's defaults: the
+// strategy's image tags, the status the operator reads, and the failed
+// strategy's Deployment it removes.
+rewind_sdk::needs![
+    "patch:MetadataServices:/spec/storage/imageTag",
+    "patch:MetadataServices:/spec/schema/imageTag",
+    "patch:MetadataServices:/status/deploymentPhase",
+    "patch:MetadataServices:/status/activeStrategy",
+    "patch:MetadataServices:/status/activeReleaseVersion",
+    "patch:MetadataServices:/status/releaseHistory",
+    "delete:Deployment",
+];
 rewind_sdk::export!(BlueGreenPolicy);
 
 impl Rules for BlueGreenPolicy {

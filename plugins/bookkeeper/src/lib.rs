@@ -40,6 +40,9 @@ impl settings::Settings for Settings {}
 
 pub struct BookkeeperPolicy;
 
+// The operator rolls back when the cluster's version goes back to the last
+// stable one.
+rewind_sdk::needs!["patch:BookkeeperCluster:/spec/version"];
 rewind_sdk::export!(BookkeeperPolicy);
 
 impl Rules for BookkeeperPolicy {

@@ -38,6 +38,40 @@ pub use rewind_snapshot::{
 };
 pub use settings::Settings;
 
+/// Declares the grants the policy needs beyond a rollback, one string each
+/// (`"patch:<Kind>:<JSON pointer>"` or `"delete:<Kind>"`), in the
+/// component's `rewind:needs` custom section. The host reads them before
+/// it compiles the component; an operator must also give each one (a
+/// RolloutPolicy's `spec.grants`) before actions that need it are allowed.
+///
+/// ```ignore
+/// rewind_sdk::needs!["patch:BookkeeperCluster:/spec/version"];
+/// ```
+#[macro_export]
+macro_rules! needs {
+    ($($grant:literal),+ $(,)?) => {
+        const _: () = {
+            const TEXT: &str = concat!($($grant, "\n"),+);
+            #[unsafe(link_section = "rewind:needs")]
+            #[used]
+            static NEEDS: [u8; TEXT.len()] = $crate::section_bytes(TEXT);
+        };
+    };
+}
+
+/// `text` as an array, for [`needs!`]'s static.
+#[doc(hidden)]
+pub const fn section_bytes<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
 /// The WIT types under their own names, where they differ from the
 /// snapshot's (a condition status in a `set-condition` action).
 pub mod wit {

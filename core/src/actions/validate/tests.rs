@@ -1,4 +1,5 @@
 use super::*;
+use crate::actions::Grant;
 use crate::answers::{PolicyAction as A, Subresource};
 use crate::objects::ObjectKey as Key;
 
@@ -12,9 +13,21 @@ fn key(kind: &str, namespace: Option<&str>, name: &str) -> Key {
 }
 
 fn scope() -> Scope {
+    scope_granting(&["patch:Deployment:/spec/replicas"], &["patch:Deployment:/spec/replicas"])
+}
+
+/// The target, one ReplicaSet and two pods: `web-1-a` of a release that
+/// does not stay, `web-2-a` of the one that does.
+fn scope_granting(declared: &[&str], given: &[&str]) -> Scope {
     Scope {
         target: key("Deployment", Some("shop"), "web"),
-        owned: vec![key("ReplicaSet", Some("shop"), "web-1"), key("Pod", Some("shop"), "web-1-a")],
+        owned: vec![
+            key("ReplicaSet", Some("shop"), "web-1"),
+            key("Pod", Some("shop"), "web-1-a"),
+            key("Pod", Some("shop"), "web-2-a"),
+        ],
+        replaceable_pods: vec![key("Pod", Some("shop"), "web-1-a")],
+        grants: Grants { declared: Grant::parse_all(declared).unwrap(), granted: Grant::parse_all(given).unwrap() },
     }
 }
 
@@ -68,7 +81,7 @@ fn patches_may_not_touch_identity() {
             key("Deployment", Some("shop"), "web"),
             &format!(r#"{{"metadata": {{"{field}": "x"}}}}"#),
         )]);
-        assert!(err.contains(&format!("metadata.{field}")), "{err}");
+        assert!(err.contains(&format!("`/metadata/{field}`")), "{err}");
     }
     let err = rejection(&[patch(key("Deployment", Some("shop"), "web"), "[1]")]);
     assert!(err.contains("JSON object"), "{err}");
@@ -107,6 +120,8 @@ fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
             name: "x".into(),
         },
         owned: vec![],
+        replaceable_pods: vec![],
+        grants: Grants::default(),
     };
     let limits = ActionLimits::default();
     let lookalike = validate_actions(&[rollback_deployment(1)], &scope_of("example.io/v1", "Deployment"), &limits);
@@ -151,4 +166,99 @@ fn condition_types_and_event_reasons_follow_kubernetes_rules_and_shown_text_has_
     let erased = rejection(&[event("RollingBack", "done\u{1b}[2K\u{1b}[1A")]);
     assert!(erased.contains("the message holds the control character U+001B"), "{erased}");
     assert!(rejection(&[condition("Ready", "R", "evil\u{202E}txt")]).contains("U+202E"));
+}
+
+fn refused_with(scope: &Scope, action: A) -> String {
+    validate_actions(&[action], scope, &ActionLimits::default()).unwrap_err().to_string()
+}
+
+#[test]
+fn without_a_grant_a_policy_may_only_do_what_a_rollback_needs() {
+    let none = scope_granting(&[], &[]);
+    let web = || key("Deployment", Some("shop"), "web");
+    for (patch_text, path) in [
+        (
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"evil"}]}}}}"#,
+            "/spec/template/spec/containers",
+        ),
+        (r#"{"spec":{"template":{"spec":{"hostNetwork":true}}}}"#, "/spec/template/spec/hostNetwork"),
+        (r#"{"spec":{"template":{"spec":{"serviceAccountName":"admin"}}}}"#, "/spec/template/spec/serviceAccountName"),
+        (r#"{"spec":{"selector":{"matchLabels":{"app":"x"}}}}"#, "/spec/selector/matchLabels/app"),
+        (r#"{"spec":{"replicas":0}}"#, "/spec/replicas"),
+        (r#"{"spec":{"paused":true}}"#, "/spec/paused"),
+        (r#"{"metadata":{"labels":{"app":"x"}}}"#, "/metadata/labels/app"),
+        (
+            r#"{"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}"}}}"#,
+            "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
+        ),
+    ] {
+        let refused = refused_with(&none, patch(web(), patch_text));
+        assert!(refused.contains(&format!("needs the grant `patch:Deployment:{path}`")), "{refused}");
+    }
+    assert!(
+        validate_actions(
+            &[patch(web(), r#"{"metadata":{"annotations":{"rewind.dev/x":"y"}}}"#)],
+            &none,
+            &ActionLimits::default()
+        )
+        .is_ok()
+    );
+    let reserved =
+        refused_with(&none, A::SetAnnotation { key: "deployment.kubernetes.io/revision".into(), value: "9".into() });
+    assert!(reserved.contains("reserved to Kubernetes") && reserved.contains("needs the grant"), "{reserved}");
+    let history = refused_with(&none, A::DeleteObject(key("ReplicaSet", Some("shop"), "web-1")));
+    assert!(history.contains("needs the grant `delete:ReplicaSet`"), "{history}");
+    let serving = refused_with(&none, A::DeleteObject(key("Pod", Some("shop"), "web-2-a")));
+    assert!(
+        serving.contains("`delete:Pod`") && serving.contains("releases other than the one that stays"),
+        "{serving}"
+    );
+    assert!(
+        validate_actions(&[A::DeleteObject(key("Pod", Some("shop"), "web-1-a"))], &none, &ActionLimits::default())
+            .is_ok()
+    );
+    let pod_status = A::MergePatch {
+        object: key("Pod", Some("shop"), "web-1-a"),
+        subresource: Subresource::Status,
+        patch: r#"{"status":{"phase":"Running"}}"#.into(),
+    };
+    assert!(refused_with(&none, pod_status).contains("needs the grant `patch:Pod:/status/phase`"));
+}
+
+#[test]
+fn identity_server_fields_and_status_through_main_are_never_writable() {
+    let all = scope_granting(
+        &["patch:Deployment:/spec", "patch:Deployment:/status"],
+        &["patch:Deployment:/spec", "patch:Deployment:/status"],
+    );
+    let web = || key("Deployment", Some("shop"), "web");
+    for (patch_text, field) in [
+        (r#"{"metadata":{"finalizers":["x"]}}"#, "/metadata/finalizers"),
+        (r#"{"metadata":{"deletionTimestamp":"2024-01-01T00:00:00Z"}}"#, "/metadata/deletionTimestamp"),
+        (r#"{"metadata":{"resourceVersion":"1"}}"#, "/metadata/resourceVersion"),
+        (r#"{"metadata":{"managedFields":[]}}"#, "/metadata/managedFields"),
+        (r#"{"metadata":{"ownerReferences":null}}"#, "/metadata/ownerReferences"),
+        (r#"{"kind":"Pod"}"#, "/kind"),
+    ] {
+        let refused = refused_with(&all, patch(web(), patch_text));
+        assert!(refused.contains("which no grant opens") && refused.contains(field), "{refused}");
+    }
+    let status = refused_with(&all, patch(web(), r#"{"status":{"replicas":9}}"#));
+    assert!(status.contains("through the main resource"), "{status}");
+    let granted =
+        A::MergePatch { object: web(), subresource: Subresource::Status, patch: r#"{"status":{"replicas":9}}"#.into() };
+    assert!(validate_actions(&[granted], &all, &ActionLimits::default()).is_ok());
+}
+
+#[test]
+fn object_versions_must_be_kubernetes_versions() {
+    let mut odd = key("Pod", Some("shop"), "web-1-a");
+    for bad in ["apps/..", "v", "apps/v01", "apps/v1gamma1", "Apps/v1", "/v1", "apps/v1beta"] {
+        odd.api_version = bad.into();
+        let refused = refused_with(&scope(), A::DeleteObject(odd.clone()));
+        assert!(refused.contains("not a Kubernetes group and version"), "{bad}: {refused}");
+    }
+    for good in ["v1", "apps/v1", "example.com/v1beta2", "x.io/v2alpha1"] {
+        assert!(check_api_version(good).is_ok(), "{good}");
+    }
 }

@@ -7,7 +7,7 @@ mod remote;
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use remote::{capture, controller, local_policy, pull, push};
-use rewind::actions::ActionLimits;
+use rewind::actions::{ActionLimits, Grant};
 use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
 use rewind::style::{ColorChoice, Style};
@@ -172,6 +172,11 @@ struct EvalArgs {
     /// as `rewind capture --queries` writes them). May be repeated.
     #[arg(long, conflicts_with = "queries")]
     metrics: Vec<PathBuf>,
+    /// Give the policy a grant beyond a rollback (`patch:<Kind>:<JSON
+    /// pointer>` or `delete:<Kind>`); it takes effect only if the policy
+    /// declares it. May be repeated; the report lists what is in effect.
+    #[arg(long = "grant", value_parser = parse_grant)]
+    grants: Vec<Grant>,
 }
 
 #[derive(clap::Args)]
@@ -193,6 +198,15 @@ struct BacktestArgs {
     namespace: String,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Give the policy a grant beyond a rollback (`patch:<Kind>:<JSON
+    /// pointer>` or `delete:<Kind>`); it takes effect only if the policy
+    /// declares it. May be repeated; the report lists what is in effect.
+    #[arg(long = "grant", value_parser = parse_grant)]
+    grants: Vec<Grant>,
+}
+
+fn parse_grant(text: &str) -> Result<Grant, String> {
+    Grant::parse(text)
 }
 
 #[derive(clap::Args)]
@@ -323,7 +337,7 @@ fn backtest(
             eprint!("\r\x1b[K[{}/{total}] {}", index + 1, rewind::time::format(moment.at));
         }
     };
-    let result = rewind::backtest::run(&policies, &timeline, &target, action_limits, &mut progress);
+    let result = rewind::backtest::run(&policies, &timeline, &target, action_limits, &args.grants, &mut progress);
     if interactive {
         eprint!("\r\x1b[K");
     }
@@ -392,7 +406,7 @@ fn eval(
     let live = args.queries.live()?;
     let metric_warnings = metrics::add_metrics(&mut objects, &args.metrics, live.as_ref(), &target, now)?;
     let policy = runtime.load(&local_policy(&args.policy, cache_root)?, &settings)?;
-    let options = EvalOptions { now, apply: args.apply, action_limits };
+    let options = EvalOptions { now, apply: args.apply, action_limits, grants: args.grants.clone() };
     let mut evaluation = evaluate(&policy, &mut objects, &target, &options)?;
     evaluation.report.warnings.extend(metric_warnings);
     match args.output {

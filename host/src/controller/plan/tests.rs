@@ -30,6 +30,7 @@ fn evaluation(state: Health, manual: bool, release: Option<&str>, actions: Vec<A
         logs: vec![],
         objects: None,
         limits: None,
+        grants: Default::default(),
     };
     let decision = Decision { failure, eligibility: Some(eligibility), selection };
     Evaluation { report, fatal: false, decision: Some(decision), actions }

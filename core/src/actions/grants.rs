@@ -1,0 +1,299 @@
+//! What a policy may change beyond a rollback: grants.
+//!
+//! Without any grant a policy may do what a rollback needs: restore a
+//! recorded release of its target, delete pods of releases other than the
+//! one that stays, set and remove the target's annotations (except those
+//! Kubernetes reserves), set its conditions and emit events. Anything else
+//! is a grant:
+//!
+//! - `patch:<Kind>:<path>`: merge patches of objects of that kind may write
+//!   the fields at and under `<path>`, a JSON pointer whose `*` segments
+//!   match any key. A path under `/status` is written through the status
+//!   subresource.
+//! - `delete:<Kind>`: objects of that kind in the target's ownership tree
+//!   may be deleted.
+//!
+//! A policy declares the grants it needs (in its component); an action is
+//! allowed only when the policy declares the grant and the operator gives
+//! it (a RolloutPolicy's `spec.grants`, the CLI's `--grant`, a suite's
+//! `grants`). Identity and server-owned fields are never writable.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    Patch { kind: String, path: Vec<String> },
+    Delete { kind: String },
+}
+
+/// Fields no grant opens: who the object is, who owns it, and what the API
+/// server keeps for itself.
+const NEVER_WRITABLE: &[&[&str]] = &[
+    &["apiVersion"],
+    &["kind"],
+    &["metadata", "name"],
+    &["metadata", "namespace"],
+    &["metadata", "generateName"],
+    &["metadata", "uid"],
+    &["metadata", "resourceVersion"],
+    &["metadata", "generation"],
+    &["metadata", "creationTimestamp"],
+    &["metadata", "deletionTimestamp"],
+    &["metadata", "deletionGracePeriodSeconds"],
+    &["metadata", "managedFields"],
+    &["metadata", "ownerReferences"],
+    &["metadata", "finalizers"],
+    &["metadata", "selfLink"],
+];
+
+/// Why a field can never be written, if it cannot.
+pub fn never_writable(path: &[String]) -> Option<String> {
+    if path.len() == 1 && path[0] == "metadata" {
+        return Some("`metadata` as a whole holds the object's identity".into());
+    }
+    NEVER_WRITABLE
+        .iter()
+        .find(|fixed| path.len() >= fixed.len() && fixed.iter().zip(path).all(|(a, b)| a == b))
+        .map(|fixed| format!("`{}` is the object's identity or the API server's", pointer(fixed)))
+}
+
+/// Annotation keys Kubernetes reserves for its own components
+/// (`kubernetes.io/`, `k8s.io/` and their subdomains): `kubectl`'s
+/// last-applied configuration, a Deployment's revision.
+pub fn reserved_annotation(key: &str) -> bool {
+    let Some((prefix, _)) = key.split_once('/') else { return false };
+    ["kubernetes.io", "k8s.io"].iter().any(|reserved| prefix == *reserved || prefix.ends_with(&format!(".{reserved}")))
+}
+
+/// A JSON pointer of `segments`, escaped as RFC 6901 says.
+pub fn pointer<S: AsRef<str>>(segments: &[S]) -> String {
+    segments.iter().map(|s| format!("/{}", s.as_ref().replace('~', "~0").replace('/', "~1"))).collect()
+}
+
+fn parse_pointer(text: &str) -> Result<Vec<String>, String> {
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err(format!("the path {text:?} is not a JSON pointer (it must start with '/')"));
+    };
+    if rest.is_empty() {
+        return Err("the path `/` would grant the whole object; name the fields".into());
+    }
+    rest.split('/')
+        .map(|segment| {
+            if segment.is_empty() {
+                return Err(format!("the path {text:?} has an empty segment"));
+            }
+            let mut out = String::new();
+            let mut chars = segment.chars();
+            while let Some(c) = chars.next() {
+                match (c, c == '~') {
+                    (_, false) => out.push(c),
+                    (_, true) => match chars.next() {
+                        Some('0') => out.push('~'),
+                        Some('1') => out.push('/'),
+                        _ => return Err(format!("the path {text:?} has a '~' that is not ~0 or ~1")),
+                    },
+                }
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+fn check_kind(kind: &str, grant: &str) -> Result<(), String> {
+    let ok = kind.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+        && kind.len() <= 63
+        && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok { Ok(()) } else { Err(format!("grant {grant:?}: {kind:?} is not a Kubernetes kind (e.g. Deployment)")) }
+}
+
+/// The most grants one policy may declare or one RolloutPolicy give.
+pub const MAX_GRANTS: usize = 256;
+
+impl Grant {
+    pub fn parse(text: &str) -> Result<Grant, String> {
+        let shown: String = text.chars().take(200).collect();
+        let text = text.trim();
+        if let Some(kind) = text.strip_prefix("delete:") {
+            check_kind(kind, &shown)?;
+            return Ok(Grant::Delete { kind: kind.to_string() });
+        }
+        if let Some(rest) = text.strip_prefix("patch:") {
+            let Some((kind, path)) = rest.split_once(':') else {
+                return Err(format!("grant {shown:?}: a patch grant is `patch:<Kind>:<path>`"));
+            };
+            check_kind(kind, &shown)?;
+            let path = parse_pointer(path).map_err(|e| format!("grant {shown:?}: {e}"))?;
+            if let Some(why) = never_writable(&path) {
+                return Err(format!("grant {shown:?} cannot be given: {why}"));
+            }
+            return Ok(Grant::Patch { kind: kind.to_string(), path });
+        }
+        Err(format!("grant {shown:?} is neither `patch:<Kind>:<path>` nor `delete:<Kind>`"))
+    }
+
+    /// Parses a list, refusing more than [`MAX_GRANTS`].
+    pub fn parse_all<S: AsRef<str>>(texts: &[S]) -> Result<Vec<Grant>, String> {
+        if texts.len() > MAX_GRANTS {
+            return Err(format!("{} grants; at most {MAX_GRANTS} are allowed", texts.len()));
+        }
+        texts.iter().map(|t| Grant::parse(t.as_ref())).collect()
+    }
+
+    /// Whether this grant allows writing `path` of an object of `kind`.
+    fn covers_write(&self, kind: &str, path: &[String]) -> bool {
+        match self {
+            Grant::Patch { kind: k, path: granted } => {
+                k == kind && granted.len() <= path.len() && granted.iter().zip(path).all(|(g, p)| g == "*" || g == p)
+            }
+            Grant::Delete { .. } => false,
+        }
+    }
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Grant::Patch { kind, path } => write!(f, "patch:{kind}:{}", pointer(path)),
+            Grant::Delete { kind } => write!(f, "delete:{kind}"),
+        }
+    }
+}
+
+/// What a policy declared it needs and what its operator gave it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Grants {
+    pub declared: Vec<Grant>,
+    pub granted: Vec<Grant>,
+}
+
+/// What an action needs beyond the default.
+pub enum Need<'a> {
+    Write { kind: &'a str, path: &'a [String] },
+    Delete { kind: &'a str },
+}
+
+impl Grants {
+    /// The grants both declared and given: what the policy may use.
+    pub fn effective(&self) -> Vec<&Grant> {
+        self.declared.iter().filter(|d| self.granted.iter().any(|g| g.includes(d))).collect()
+    }
+
+    /// Declared grants the operator did not give, for a warning.
+    pub fn missing(&self) -> Vec<&Grant> {
+        self.declared.iter().filter(|d| !self.granted.iter().any(|g| g.includes(d))).collect()
+    }
+
+    /// Allows `need`, or says which grant it lacks and who must give it.
+    pub fn allow(&self, need: &Need) -> Result<(), String> {
+        let wanted = match need {
+            Need::Write { kind, path } => Grant::Patch { kind: kind.to_string(), path: path.to_vec() },
+            Need::Delete { kind } => Grant::Delete { kind: kind.to_string() },
+        };
+        let covers = |g: &Grant| g.includes(&wanted);
+        let declared = self.declared.iter().any(&covers);
+        let granted = self.granted.iter().any(&covers);
+        match (declared, granted) {
+            (true, true) => Ok(()),
+            (false, _) => Err(format!(
+                "it needs the grant `{wanted}`, which the policy does not declare (a policy declares its grants \
+                 in its component)"
+            )),
+            (true, false) => Err(format!(
+                "it needs the grant `{wanted}`, which the policy declares but is not given (give it in the \
+                 RolloutPolicy's spec.grants, a suite's grants or with --grant)"
+            )),
+        }
+    }
+}
+
+impl Grant {
+    /// Whether everything `other` allows, this allows too.
+    fn includes(&self, other: &Grant) -> bool {
+        match other {
+            Grant::Patch { kind, path } => self.covers_write(kind, path),
+            Grant::Delete { kind } => matches!(self, Grant::Delete { kind: k } if k == kind),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(declared: &[&str], granted: &[&str]) -> Grants {
+        Grants { declared: Grant::parse_all(declared).unwrap(), granted: Grant::parse_all(granted).unwrap() }
+    }
+
+    fn path(p: &str) -> Vec<String> {
+        parse_pointer(p).unwrap()
+    }
+
+    #[test]
+    fn a_grant_round_trips_and_escapes_its_path() {
+        for text in ["patch:Deployment:/spec/replicas", "patch:Pod:/metadata/annotations/a~1b", "delete:ReplicaSet"] {
+            assert_eq!(Grant::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(path("/metadata/annotations/a~1b~0c"), ["metadata", "annotations", "a/b~c"]);
+    }
+
+    #[test]
+    fn malformed_and_never_writable_grants_are_refused_with_the_reason() {
+        for (text, why) in [
+            ("patch:Deployment:spec", "must start with '/'"),
+            ("patch:Deployment:/", "whole object"),
+            ("patch:deployment:/spec", "not a Kubernetes kind"),
+            ("patch:Deployment", "patch:<Kind>:<path>"),
+            ("patch:Deployment:/metadata/finalizers", "identity or the API server's"),
+            ("patch:Deployment:/metadata", "identity"),
+            ("patch:Deployment:/a//b", "empty segment"),
+            ("patch:Deployment:/a~2", "~0 or ~1"),
+            ("write:Deployment", "neither"),
+        ] {
+            let error = Grant::parse(text).unwrap_err();
+            assert!(error.contains(why), "{text}: {error}");
+        }
+        let many: Vec<String> = (0..=MAX_GRANTS).map(|_| "delete:Pod".to_string()).collect();
+        assert!(Grant::parse_all(&many).unwrap_err().contains("at most 256"));
+    }
+
+    #[test]
+    fn a_write_needs_a_grant_declared_and_given_covering_its_path() {
+        let replicas = path("/spec/replicas");
+        let image = path("/spec/template/spec/containers/0/image");
+        let need = |p| Need::Write { kind: "Deployment", path: p };
+        let both = grants(&["patch:Deployment:/spec/replicas"], &["patch:Deployment:/spec"]);
+        assert!(both.allow(&need(&replicas)).is_ok());
+        let refused = both.allow(&need(&image)).unwrap_err();
+        assert!(refused.contains("`patch:Deployment:/spec/template/spec/containers/0/image`"), "{refused}");
+        assert!(refused.contains("does not declare"), "{refused}");
+        let wildcard = grants(&["patch:Deployment:/spec/template/spec/containers/*/image"], &[]);
+        let refused = wildcard.allow(&need(&image)).unwrap_err();
+        assert!(refused.contains("is not given"), "{refused}");
+        let given = grants(
+            &["patch:Deployment:/spec/template/spec/containers/*/image"],
+            &["patch:Deployment:/spec/template/spec/containers/*/image"],
+        );
+        assert!(given.allow(&need(&image)).is_ok());
+        assert!(given.allow(&Need::Write { kind: "StatefulSet", path: &image }).is_err(), "another kind");
+        assert!(given.allow(&need(&path("/spec/template/spec/containers/0"))).is_err(), "a wider write");
+    }
+
+    #[test]
+    fn effective_grants_are_those_declared_and_given() {
+        let g = grants(&["patch:Deployment:/spec/replicas", "delete:ReplicaSet"], &["patch:Deployment:/spec"]);
+        let shown = |list: Vec<&Grant>| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(shown(g.effective()), ["patch:Deployment:/spec/replicas"]);
+        assert_eq!(shown(g.missing()), ["delete:ReplicaSet"]);
+        assert!(g.allow(&Need::Delete { kind: "ReplicaSet" }).unwrap_err().contains("is not given"));
+    }
+
+    #[test]
+    fn reserved_annotations_are_kubernetes_own() {
+        assert!(reserved_annotation("kubectl.kubernetes.io/last-applied-configuration"));
+        assert!(reserved_annotation("deployment.kubernetes.io/revision"));
+        assert!(reserved_annotation("k8s.io/x"));
+        assert!(!reserved_annotation("rewind.dev/rolled-back-from"));
+        assert!(!reserved_annotation("notkubernetes.io/x"));
+        assert!(!reserved_annotation("plain"));
+    }
+}
