@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use rewind::runtime::{PolicyRuntime, SandboxLimits};
 
 fn refusal(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -192,4 +193,77 @@ fn a_cache_directory_others_can_write_or_a_symlink_is_refused() {
     let created = dir.path().join("new/cache");
     PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(created.clone()))).unwrap();
     assert_eq!(std::fs::metadata(&created).unwrap().permissions().mode() & 0o777, 0o700);
+}
+
+/// A component of `instances` instances of a core module `module`.
+fn component_of(module: &str, instances: usize) -> Vec<u8> {
+    let instantiate = "(core instance (instantiate $m))\n".repeat(instances);
+    wat::parse_str(format!("(component (core module $m {module}) {instantiate})")).unwrap()
+}
+
+/// What a component would hold is refused at load, before any instance
+/// exists (the engine checks it against the pool's per-component caps as
+/// it compiles): a policy made of many instances or memories would
+/// otherwise multiply the memory limit and take other policies' slots.
+#[test]
+fn components_holding_more_than_an_evaluation_may_are_refused_at_load() {
+    let instances = refusal(&component_of("", 40));
+    assert!(
+        instances.contains("contains 40 core module instances, which exceeds the configured maximum of 32"),
+        "{instances}"
+    );
+    let memories = refusal(&component_of("(memory 1)", 5));
+    assert!(
+        memories.contains("contains 5 Wasm linear memories, which exceeds the configured maximum of 4"),
+        "{memories}"
+    );
+    let tables = refusal(&component_of("(table 1 funcref)", 17));
+    assert!(tables.contains("contains 17 tables, which exceeds the configured maximum of 16"), "{tables}");
+    let large = refusal(&component_of("(memory 2000)", 1));
+    assert!(large.contains("minimum byte size of 131072000 which exceeds the limit of 0x4000000"), "{large}");
+}
+
+/// A module whose one function is `adds` additions long: a few kilobytes
+/// per thousand, and compile time that grows with it.
+fn slow_to_compile(adds: usize) -> Vec<u8> {
+    let body = "i32.const 1 i32.add\n".repeat(adds);
+    component_of(&format!("(func (export \"f\") (param i32) (result i32) local.get 0 {body})"), 0)
+}
+
+fn worker_runtime(budget: rewind::runtime::compile::CompileBudget) -> PolicyRuntime {
+    let worker = rewind::runtime::compile::CompileWorker { program: env!("CARGO_BIN_EXE_rewind").into(), budget };
+    PolicyRuntime::new(SandboxLimits::default(), None).unwrap().with_compile_worker(worker)
+}
+
+fn load_error(runtime: &PolicyRuntime, bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.wasm");
+    std::fs::write(&path, bytes).unwrap();
+    runtime.load(&path, "{}").err().expect("the load should fail").to_string()
+}
+
+/// Compiling runs in a worker process stopped when its budget runs out;
+/// within it, the worker's artifact is what the policy runs from.
+#[test]
+fn compilation_is_bounded_in_time_and_memory_by_its_worker() {
+    use rewind::runtime::compile::CompileBudget;
+    use std::time::{Duration, Instant};
+    let default = worker_runtime(CompileBudget::default());
+    let policy = default.load(&component("plugins/deployment"), "{}").unwrap();
+    let evaluation = run(&policy, &mut example("image-pull-backoff.yaml"), "2024-11-06T14:34:00Z", false);
+    assert_eq!(evaluation.report.selection.unwrap().release.as_deref(), Some("2"));
+
+    let slow = slow_to_compile(400_000);
+    let hurried = worker_runtime(CompileBudget { time: Duration::from_millis(20), ..CompileBudget::default() });
+    let started = Instant::now();
+    let error = load_error(&hurried, &slow);
+    assert!(
+        error.contains("does not compile: compiling took longer than the budget of 20 ms and was stopped"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped at the budget, not when done");
+
+    let starved = worker_runtime(CompileBudget { memory_bytes: 48 << 20, ..CompileBudget::default() });
+    let error = load_error(&starved, &slow);
+    assert!(error.contains("compiling needed more memory than the budget of 48 MiB"), "{error}");
 }

@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use rewind::evaluate::{EvalOptions, evaluate};
 
 fn assert_contained(attack: &str, stage: &str, cause: &str) {
     let policy = hostile(attack, stage);
@@ -106,8 +107,78 @@ fn actions_outside_the_workload_are_refused() {
     );
     assert_refused("outside-tree", "Pod/debug-web in namespace shop is not in the ownership tree");
     assert_refused("cluster-scoped", "Node/worker-1 (cluster-scoped): cluster-scoped objects are outside");
-    assert_refused("rename-target", "the patch changes `metadata.name`");
-    assert_refused("touch-uid", "the patch changes `metadata.uid`");
+    assert_refused(
+        "rename-target",
+        "writes `/metadata/name` of Deployment/web in namespace shop, which no grant opens",
+    );
+    assert_refused("touch-uid", "writes `/metadata/uid` of Deployment/web in namespace shop, which no grant opens");
+}
+
+/// What a "rollback" policy could do once its actions are in scope: each
+/// refused by default, naming the grant it lacks or why none opens it.
+#[test]
+fn writes_a_rollback_does_not_need_are_refused_naming_the_grant() {
+    let template = "needs the grant `patch:Deployment:/spec/template/spec";
+    for (attack, problem) in [
+        ("image-patch", format!("{template}/containers`")),
+        ("host-path", format!("{template}/volumes`")),
+        ("host-network", format!("{template}/hostNetwork`")),
+        ("service-account", format!("{template}/serviceAccountName`")),
+        (
+            "selector",
+            "needs the grant `patch:Deployment:/spec/selector/matchLabels/app`, which the policy does not declare"
+                .into(),
+        ),
+        ("pause", "needs the grant `patch:Deployment:/spec/paused`".into()),
+        ("labels", "needs the grant `patch:Deployment:/metadata/labels/app`".into()),
+        (
+            "forge-last-applied",
+            "annotation \"kubectl.kubernetes.io/last-applied-configuration\" is reserved to Kubernetes".into(),
+        ),
+        (
+            "delete-history",
+            "deleting ReplicaSet/web-5d8f7b9c4 in namespace shop: it needs the grant `delete:ReplicaSet`".into(),
+        ),
+        ("delete-serving-pods", "only pods of releases other than the one that stays".into()),
+        ("pod-status", "needs the grant `patch:Pod:/status/conditions`".into()),
+        ("scale-to-zero", "`patch:Deployment:/spec/replicas`, which the policy declares but is not given".into()),
+    ] {
+        assert_refused(attack, &problem);
+    }
+    for (attack, field) in [
+        ("finalizers", "/metadata/finalizers"),
+        ("deletion-timestamp", "/metadata/deletionTimestamp"),
+        ("resource-version", "/metadata/resourceVersion"),
+        ("managed-fields", "/metadata/managedFields"),
+    ] {
+        assert_refused(attack, &format!("writes `{field}` of Deployment/web in namespace shop, which no grant opens"));
+    }
+    assert_refused("status-through-main", "through the main resource, where the API server ignores status");
+    assert_refused("bad-version", "apiVersion \"apps/..\" is not a Kubernetes group and version");
+}
+
+/// A grant the policy declares, given by the operator: the write happens,
+/// and the report says which grants were in effect.
+#[test]
+fn a_declared_and_given_grant_lets_its_write_through() {
+    let policy = hostile("scale-to-zero", "select-release");
+    let declared: Vec<String> = policy.declared.iter().map(ToString::to_string).collect();
+    assert_eq!(declared, ["patch:Deployment:/spec/replicas"]);
+    let mut objects = example("healthy.yaml");
+    let now = rewind::time::parse("2024-11-06T14:34:00Z").unwrap();
+    let options = EvalOptions::offline(now, policy.declared.clone());
+    let evaluation = evaluate(&policy, &mut objects, &web(), &options).unwrap();
+    assert!(!evaluation.fatal, "{:?}", evaluation.report.errors);
+    assert_eq!(evaluation.report.grants.effective, ["patch:Deployment:/spec/replicas"]);
+    let replicas = evaluation
+        .report
+        .objects
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find_map(|o| (o["kind"] == "Deployment").then(|| o.pointer("/spec/replicas").cloned()));
+    assert_eq!(replicas, Some(Some(serde_json::json!(0))));
+    assert!(evaluation.report.to_text().contains("grants:      a rollback's and patch:Deployment:/spec/replicas"));
 }
 
 /// Pooled instances keep their memory mapped between evaluations (for

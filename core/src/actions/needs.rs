@@ -1,9 +1,8 @@
 //! The grants a policy declares, read from its Wasm binary: custom sections
 //! named [`SECTION`], each a list of grants, one per line, in the component
 //! or in any module nested in it (where a guest language's linker puts
-//! them). Read without a Wasm parser, so a policy's declarations are known
-//! before anything compiles it; every length is checked against the bytes
-//! there are.
+//! them). Read without a Wasm parser (the core has no Wasm engine); every
+//! length is checked against the bytes there are.
 
 use super::grants::{Grant, MAX_GRANTS};
 
@@ -21,9 +20,21 @@ const COMPONENT_COMPONENT: u8 = 4;
 
 /// The grants `binary` declares, in order, without repeats.
 pub fn declared_grants(binary: &[u8]) -> Result<Vec<Grant>, String> {
-    let mut texts = Vec::new();
-    collect(binary, 0, &mut texts)?;
-    let total: usize = texts.iter().map(|t: &&[u8]| t.len()).sum();
+    let mut texts: Vec<&[u8]> = Vec::new();
+    walk(binary, 0, &mut |id, content| {
+        if id == CUSTOM {
+            let (name_len, body) = leb_u32(content)?;
+            let name_len = name_len as usize;
+            if name_len > body.len() {
+                return Err("a custom section's name runs past its end".into());
+            }
+            if &body[..name_len] == SECTION.as_bytes() {
+                texts.push(&body[name_len..]);
+            }
+        }
+        Ok(())
+    })?;
+    let total: usize = texts.iter().map(|t| t.len()).sum();
     if total > MAX_DECLARED_BYTES {
         return Err(format!("its {SECTION} sections hold {total} bytes; at most {MAX_DECLARED_BYTES} are allowed"));
     }
@@ -43,7 +54,13 @@ pub fn declared_grants(binary: &[u8]) -> Result<Vec<Grant>, String> {
     Ok(grants)
 }
 
-fn collect<'a>(binary: &'a [u8], depth: usize, out: &mut Vec<&'a [u8]>) -> Result<(), String> {
+/// Calls `visit` with each custom section's id and content, in `binary`
+/// and in the modules and components nested in it.
+fn walk<'a>(
+    binary: &'a [u8],
+    depth: usize,
+    visit: &mut dyn FnMut(u8, &'a [u8]) -> Result<(), String>,
+) -> Result<(), String> {
     if depth > MAX_NESTING {
         return Err(format!("it nests modules and components more than {MAX_NESTING} deep"));
     }
@@ -61,17 +78,8 @@ fn collect<'a>(binary: &'a [u8], depth: usize, out: &mut Vec<&'a [u8]>) -> Resul
         }
         let (content, next) = after.split_at(size);
         match id {
-            CUSTOM => {
-                let (name_len, body) = leb_u32(content)?;
-                let name_len = name_len as usize;
-                if name_len > body.len() {
-                    return Err("a custom section's name runs past its end".into());
-                }
-                if &body[..name_len] == SECTION.as_bytes() {
-                    out.push(&body[name_len..]);
-                }
-            }
-            COMPONENT_CORE_MODULE | COMPONENT_COMPONENT if component => collect(content, depth + 1, out)?,
+            CUSTOM => visit(id, content)?,
+            COMPONENT_CORE_MODULE | COMPONENT_COMPONENT if component => walk(content, depth + 1, visit)?,
             _ => {}
         }
         rest = next;

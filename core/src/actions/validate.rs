@@ -250,7 +250,7 @@ fn check_write(object: &ObjectKey, status: bool, path: &[String], scope: &Scope)
     let shown = pointer(path);
     if !status && path.first().is_some_and(|p| p == "status") {
         return Err(format!(
-            "the patch writes `{shown}` of {object} through the main resource, where the API server ignores              status; use the status subresource"
+            "the patch writes `{shown}` of {object} through the main resource, where the API server ignores status; use the status subresource"
         ));
     }
     if let Some(why) = never_writable(path) {

@@ -113,6 +113,7 @@ impl ArtifactCache {
         engine: &Engine,
         bytes: &[u8],
         sha256: &str,
+        precompile: &dyn Fn(&[u8]) -> wasmtime::Result<Vec<u8>>,
     ) -> wasmtime::Result<(Component, CacheStatus)> {
         let path = self.artifact_path(engine, sha256);
         if let Some(artifact) = self.authentic(engine, sha256, &path) {
@@ -123,11 +124,13 @@ impl ArtifactCache {
                 return Ok((component, CacheStatus::LoadedFromCache));
             }
         }
-        let artifact = engine.precompile_component(bytes)?;
+        let artifact = precompile(bytes)?;
+        // SAFETY: `artifact` was produced just above by this engine or by
+        // the compile worker, this executable with this engine's
+        // configuration (and `deserialize` checks the engine's header).
+        let component = unsafe { Component::deserialize(engine, &artifact)? };
         let mac = self.mac(engine, sha256, &artifact);
         store_atomically(&path, &[&artifact, &mac]);
-        // SAFETY: `artifact` was produced by this engine just above.
-        let component = unsafe { Component::deserialize(engine, &artifact)? };
         Ok((component, CacheStatus::Compiled))
     }
 

@@ -12,6 +12,7 @@
 //!   files, environment or network.
 
 pub(crate) mod cache;
+pub mod compile;
 pub mod contracts;
 mod exports;
 mod inspect;
@@ -67,24 +68,49 @@ pub struct PolicyRuntime {
     cache: Option<ArtifactCache>,
     limits: SandboxLimits,
     compiled: Mutex<HashMap<String, Component>>,
+    /// Where modules compile: in this process without one.
+    worker: Option<compile::CompileWorker>,
+}
+
+/// The engine's configuration: the runtime's and its compile worker's, so
+/// the worker's artifacts are this engine's.
+fn engine_config(memory_bytes: usize) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    // The same inputs give the same decision on every processor: a NaN's
+    // bit pattern would otherwise be the CPU's.
+    config.cranelift_nan_canonicalization(true);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(memory_bytes)));
+    config
+}
+
+/// The compile worker's side: the artifact of `module` for a runtime whose
+/// memories are limited to `memory_bytes`. The worker instantiates
+/// nothing, so it reserves no pool (whose tables would count against its
+/// memory budget); the allocator is no part of what an artifact must match.
+pub fn precompile_in_worker(memory_bytes: usize, module: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    let mut config = engine_config(memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    Engine::new(&config)?.precompile_component(module)
 }
 
 impl PolicyRuntime {
     pub fn new(limits: SandboxLimits, cache: Option<ArtifactCache>) -> wasmtime::Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        // The same inputs give the same decision on every processor: a NaN's
-        // bit pattern would otherwise be the CPU's.
-        config.cranelift_nan_canonicalization(true);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(&limits)));
         if let Some(cache) = &cache {
             cache.check_dir().map_err(wasmtime::Error::msg)?;
         }
-        let engine = Engine::new(&config)?;
+        let engine = Engine::new(&engine_config(limits.memory_bytes))?;
         start_epoch_ticker(&engine);
         let linker = sandbox::base_linker(&engine)?;
-        Ok(PolicyRuntime { engine, linker, cache, limits, compiled: Mutex::new(HashMap::new()) })
+        Ok(PolicyRuntime { engine, linker, cache, limits, compiled: Mutex::new(HashMap::new()), worker: None })
+    }
+
+    /// Compiles modules in `worker`, within its budget, instead of in this
+    /// process.
+    pub fn with_compile_worker(mut self, worker: compile::CompileWorker) -> Self {
+        self.worker = Some(worker);
+        self
     }
 
     pub fn limits(&self) -> SandboxLimits {
@@ -158,12 +184,14 @@ impl PolicyRuntime {
             return Err(PolicyError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64, max });
         }
         inspect::check_header(bytes).map_err(refused)?;
-        let declared = rewind_core::actions::needs::declared_grants(bytes)
-            .map_err(|problem| refused(LoadProblem::Declarations(problem)))?;
         let sha256 = crate::distribution::sha256_hex(bytes);
         let (component, cache_status) = self
             .component(bytes, &sha256)
             .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;
+        // Read once the binary compiled: a malformed one is the compiler's
+        // to describe.
+        let declared = rewind_core::actions::needs::declared_grants(bytes)
+            .map_err(|problem| refused(LoadProblem::Declarations(problem)))?;
         let contract = inspect::check_interfaces(&self.engine, &component).map_err(refused)?;
         Ok(Inspected { sha256, component, cache_status, contract, declared })
     }
@@ -172,9 +200,20 @@ impl PolicyRuntime {
         if let Some(component) = self.compiled.lock().expect("cache lock").get(sha256) {
             return Ok((component.clone(), CacheStatus::LoadedFromCache));
         }
-        let (component, status) = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, bytes, sha256)?,
-            None => (Component::new(&self.engine, bytes)?, CacheStatus::Compiled),
+        let precompile = |module: &[u8]| match &self.worker {
+            Some(worker) => worker.precompile(self.limits.memory_bytes, module).map_err(wasmtime::Error::msg),
+            None => self.engine.precompile_component(module),
+        };
+        let (component, status) = match (&self.cache, &self.worker) {
+            (Some(cache), _) => cache.load_or_compile(&self.engine, bytes, sha256, &precompile)?,
+            (None, None) => (Component::new(&self.engine, bytes)?, CacheStatus::Compiled),
+            (None, Some(_)) => {
+                let artifact = precompile(bytes)?;
+                // SAFETY: the worker is this executable with this engine's
+                // configuration; `deserialize` refuses another engine's
+                // artifact by its header.
+                (unsafe { Component::deserialize(&self.engine, &artifact)? }, CacheStatus::Compiled)
+            }
         };
         self.compiled.lock().expect("cache lock").insert(sha256.to_string(), component.clone());
         Ok((component, status))
@@ -206,17 +245,22 @@ pub struct Inspected {
 /// the next either way; only the cost differs. The resident pages belong
 /// to slots that were used, so memory grows with concurrent evaluations,
 /// not with `POOL_SLOTS`.
-fn pool(limits: &SandboxLimits) -> PoolingAllocationConfig {
+fn pool(memory_bytes: usize) -> PoolingAllocationConfig {
     const POOL_SLOTS: u32 = 64;
     const KEEP_RESIDENT: usize = 16 << 20;
     const KEEP_RESIDENT_TABLE: usize = 1 << 20;
     let mut pool = PoolingAllocationConfig::default();
+    // Every slot can hold a component at the per-component caps, so one
+    // policy's evaluations never take what another's need.
     pool.total_component_instances(POOL_SLOTS)
-        .total_core_instances(POOL_SLOTS * 4)
-        .total_memories(POOL_SLOTS * 2)
-        .total_tables(POOL_SLOTS * 4)
+        .total_core_instances(POOL_SLOTS * sandbox::MAX_CORE_INSTANCES)
+        .total_memories(POOL_SLOTS * sandbox::MAX_MEMORIES)
+        .total_tables(POOL_SLOTS * sandbox::MAX_TABLES)
+        .max_core_instances_per_component(sandbox::MAX_CORE_INSTANCES)
+        .max_memories_per_component(sandbox::MAX_MEMORIES)
+        .max_tables_per_component(sandbox::MAX_TABLES)
         .total_stacks(POOL_SLOTS)
-        .max_memory_size(limits.memory_bytes.next_multiple_of(1 << 16))
+        .max_memory_size(memory_bytes.next_multiple_of(1 << 16))
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT_TABLE)
         .pagemap_scan(Enabled::Auto);

@@ -15,7 +15,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub struct SandboxLimits {
     /// Wall-clock budget for all stages of one evaluation together.
     pub timeout_ms: u64,
-    /// Largest size any one linear memory may grow to.
+    /// Largest size the linear memories of one evaluation may grow to,
+    /// all of them together (and so any one of them).
     pub memory_bytes: usize,
     pub max_log_entries: usize,
     pub max_log_bytes: usize,
@@ -65,8 +66,19 @@ pub enum LimitHit {
     LogBytes,
 }
 
+/// What one component may hold, however it is built: a policy built of
+/// many core instances, each with a memory of the full limit, would
+/// otherwise multiply the memory limit and take the pool's slots from
+/// other policies. A Rust policy has 1 to 3 core instances and one memory;
+/// a componentize-py one about 10 instances and 3 memories.
+pub const MAX_CORE_INSTANCES: u32 = 32;
+pub const MAX_MEMORIES: u32 = 4;
+pub const MAX_TABLES: u32 = 16;
+
 pub struct Sandbox {
     pub limits: SandboxLimits,
+    /// Bytes of all linear memories of this evaluation.
+    memory_total: usize,
     pub objects: Arc<dyn RawObjects>,
     /// The encoded snapshot of this evaluation (in the encoding of the
     /// policy's contract), once `detect-failure` has been called.
@@ -86,6 +98,7 @@ impl Sandbox {
     pub fn new(limits: SandboxLimits, objects: Arc<dyn RawObjects>) -> Self {
         Sandbox {
             limits,
+            memory_total: 0,
             objects,
             snapshot: None,
             logs: Vec::new(),
@@ -115,11 +128,18 @@ impl WasiView for Sandbox {
 }
 
 impl ResourceLimiter for Sandbox {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limits.memory_bytes {
-            self.limit_hit = Some(LimitHit::Memory { desired });
-            wasmtime::bail!("memory limit of {} bytes exceeded", self.limits.memory_bytes);
+    /// Called as each memory is created (from 0) and grown: the total of
+    /// all of them is what the limit bounds.
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = (self.memory_total - current.min(self.memory_total)).saturating_add(desired);
+        if total > self.limits.memory_bytes {
+            self.limit_hit = Some(LimitHit::Memory { desired: total });
+            wasmtime::bail!(
+                "memory limit of {} bytes exceeded: its memories together would hold {total}",
+                self.limits.memory_bytes
+            );
         }
+        self.memory_total = total;
         Ok(true)
     }
 
@@ -127,6 +147,18 @@ impl ResourceLimiter for Sandbox {
         // Tables hold function references; a million is far beyond any
         // policy and bounds the host memory they take.
         Ok(desired <= 1_000_000)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES as usize
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES as usize
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES as usize
     }
 }
 
@@ -248,4 +280,24 @@ pub fn stub_unprovided_imports(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limit is on all memories of an evaluation together: several at
+    /// the limit each do not multiply it.
+    #[test]
+    fn the_memory_limit_counts_every_memory_together() {
+        let limits = SandboxLimits { memory_bytes: 64 << 20, ..SandboxLimits::default() };
+        let mut sandbox = Sandbox::new(limits, Arc::new(NoObjects));
+        assert!(sandbox.memory_growing(0, 30 << 20, None).unwrap(), "a first memory");
+        assert!(sandbox.memory_growing(0, 30 << 20, None).unwrap(), "a second one, within the total");
+        assert!(sandbox.memory_growing(30 << 20, 34 << 20, None).unwrap(), "growing to exactly the total");
+        let error = sandbox.memory_growing(0, 1 << 16, None).unwrap_err().to_string();
+        assert!(error.contains("memory limit of 67108864 bytes exceeded"), "{error}");
+        assert_eq!(sandbox.limit_hit, Some(LimitHit::Memory { desired: (64 << 20) + (1 << 16) }));
+        assert_eq!((sandbox.instances(), sandbox.memories(), sandbox.tables()), (32, 4, 16));
+    }
 }

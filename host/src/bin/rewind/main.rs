@@ -3,12 +3,14 @@
 
 mod metrics;
 mod remote;
+mod worker;
 
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use remote::{capture, controller, local_policy, pull, push};
 use rewind::actions::{ActionLimits, Grant};
 use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
+use rewind::runtime::compile::{CompileBudget, CompileWorker};
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
 use rewind::style::{ColorChoice, Style};
 use std::io::IsTerminal;
@@ -42,6 +44,13 @@ struct RuntimeArgs {
     /// componentize-py components need about 20).
     #[arg(long, global = true, default_value_t = SandboxLimits::default().max_module_bytes >> 20)]
     max_module_mib: u64,
+    /// Time a policy may take to compile, in seconds (it compiles in a
+    /// worker process, stopped when this runs out).
+    #[arg(long, global = true, default_value_t = CompileBudget::default().time.as_secs())]
+    compile_seconds: u64,
+    /// Memory a policy's compilation may use, in MiB.
+    #[arg(long, global = true, default_value_t = CompileBudget::default().memory_bytes >> 20)]
+    compile_memory_mib: u64,
     /// Actions one evaluation may return.
     #[arg(long, global = true, default_value_t = ActionLimits::default().max_actions)]
     max_actions: usize,
@@ -138,6 +147,9 @@ enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
+    /// Compiles one module read on stdin (the runtime's compile worker).
+    #[command(hide = true, name = "compile-worker")]
+    CompileWorker(worker::WorkerArgs),
 }
 
 #[derive(clap::Args)]
@@ -295,6 +307,7 @@ fn main() -> ExitCode {
             push(&runtime()?, module, reference, annotations, cache_root)
         }
         Command::Pull { reference, output } => pull(reference, output.as_deref(), cache_root),
+        Command::CompileWorker(args) => worker::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rewind", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -374,7 +387,14 @@ fn runtime(args: &RuntimeArgs, cache_root: Option<&Path>) -> Result<PolicyRuntim
         max_module_bytes: args.max_module_mib << 20,
     };
     let cache = cache_root.filter(|_| !args.no_cache).map(|root| ArtifactCache::new(root.to_path_buf()));
-    PolicyRuntime::new(limits, cache).map_err(|e| anyhow::anyhow!("{e:#}"))
+    let worker = CompileWorker {
+        program: std::env::current_exe().context("finding this executable, the compile worker")?,
+        budget: CompileBudget {
+            time: std::time::Duration::from_secs(args.compile_seconds),
+            memory_bytes: args.compile_memory_mib << 20,
+        },
+    };
+    Ok(PolicyRuntime::new(limits, cache).map_err(|e| anyhow::anyhow!("{e:#}"))?.with_compile_worker(worker))
 }
 
 /// The settings file as a JSON document; none given is `{}`.

@@ -10,7 +10,14 @@
 //! fresh instance must show none). Attacks by answer, made in
 //! select-release whatever the stage: `huge-reason`, `many-actions`,
 //! `deep-patch`, `foreign-namespace`, `outside-tree`, `cluster-scoped`,
-//! `rename-target`, `touch-uid`.
+//! `rename-target`, `touch-uid`, and the writes a rollback does not need
+//! (`image-patch`, `host-path`, `host-network`, `service-account`,
+//! `selector`, `scale-to-zero`, `pause`, `labels`, `forge-last-applied`,
+//! `delete-history`, `delete-serving-pods`, `pod-status`), those no grant
+//! opens (`finalizers`, `deletion-timestamp`, `resource-version`,
+//! `managed-fields`, `status-through-main`) and a malformed version
+//! (`bad-version`). It declares one grant, `patch:Deployment:/spec/replicas`,
+//! so `scale-to-zero` passes where an operator gives it.
 
 // The policy is exported only in the wasm32 build.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -24,6 +31,7 @@ use std::hint::black_box;
 
 struct Hostile;
 
+rewind_sdk::needs!["patch:Deployment:/spec/replicas"];
 rewind_sdk::export!(Hostile);
 
 fn setting(snapshot: &Snapshot, key: &str, default: &str) -> String {
@@ -131,12 +139,64 @@ fn hostile_answer(snapshot: &Snapshot, attack: &str) -> Option<Selection> {
         "cluster-scoped" => patch(key("v1", "Node", None, "worker-1"), r#"{"spec": {"unschedulable": true}}"#),
         "rename-target" => patch(act::target_key(snapshot), r#"{"metadata": {"name": "hijacked"}}"#),
         "touch-uid" => patch(act::target_key(snapshot), r#"{"metadata": {"uid": "00000000"}}"#),
-        _ => return None,
+        _ => beyond_a_rollback(snapshot, attack)?,
     };
     // A harmless action first: it must not run either.
     let mut all = vec![act::normal("HostileSelected", "before the attack")];
     all.extend(actions);
     Some(Selection { release: Some("1".into()), reason: format!("attack {attack}"), error: None, actions: all })
+}
+
+/// Writes a "rollback" policy could try once in scope: the target's pod
+/// template, identity and server fields, its history, its serving pods.
+fn beyond_a_rollback(snapshot: &Snapshot, attack: &str) -> Option<Vec<Action>> {
+    let target = || act::target_key(snapshot);
+    let patch = |json: &str| vec![act::merge_patch(target(), &serde_json::from_str(json).unwrap())];
+    let template = |spec: &str| patch(&format!(r#"{{"spec": {{"template": {{"spec": {spec}}}}}}}"#));
+    let current = snapshot.current_release();
+    let actions = match attack {
+        "image-patch" => template(r#"{"containers": [{"name": "app", "image": "attacker/miner:latest"}]}"#),
+        "host-path" => template(r#"{"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}"#),
+        "host-network" => template(r#"{"hostNetwork": true, "hostPID": true}"#),
+        "service-account" => template(r#"{"serviceAccountName": "cluster-admin"}"#),
+        "selector" => patch(r#"{"spec": {"selector": {"matchLabels": {"app": "stolen"}}}}"#),
+        "scale-to-zero" => patch(r#"{"spec": {"replicas": 0}}"#),
+        "pause" => patch(r#"{"spec": {"paused": true}}"#),
+        "labels" => patch(r#"{"metadata": {"labels": {"app": "stolen"}}}"#),
+        "finalizers" => patch(r#"{"metadata": {"finalizers": ["attacker.example/never"]}}"#),
+        "deletion-timestamp" => patch(r#"{"metadata": {"deletionTimestamp": "2024-01-01T00:00:00Z"}}"#),
+        "resource-version" => patch(r#"{"metadata": {"resourceVersion": "1"}}"#),
+        "managed-fields" => patch(r#"{"metadata": {"managedFields": []}}"#),
+        "status-through-main" => patch(r#"{"status": {"readyReplicas": 3, "availableReplicas": 3}}"#),
+        "forge-last-applied" => {
+            vec![act::set_annotation("kubectl.kubernetes.io/last-applied-configuration", r#"{"spec":{}}"#)]
+        }
+        "delete-history" => snapshot
+            .releases
+            .iter()
+            .filter_map(|r| snapshot.object(r.object?))
+            .map(|o| act::delete(act::object_key(snapshot, o)))
+            .collect(),
+        "delete-serving-pods" => {
+            let serving = snapshot.pods_of(current?);
+            serving
+                .filter_map(|p| snapshot.object(p.object))
+                .map(|o| act::delete(act::object_key(snapshot, o)))
+                .collect()
+        }
+        "pod-status" => {
+            let pod = snapshot.pods.first().and_then(|p| snapshot.object(p.object))?;
+            let ready = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
+            vec![act::status_patch(act::object_key(snapshot, pod), &ready)]
+        }
+        "bad-version" => {
+            let mut key = act::object_key(snapshot, snapshot.object(current?.object?)?);
+            key.api_version = "apps/..".into();
+            vec![act::delete(key)]
+        }
+        _ => return None,
+    };
+    Some(actions)
 }
 
 fn recurse(depth: u64) -> u64 {
