@@ -78,6 +78,16 @@ pub struct PolicySource {
     /// When set, the module must have this sha256 or it is not loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// A `kubernetes.io/dockerconfigjson` Secret in the RolloutPolicy's
+    /// namespace whose credentials the controller sends to the registries
+    /// it names (and only to them) when it pulls an oci:// module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<SecretName>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Eq)]
+pub struct SecretName {
+    pub name: String,
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@
 //! when the source changes again.
 
 use super::crd::{RolloutPolicy, StatusCondition};
-use crate::distribution::{Fetcher, OciRef, PolicyRef};
+use crate::distribution::{Credentials, Fetcher, OciRef, PolicyRef};
 use crate::runtime::{LoadedPolicy, PolicyRuntime};
 use kube::ResourceExt;
 use serde_json::json;
@@ -39,6 +39,7 @@ struct Source {
     version: String,
     expected_sha256: Option<String>,
     settings: String,
+    pull_secret: Option<String>,
 }
 
 struct Loaded {
@@ -54,11 +55,23 @@ enum Attempt {
 
 pub struct Modules {
     runtime: Arc<PolicyRuntime>,
+    /// With the controller's own registry credentials.
     fetcher: Option<Fetcher>,
+    /// Reads RolloutPolicies' pull Secrets.
+    client: Option<kube::Client>,
     loaded: Mutex<HashMap<String, Loaded>>,
     attempts: Mutex<HashMap<String, (Source, Attempt)>>,
     tags: Mutex<HashMap<OciRef, (String, Instant)>>,
     tag_recheck: Duration,
+}
+
+/// The fetcher a remote reference needs (made by [`Modules::fetcher_for`]).
+fn remote(fetcher: Option<&Fetcher>) -> Result<&Fetcher, String> {
+    fetcher.ok_or_else(|| "no fetcher for a remote module".into())
+}
+
+fn fetcher_credentials(fetcher: &Fetcher) -> Credentials {
+    fetcher.credentials().clone()
 }
 
 fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
@@ -79,11 +92,38 @@ impl Modules {
         Modules {
             runtime,
             fetcher: cache_root.map(|root| Fetcher::new(&root)),
+            client: None,
             loaded: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
             tags: Mutex::new(HashMap::new()),
             tag_recheck,
         }
+    }
+
+    /// Sends `credentials` to the registries they name, and reads
+    /// RolloutPolicies' `spec.policy.pullSecret` with `client`.
+    pub fn with_registry_access(mut self, client: kube::Client, credentials: Credentials) -> Self {
+        self.fetcher = self.fetcher.map(|f| f.with_credentials(credentials));
+        self.client = Some(client);
+        self
+    }
+
+    /// The fetcher for `rp`'s module: the controller's credentials, and
+    /// over them its pull Secret's, each only for the registry it names.
+    async fn fetcher_for(&self, rp: &RolloutPolicy) -> Result<Fetcher, String> {
+        let fetcher = self.fetcher.clone().ok_or("no cache directory for downloaded modules (set REWIND_CACHE_DIR)")?;
+        let Some(secret) = &rp.spec.policy.pull_secret else { return Ok(fetcher) };
+        let namespace = rp.namespace().unwrap_or_default();
+        let what = format!("spec.policy.pullSecret: Secret {namespace}/{}", secret.name);
+        let client = self.client.clone().ok_or_else(|| format!("{what}: this controller reads no Secrets"))?;
+        let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(client, &namespace);
+        let found = api.get(&secret.name).await.map_err(|e| format!("{what}: {e}"))?;
+        let config = found.data.as_ref().and_then(|data| data.get(".dockerconfigjson")).ok_or_else(|| {
+            format!("{what} has no .dockerconfigjson (make it with kubectl create secret docker-registry)")
+        })?;
+        let text = std::str::from_utf8(&config.0).map_err(|_| format!("{what}: .dockerconfigjson is not UTF-8"))?;
+        let own = Credentials::from_docker_config(text, &what)?;
+        Ok(fetcher.with_credentials(fetcher_credentials(&fetcher).overlaid(own)))
     }
 
     /// The module serving `rp` and its PolicyReady condition. While the
@@ -106,7 +146,14 @@ impl Modules {
             Ok(reference) => reference,
             Err(problem) => return keep_serving(format!("spec.policy.module: {problem}")),
         };
-        let version = match self.version(&reference).await {
+        let fetcher = match &reference {
+            PolicyRef::File(_) => None,
+            _ => match self.fetcher_for(rp).await {
+                Ok(fetcher) => Some(fetcher),
+                Err(problem) => return keep_serving(problem),
+            },
+        };
+        let version = match self.version(&reference, fetcher.as_ref()).await {
             Ok(version) => version,
             Err(problem) => return keep_serving(problem),
         };
@@ -115,6 +162,7 @@ impl Modules {
             version,
             expected_sha256: rp.spec.policy.sha256.clone(),
             settings: rp.spec.settings.clone().unwrap_or(json!({})).to_string(),
+            pull_secret: rp.spec.policy.pull_secret.as_ref().map(|s| s.name.clone()),
         };
         if let Some((loaded_source, policy)) = &serving
             && *loaded_source == source
@@ -140,7 +188,7 @@ impl Modules {
         }
         self.attempts.lock().expect("lock").insert(id.clone(), (source.clone(), Attempt::InFlight));
         let Some(policy) = serving_policy else {
-            return match self.load_and_record(&id, reference, source).await {
+            return match self.load_and_record(&id, reference, source, fetcher).await {
                 Ok(policy) => {
                     let condition = loaded_condition(&policy);
                     (Some(policy), condition)
@@ -149,15 +197,21 @@ impl Modules {
             };
         };
         let this = self.clone();
-        tokio::spawn(async move { this.load_and_record(&id, reference, source).await });
+        tokio::spawn(async move { this.load_and_record(&id, reference, source, fetcher).await });
         let condition = loading(&policy);
         (Some(policy), condition)
     }
 
     /// Loads `source` for policy `id`; on success it serves from now on,
     /// on failure the problem is kept for the condition.
-    async fn load_and_record(&self, id: &str, reference: PolicyRef, source: Source) -> Result<LoadedPolicy, String> {
-        let result = self.load(&reference, &source).await;
+    async fn load_and_record(
+        &self,
+        id: &str,
+        reference: PolicyRef,
+        source: Source,
+        fetcher: Option<Fetcher>,
+    ) -> Result<LoadedPolicy, String> {
+        let result = self.load(&reference, &source, fetcher.as_ref()).await;
         let mut attempts = self.attempts.lock().expect("lock");
         match &result {
             Ok(policy) => {
@@ -174,7 +228,7 @@ impl Modules {
         result
     }
 
-    async fn version(&self, reference: &PolicyRef) -> Result<String, String> {
+    async fn version(&self, reference: &PolicyRef, fetcher: Option<&Fetcher>) -> Result<String, String> {
         match reference {
             PolicyRef::File(path) => {
                 let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -190,23 +244,24 @@ impl Modules {
                 {
                     return Ok(digest);
                 }
-                let (digest, _) = self.fetcher()?.resolve(oci).await.map_err(|e| e.to_string())?;
+                let (digest, _) = remote(fetcher)?.resolve(oci).await.map_err(|e| e.to_string())?;
                 self.tags.lock().expect("lock").insert(oci.clone(), (digest.clone(), Instant::now()));
                 Ok(digest)
             }
         }
     }
 
-    fn fetcher(&self) -> Result<&Fetcher, String> {
-        self.fetcher.as_ref().ok_or_else(|| "no cache directory for downloaded modules (set REWIND_CACHE_DIR)".into())
-    }
-
     /// Fetches, compiles and checks the module off the async threads, so
     /// other policies' reconciles go on meanwhile.
-    async fn load(&self, reference: &PolicyRef, source: &Source) -> Result<LoadedPolicy, String> {
+    async fn load(
+        &self,
+        reference: &PolicyRef,
+        source: &Source,
+        fetcher: Option<&Fetcher>,
+    ) -> Result<LoadedPolicy, String> {
         let path = match reference {
             PolicyRef::File(path) => path.clone(),
-            remote => self.fetcher()?.fetch(remote).await.map_err(|e| e.to_string())?.path,
+            other => remote(fetcher)?.fetch(other).await.map_err(|e| e.to_string())?.path,
         };
         let runtime = self.runtime.clone();
         let (settings, expected) = (source.settings.clone(), source.expected_sha256.clone());

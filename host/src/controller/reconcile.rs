@@ -70,8 +70,11 @@ impl Context {
         queue: Arc<Queue>,
     ) -> Self {
         Context {
-            cluster: Cluster::new(client),
-            modules: Arc::new(Modules::new(runtime, options.cache_root, TAG_RECHECK)),
+            cluster: Cluster::new(client.clone()),
+            modules: Arc::new(
+                Modules::new(runtime, options.cache_root, TAG_RECHECK)
+                    .with_registry_access(client.clone(), options.registry_credentials),
+            ),
             metrics,
             cache,
             policies,

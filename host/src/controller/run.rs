@@ -31,6 +31,8 @@ pub struct Options {
     pub cache_root: Option<PathBuf>,
     /// The only Prometheus base URLs RolloutPolicies may name; empty: any.
     pub prometheus_addresses: Vec<String>,
+    /// The controller's own registry credentials (each for its registry).
+    pub registry_credentials: crate::distribution::Credentials,
 }
 
 /// Runs the controller until the process is stopped.

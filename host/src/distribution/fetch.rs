@@ -6,6 +6,7 @@
 //! for. The precompile cache is keyed by the same digest, so a module pulled
 //! again compiles no more than once per machine.
 
+use super::credentials::Credentials;
 use super::reference::{OciRef, PolicyRef};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -40,9 +41,11 @@ pub struct Fetched {
     pub annotations: BTreeMap<String, String>,
 }
 
+#[derive(Clone)]
 pub struct Fetcher {
     modules: PathBuf,
     client: reqwest::Client,
+    credentials: Credentials,
 }
 
 /// The lowercase hex sha256 of `bytes`: how a module is named everywhere
@@ -62,7 +65,16 @@ impl Fetcher {
             .timeout(std::time::Duration::from_secs(300))
             .build()
             .expect("the TLS configuration builds");
-        Fetcher { modules: cache_root.join("modules"), client }
+        Fetcher { modules: cache_root.join("modules"), client, credentials: Credentials::default() }
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// This fetcher, sending `credentials` to the registries they name.
+    pub fn with_credentials(&self, credentials: Credentials) -> Fetcher {
+        Fetcher { credentials, ..self.clone() }
     }
 
     /// The local file for `reference`, downloading and verifying it first
@@ -230,7 +242,7 @@ impl Fetcher {
     ) -> Result<Response, FetchError> {
         let fail = |message: String| FetchError::Failed { reference: reference.to_string(), message };
         let retry = request.try_clone();
-        let request = with_basic_auth(request, oci).map_err(fail)?;
+        let request = self.with_basic_auth(request, oci);
         let response = request.send().await.map_err(|e| fail(describe(&e)))?;
         let response = match (response.status(), oci, retry) {
             (StatusCode::UNAUTHORIZED, Some(_), Some(retry)) => {
@@ -251,12 +263,29 @@ impl Fetcher {
         )))
     }
 
+    /// Credentials go to the registry they are for and nowhere else: not to
+    /// https module hosts, not to another registry.
+    fn with_basic_auth(&self, request: RequestBuilder, oci: Option<&OciRef>) -> RequestBuilder {
+        match oci.and_then(|oci| self.credentials.for_registry(&oci.registry)) {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        }
+    }
+
     async fn bearer_token(&self, headers: &HeaderMap, oci: &OciRef) -> Result<String, String> {
-        let challenge = headers
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or("the registry wants credentials (set REWIND_REGISTRY_USER and REWIND_REGISTRY_PASSWORD)")?;
+        let challenge =
+            headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let Some(challenge) = challenge else {
+            return Err(match self.credentials.for_registry(&oci.registry) {
+                Some(_) => format!("the registry refused the credentials given for {}", oci.registry),
+                None => format!(
+                    "the registry wants credentials for {} (a Docker config at REWIND_REGISTRY_AUTH_FILE, a \
+                     RolloutPolicy's spec.policy.pullSecret, or REWIND_REGISTRY_USER, REWIND_REGISTRY_PASSWORD and \
+                     REWIND_REGISTRY_HOST)",
+                    oci.registry
+                ),
+            });
+        };
         let fields: BTreeMap<&str, &str> = challenge
             .split(',')
             .filter_map(|part| part.trim().split_once('='))
@@ -274,7 +303,7 @@ impl Fetcher {
         }
         let query: Vec<(&str, &str)> =
             ["service", "scope"].iter().filter_map(|k| Some((*k, *fields.get(k)?))).collect();
-        let request = with_basic_auth(self.client.request(Method::GET, realm_url).query(&query), Some(oci))?;
+        let request = self.with_basic_auth(self.client.request(Method::GET, realm_url).query(&query), Some(oci));
         let response = request.send().await.map_err(|e| describe(&e))?;
         if !response.status().is_success() {
             return Err(format!("the registry refused a token: {}", response.status()));
@@ -286,24 +315,6 @@ impl Fetcher {
             .or_else(|| answer["access_token"].as_str())
             .map(str::to_string)
             .ok_or_else(|| "the registry's token answer holds no token".into())
-    }
-}
-
-/// The registry credentials go to the registry they are for
-/// (`REWIND_REGISTRY_HOST`) and nowhere else: not to https module hosts,
-/// not to another registry.
-fn with_basic_auth(request: RequestBuilder, oci: Option<&OciRef>) -> Result<RequestBuilder, String> {
-    let (Ok(user), Ok(password)) = (std::env::var("REWIND_REGISTRY_USER"), std::env::var("REWIND_REGISTRY_PASSWORD"))
-    else {
-        return Ok(request);
-    };
-    let Some(oci) = oci else { return Ok(request) };
-    match std::env::var("REWIND_REGISTRY_HOST") {
-        Ok(host) if host == oci.registry => Ok(request.basic_auth(user, Some(password))),
-        Ok(_) => Ok(request),
-        Err(_) => Err("REWIND_REGISTRY_USER is set without REWIND_REGISTRY_HOST: name the registry (host[:port]) \
-                       the credentials are for"
-            .into()),
     }
 }
 

@@ -60,7 +60,8 @@ pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
 
 fn fetcher(cache_root: Option<&Path>) -> Result<rewind::distribution::Fetcher> {
     let root = cache_root.context("no cache directory for downloaded policies: set --cache-dir or REWIND_CACHE_DIR")?;
-    Ok(rewind::distribution::Fetcher::new(root))
+    let credentials = rewind::distribution::Credentials::from_env().map_err(anyhow::Error::msg)?;
+    Ok(rewind::distribution::Fetcher::new(root).with_credentials(credentials))
 }
 
 fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
@@ -151,6 +152,7 @@ pub fn controller(
         logs.init();
     }
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let registry_credentials = rewind::distribution::Credentials::from_env().map_err(anyhow::Error::msg)?;
     tokio.block_on(async {
         let client = kube_client(kubeconfig).await?;
         let metrics = rewind::controller::metrics::Metrics::default();
@@ -161,8 +163,11 @@ pub fn controller(
         rewind::controller::leader::lead(client.clone(), &namespace, lease_name, identity).await;
         metrics.set_ready(true);
         tracing::info!(metrics = metrics_address, "rewind controller started");
-        let options =
-            rewind::controller::run::Options { cache_root, prometheus_addresses: prometheus_addresses.to_vec() };
+        let options = rewind::controller::run::Options {
+            cache_root,
+            prometheus_addresses: prometheus_addresses.to_vec(),
+            registry_credentials,
+        };
         rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, options).await;
         Ok(ExitCode::SUCCESS)
     })
