@@ -40,9 +40,10 @@ pub async fn install_crd(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in rewind::controller::crd::crds() {
         let name = crd.metadata.name.clone().unwrap();
-        if crds.get_opt(&name).await.unwrap().is_none() {
-            crds.create(&PostParams::default(), &crd).await.unwrap();
-        }
+        // Applied, not only created: a cluster kept from an earlier build
+        // gets this build's schema (one without a field prunes it).
+        let params = kube::api::PatchParams::apply("rewind-e2e").force();
+        crds.patch(&name, &params, &kube::api::Patch::Apply(&crd)).await.unwrap();
         eventually("the CRD to be established", async || {
             let crd = crds.get(&name).await.ok()?;
             let established = crd.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True");
