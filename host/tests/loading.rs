@@ -207,9 +207,9 @@ fn component_of(module: &str, instances: usize) -> Vec<u8> {
 /// otherwise multiply the memory limit and take other policies' slots.
 #[test]
 fn components_holding_more_than_an_evaluation_may_are_refused_at_load() {
-    let instances = refusal(&component_of("", 40));
+    let instances = refusal(&component_of("", 70));
     assert!(
-        instances.contains("contains 40 core module instances, which exceeds the configured maximum of 32"),
+        instances.contains("contains 70 core module instances, which exceeds the configured maximum of 64"),
         "{instances}"
     );
     let memories = refusal(&component_of("(memory 1)", 5));

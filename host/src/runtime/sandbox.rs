@@ -70,8 +70,8 @@ pub enum LimitHit {
 /// many core instances, each with a memory of the full limit, would
 /// otherwise multiply the memory limit and take the pool's slots from
 /// other policies. A Rust policy has 1 to 3 core instances and one memory;
-/// a componentize-py one about 10 instances and 3 memories.
-pub const MAX_CORE_INSTANCES: u32 = 32;
+/// a componentize-py one 38 instances.
+pub const MAX_CORE_INSTANCES: u32 = 64;
 pub const MAX_MEMORIES: u32 = 4;
 pub const MAX_TABLES: u32 = 16;
 
@@ -298,6 +298,6 @@ mod tests {
         let error = sandbox.memory_growing(0, 1 << 16, None).unwrap_err().to_string();
         assert!(error.contains("memory limit of 67108864 bytes exceeded"), "{error}");
         assert_eq!(sandbox.limit_hit, Some(LimitHit::Memory { desired: (64 << 20) + (1 << 16) }));
-        assert_eq!((sandbox.instances(), sandbox.memories(), sandbox.tables()), (32, 4, 16));
+        assert_eq!((sandbox.instances(), sandbox.memories(), sandbox.tables()), (64, 4, 16));
     }
 }
