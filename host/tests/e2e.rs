@@ -243,13 +243,18 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
         }
     }
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
+    // The operator gives what the policy declares: the image tags, the
+    // status the operator reads, deleting the failed strategy's Deployment.
+    let module = component("plugins/bluegreen");
+    let declared = rewind_core::actions::needs::declared_grants(&std::fs::read(&module).unwrap()).unwrap();
+    let grants: Vec<String> = declared.iter().map(ToString::to_string).collect();
     let policy: RolloutPolicy = serde_json::from_value(json!({
         "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
         "metadata": {"name": "metadataservices", "namespace": namespace},
         "spec": {"target": {"apiVersion": "e6data.io/v1alpha1", "kind": "MetadataServices"},
-                 "policy": {"module": component("plugins/bluegreen").display().to_string()},
+                 "policy": {"module": module.display().to_string()},
                  "settings": {"readyTimeoutSeconds": GRACE_SECONDS},
-                 "mode": "Enforce", "resyncSeconds": 1}
+                 "mode": "Enforce", "resyncSeconds": 1, "grants": grants}
     }))
     .unwrap();
     policies.create(&PostParams::default(), &policy).await.unwrap();

@@ -388,13 +388,24 @@ fn runtime(args: &RuntimeArgs, cache_root: Option<&Path>) -> Result<PolicyRuntim
     };
     let cache = cache_root.filter(|_| !args.no_cache).map(|root| ArtifactCache::new(root.to_path_buf()));
     let worker = CompileWorker {
-        program: std::env::current_exe().context("finding this executable, the compile worker")?,
+        program: this_executable()?,
         budget: CompileBudget {
             time: std::time::Duration::from_secs(args.compile_seconds),
             memory_bytes: args.compile_memory_mib << 20,
         },
     };
     Ok(PolicyRuntime::new(limits, cache).map_err(|e| anyhow::anyhow!("{e:#}"))?.with_compile_worker(worker))
+}
+
+/// This executable, which compiles policies as a worker: from `/proc` where
+/// there is one, else the absolute path it was started by (a chroot
+/// without `/proc`).
+fn this_executable() -> Result<PathBuf> {
+    if let Ok(path) = std::env::current_exe() {
+        return Ok(path);
+    }
+    let started_as = std::env::args_os().next().map(PathBuf::from).filter(|p| p.is_absolute() && p.is_file());
+    started_as.context("cannot find this executable (for compiling policies in a worker): no /proc, and not started by an absolute path")
 }
 
 /// The settings file as a JSON document; none given is `{}`.
