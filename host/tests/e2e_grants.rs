@@ -37,6 +37,15 @@ async fn grants_bound_what_a_policy_does_in_the_cluster() {
     })
     .await;
     assert!(refused.contains("which the policy declares but is not given"), "{refused}");
+    let ready = eventually("the Ready condition naming the grant not given", async || {
+        let status = policies.get("web").await.ok()?.status?;
+        status.conditions.into_iter().find(|c| c.kind == "PolicyReady" && c.reason == "Loaded")
+    })
+    .await;
+    assert!(
+        ready.message.contains("it declares grants spec.grants does not give: patch:Deployment:/spec/replicas"),
+        "{ready:?}"
+    );
     let replicas = |d: k8s_openapi::api::apps::v1::Deployment| d.spec.and_then(|s| s.replicas);
     assert_eq!(replicas(deployments.get("web").await.unwrap()), Some(1), "nothing was done");
 

@@ -13,6 +13,7 @@ use super::crd::{RolloutPolicy, StatusCondition};
 use crate::distribution::{Credentials, Fetcher, OciRef, PolicyRef};
 use crate::runtime::{LoadedPolicy, PolicyRuntime};
 use kube::ResourceExt;
+use rewind_core::actions::{Grant, Grants};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -78,9 +79,18 @@ fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
     super::reconcile::condition("PolicyReady", ok, reason, message)
 }
 
-fn loaded_condition(policy: &LoadedPolicy) -> StatusCondition {
+/// Loaded, naming the module, and any grant it declares that `rp` does
+/// not give (its actions that need one are refused).
+fn loaded_condition(policy: &LoadedPolicy, rp: &RolloutPolicy) -> StatusCondition {
     let sha = policy.sha256.get(..12).unwrap_or(&policy.sha256);
-    ready(true, "Loaded", format!("{} ({}, sha256 {sha}…)", policy.name, policy.wit))
+    let granted = Grant::parse_all(&rp.spec.grants).unwrap_or_default();
+    let grants = Grants { declared: policy.declared.clone(), granted };
+    let missing: Vec<String> = grants.missing().iter().map(ToString::to_string).collect();
+    let note = match missing.as_slice() {
+        [] => String::new(),
+        missing => format!("; it declares grants spec.grants does not give: {}", missing.join(", ")),
+    };
+    ready(true, "Loaded", format!("{} ({}, sha256 {sha}…){note}", policy.name, policy.wit))
 }
 
 impl Modules {
@@ -167,7 +177,7 @@ impl Modules {
         if let Some((loaded_source, policy)) = &serving
             && *loaded_source == source
         {
-            return (Some(policy.clone()), loaded_condition(policy));
+            return (Some(policy.clone()), loaded_condition(policy, rp));
         }
         let new_reference = source.reference.clone();
         let loading = |serving: &LoadedPolicy| {
@@ -190,7 +200,7 @@ impl Modules {
         let Some(policy) = serving_policy else {
             return match self.load_and_record(&id, reference, source, fetcher).await {
                 Ok(policy) => {
-                    let condition = loaded_condition(&policy);
+                    let condition = loaded_condition(&policy, rp);
                     (Some(policy), condition)
                 }
                 Err(problem) => keep_serving(problem),
