@@ -78,7 +78,14 @@ pub async fn controller_client(test_client: &Client) -> Client {
 }
 
 pub fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::JoinHandle<()> {
-    let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir()))).unwrap();
+    // As `rewind controller` does: modules compile in the worker process.
+    let worker = rewind::runtime::compile::CompileWorker {
+        program: env!("CARGO_BIN_EXE_rewind").into(),
+        budget: Default::default(),
+    };
+    let runtime = PolicyRuntime::new(SandboxLimits::default(), Some(ArtifactCache::new(cache_dir())))
+        .unwrap()
+        .with_compile_worker(worker);
     let test_client = client.clone();
     tokio::spawn(async move {
         let client = controller_client(&test_client).await;
