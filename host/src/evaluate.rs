@@ -192,6 +192,9 @@ pub fn evaluate_with(
         target: target_key.clone(),
         owned: built.tree_keys(objects).into_iter().skip(1).collect(),
         replaceable_pods: built.replaceable_pods(objects, rolled_back_to),
+        rolling_back_from: rolled_back_to
+            .and_then(|_| built.snapshot.current_release())
+            .map(|release| release.id.to_string()),
         grants,
     };
     let actions = match validate_actions(&asked, &scope, &options.action_limits) {

@@ -139,7 +139,9 @@ fn writes_a_rollback_does_not_need_are_refused_naming_the_grant() {
             "delete-history",
             "deleting ReplicaSet/web-5d8f7b9c4 in namespace shop: it needs the grant `delete:ReplicaSet`".into(),
         ),
-        ("delete-serving-pods", "only pods of releases other than the one that stays".into()),
+        ("delete-serving-pods", "only pods of the failed release".into()),
+        ("rollback-twice", "an evaluation may roll back once; this is its second rollback".into()),
+        ("delete-before-rollback", "before the rollback: without `delete:Pod` a pod of the failed release".into()),
         ("pod-status", "needs the grant `patch:Pod:/status/conditions`".into()),
         ("scale-to-zero", "`patch:Deployment:/spec/replicas`, which the policy declares but is not given".into()),
     ] {

@@ -8,8 +8,9 @@
 //!
 //! - `patch:<Kind>:<path>`: merge patches of objects of that kind may write
 //!   the fields at and under `<path>`, a JSON pointer whose `*` segments
-//!   match any key. A path under `/status` is written through the status
-//!   subresource.
+//!   match any key (not the first). A merge patch replaces an array whole,
+//!   so a grant names the array's field (`/spec/template/spec/containers`).
+//!   A path under `/status` is written through the status subresource.
 //! - `delete:<Kind>`: objects of that kind in the target's ownership tree
 //!   may be deleted.
 //!
@@ -62,6 +63,9 @@ pub fn never_writable(path: &[String]) -> Option<String> {
 /// last-applied configuration, a Deployment's revision.
 pub fn reserved_annotation(key: &str) -> bool {
     let Some((prefix, _)) = key.split_once('/') else { return false };
+    // Keys are case-sensitive but their prefixes are DNS names: compared
+    // as such, so `Kubernetes.IO/` is no way around the rule.
+    let prefix = prefix.to_ascii_lowercase();
     ["kubernetes.io", "k8s.io"].iter().any(|reserved| prefix == *reserved || prefix.ends_with(&format!(".{reserved}")))
 }
 
@@ -123,6 +127,9 @@ impl Grant {
             };
             check_kind(kind, &shown)?;
             let path = parse_pointer(path).map_err(|e| format!("grant {shown:?}: {e}"))?;
+            if path[0] == "*" {
+                return Err(format!("grant {shown:?} would grant every field; name the top-level one (spec, status)"));
+            }
             if let Some(why) = never_writable(&path) {
                 return Err(format!("grant {shown:?} cannot be given: {why}"));
             }
@@ -247,6 +254,7 @@ mod tests {
             ("patch:Deployment:/metadata", "identity"),
             ("patch:Deployment:/a//b", "empty segment"),
             ("patch:Deployment:/a~2", "~0 or ~1"),
+            ("patch:Deployment:/*/x", "every field"),
             ("write:Deployment", "neither"),
         ] {
             let error = Grant::parse(text).unwrap_err();
@@ -259,23 +267,23 @@ mod tests {
     #[test]
     fn a_write_needs_a_grant_declared_and_given_covering_its_path() {
         let replicas = path("/spec/replicas");
-        let image = path("/spec/template/spec/containers/0/image");
+        let label = path("/spec/template/metadata/labels/version");
         let need = |p| Need::Write { kind: "Deployment", path: p };
         let both = grants(&["patch:Deployment:/spec/replicas"], &["patch:Deployment:/spec"]);
         assert!(both.allow(&need(&replicas)).is_ok());
-        let refused = both.allow(&need(&image)).unwrap_err();
-        assert!(refused.contains("`patch:Deployment:/spec/template/spec/containers/0/image`"), "{refused}");
+        let refused = both.allow(&need(&label)).unwrap_err();
+        assert!(refused.contains("`patch:Deployment:/spec/template/metadata/labels/version`"), "{refused}");
         assert!(refused.contains("does not declare"), "{refused}");
-        let wildcard = grants(&["patch:Deployment:/spec/template/spec/containers/*/image"], &[]);
-        let refused = wildcard.allow(&need(&image)).unwrap_err();
+        let wildcard = grants(&["patch:Deployment:/spec/template/metadata/labels/*"], &[]);
+        let refused = wildcard.allow(&need(&label)).unwrap_err();
         assert!(refused.contains("is not given"), "{refused}");
         let given = grants(
-            &["patch:Deployment:/spec/template/spec/containers/*/image"],
-            &["patch:Deployment:/spec/template/spec/containers/*/image"],
+            &["patch:Deployment:/spec/template/metadata/labels/*"],
+            &["patch:Deployment:/spec/template/metadata/labels/*"],
         );
-        assert!(given.allow(&need(&image)).is_ok());
-        assert!(given.allow(&Need::Write { kind: "StatefulSet", path: &image }).is_err(), "another kind");
-        assert!(given.allow(&need(&path("/spec/template/spec/containers/0"))).is_err(), "a wider write");
+        assert!(given.allow(&need(&label)).is_ok());
+        assert!(given.allow(&Need::Write { kind: "StatefulSet", path: &label }).is_err(), "another kind");
+        assert!(given.allow(&need(&path("/spec/template/metadata/labels"))).is_err(), "a wider write");
     }
 
     #[test]
@@ -295,5 +303,6 @@ mod tests {
         assert!(!reserved_annotation("rewind.dev/rolled-back-from"));
         assert!(!reserved_annotation("notkubernetes.io/x"));
         assert!(!reserved_annotation("plain"));
+        assert!(reserved_annotation("Kubectl.Kubernetes.IO/last-applied-configuration"));
     }
 }

@@ -5,6 +5,7 @@ use super::grants::{Grants, Need, never_writable, pointer, reserved_annotation};
 use super::{Action, ConditionSpec, condition_status_text, json_depth};
 use crate::answers::{PolicyAction, Subresource};
 use crate::objects::ObjectKey;
+use crate::snapshot::ROLLED_BACK_FROM;
 use crate::workloads;
 use serde_json::Value;
 
@@ -16,9 +17,12 @@ pub struct Scope {
     pub target: ObjectKey,
     /// Every object of the ownership tree except the target.
     pub owned: Vec<ObjectKey>,
-    /// Pods of releases other than the one that stays (the release rolled
-    /// back to, else the current one): deleted without a grant.
+    /// Pods of the failed release, deleted without a grant
+    /// ([`crate::snapshot::BuiltSnapshot::replaceable_pods`]).
     pub replaceable_pods: Vec<ObjectKey>,
+    /// With a rollback in the evaluation, the release it rolls back from:
+    /// the only value [`ROLLED_BACK_FROM`] may be set to.
+    pub rolling_back_from: Option<String>,
     pub grants: Grants,
 }
 
@@ -64,11 +68,22 @@ pub fn validate_actions(
     if actions.len() > limits.max_actions {
         return Err(ValidationError::TooMany { count: actions.len(), max: limits.max_actions });
     }
+    let rollbacks: Vec<usize> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| matches!(a, PolicyAction::Rollback { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if let [_, second, ..] = rollbacks.as_slice() {
+        let problem = "an evaluation may roll back once; this is its second rollback".to_string();
+        return Err(ValidationError::Rejected { index: second + 1, action: "rollback", problem });
+    }
     actions
         .iter()
         .enumerate()
         .map(|(i, action)| {
-            validate_one(action, scope, limits).map_err(|(name, problem)| ValidationError::Rejected {
+            let after_rollback = rollbacks.first().is_none_or(|r| i > *r);
+            validate_one(action, scope, limits, after_rollback).map_err(|(name, problem)| ValidationError::Rejected {
                 index: i + 1,
                 action: name,
                 problem,
@@ -79,7 +94,14 @@ pub fn validate_actions(
 
 type Problem = (&'static str, String);
 
-fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> Result<Action, Problem> {
+/// `after_rollback`: the action comes after the evaluation's rollback, or
+/// there is none (so it runs only once the rollback took effect).
+fn validate_one(
+    action: &PolicyAction,
+    scope: &Scope,
+    limits: &ActionLimits,
+    after_rollback: bool,
+) -> Result<Action, Problem> {
     use PolicyAction as A;
     match action {
         A::Rollback { revision, deployment_only: true } => {
@@ -112,8 +134,8 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
                     Some("status".to_string())
                 }
             };
-            for path in written_paths(&value) {
-                check_write(&object, subresource.is_some(), &path, scope).map_err(|p| (name, p))?;
+            for (path, written) in written_paths(&value) {
+                check_write(&object, subresource.is_some(), &path, written, scope).map_err(|p| (name, p))?;
             }
             Ok(Action::MergePatch { object, subresource, patch: value })
         }
@@ -121,9 +143,19 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
             let name = "delete-object";
             let object = in_scope(key, scope, false).map_err(|p| (name, p))?;
             let replaceable = object.kind == "Pod" && scope.replaceable_pods.iter().any(|p| p.same_object(&object));
+            if replaceable && !after_rollback {
+                return Err((
+                    name,
+                    format!(
+                        "deleting {object} before the rollback: without `delete:Pod` a pod of the failed release is \
+                         deleted only after the rollback, so a rollback that fails leaves it"
+                    ),
+                ));
+            }
             if !replaceable {
                 let default = if object.kind == "Pod" {
-                    " (without it, only pods of releases other than the one that stays)"
+                    " (without it, only pods of the failed release: not Ready ones of an older release, or any of \
+                     the release rolled back from)"
                 } else {
                     ""
                 };
@@ -137,6 +169,19 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits) -> 
             check_annotation_key(key).map_err(|p| (name, p))?;
             check_annotation_allowed(key, scope).map_err(|p| (name, p))?;
             check_text("value", value, limits).map_err(|p| (name, p))?;
+            if key == ROLLED_BACK_FROM && scope.rolling_back_from.as_deref() != Some(value.as_str()) {
+                let current = scope
+                    .rolling_back_from
+                    .as_deref()
+                    .map_or("none: it does not roll back".to_string(), |r| format!("release {r}"));
+                return Err((
+                    name,
+                    format!(
+                        "{ROLLED_BACK_FROM} names the release a rollback leaves, whose pods may then be deleted: it \
+                         is set only by an evaluation that rolls back, to the release it rolls back from ({current})"
+                    ),
+                ));
+            }
             Ok(Action::SetAnnotation { key: key.clone(), value: value.clone() })
         }
         A::RemoveAnnotation(key) => {
@@ -221,10 +266,11 @@ fn parse_patch(text: &str, limits: &ActionLimits) -> Result<Value, String> {
     Ok(value)
 }
 
-/// The fields a merge patch writes: every path to a value that is not a
-/// non-empty object (a scalar, an array, `null` for a removal).
-fn written_paths(patch: &Value) -> Vec<Vec<String>> {
-    fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+/// The fields a merge patch writes, with what it writes there: every path
+/// to a value that is not a non-empty object (a scalar, an array, `null`
+/// for a removal).
+fn written_paths(patch: &Value) -> Vec<(Vec<String>, &Value)> {
+    fn walk<'v>(value: &'v Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, &'v Value)>) {
         match value.as_object() {
             Some(map) if !map.is_empty() || path.is_empty() => {
                 for (key, child) in map {
@@ -233,7 +279,7 @@ fn written_paths(patch: &Value) -> Vec<Vec<String>> {
                     path.pop();
                 }
             }
-            _ => out.push(path.clone()),
+            _ => out.push((path.clone(), value)),
         }
     }
     let mut out = Vec::new();
@@ -246,11 +292,12 @@ fn written_paths(patch: &Value) -> Vec<Vec<String>> {
 /// server drops it there, so an offline run would pass what the cluster
 /// ignores); the target's own annotations without a grant; anything else
 /// with one.
-fn check_write(object: &ObjectKey, status: bool, path: &[String], scope: &Scope) -> Result<(), String> {
+fn check_write(object: &ObjectKey, status: bool, path: &[String], value: &Value, scope: &Scope) -> Result<(), String> {
     let shown = pointer(path);
     if !status && path.first().is_some_and(|p| p == "status") {
         return Err(format!(
-            "the patch writes `{shown}` of {object} through the main resource, where the API server ignores status; use the status subresource"
+            "the patch writes `{shown}` of {object} through the main resource, where the API server ignores \
+             status; use the status subresource"
         ));
     }
     if let Some(why) = never_writable(path) {
@@ -260,8 +307,17 @@ fn check_write(object: &ObjectKey, status: bool, path: &[String], scope: &Scope)
         [metadata, annotations, key] if metadata == "metadata" && annotations == "annotations" => Some(key),
         _ => None,
     };
-    if object.same_object(&scope.target) && annotation.is_some_and(|key| !reserved_annotation(key)) {
-        return Ok(());
+    if let Some(key) = annotation {
+        // What the API server would refuse is refused offline too.
+        check_annotation_key(key)?;
+        if !(value.is_string() || value.is_null()) {
+            return Err(format!("the patch sets annotation {key:?} of {object} to {value}, not a string"));
+        }
+        // The rollback mark is set with the rollback (`set-annotation`).
+        let own = !reserved_annotation(key) && key != ROLLED_BACK_FROM;
+        if object.same_object(&scope.target) && own {
+            return Ok(());
+        }
     }
     scope
         .grants

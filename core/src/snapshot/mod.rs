@@ -22,6 +22,11 @@ pub enum SnapshotError {
     BadObject { kind: String, name: String, origin: String, problem: String },
 }
 
+/// The mark a rollback leaves on its target, naming the release it rolled
+/// back from ([`crate::actions::validate_actions`] lets a policy set it only
+/// so): its pods may be replaced afterwards without a grant.
+pub const ROLLED_BACK_FROM: &str = "rewind.dev/rolled-back-from";
+
 /// A snapshot and what the host needs to answer for it: which object of the
 /// set each `snapshot.objects` entry is, and problems worth reporting.
 #[derive(Clone, Debug)]
@@ -38,10 +43,13 @@ impl BuiltSnapshot {
         self.tree.iter().filter_map(|n| set.get(n.object).and_then(ObjectKey::of)).collect()
     }
 
-    /// The pods of every release but the one that stays: the release a
-    /// rollback to `rolled_back_to` restores, else the current one. A pod
-    /// of no known release is not among them; with no release staying,
-    /// none is.
+    /// The pods a policy may delete without a grant: pods of the failed
+    /// release. With a rollback to `rolled_back_to` in the evaluation, every
+    /// pod of a release other than the one restored; otherwise pods of
+    /// releases other than the current one that are not Ready, and every
+    /// pod of the release the target's [`ROLLED_BACK_FROM`] mark names (an
+    /// `OnDelete` workload keeps them until deleted). A pod of no known
+    /// release is not among them; with no release staying, none is.
     pub fn replaceable_pods(&self, set: &ObjectSet, rolled_back_to: Option<u64>) -> Vec<ObjectKey> {
         let releases = &self.snapshot.releases;
         let staying = match rolled_back_to {
@@ -49,15 +57,22 @@ impl BuiltSnapshot {
             None => releases.iter().position(|r| r.current),
         };
         let Some(staying) = staying else { return Vec::new() };
+        let marked = self.snapshot.target_annotation(ROLLED_BACK_FROM);
         let key = |object: u32| {
             let node = self.tree.get(object as usize)?;
             set.get(node.object).and_then(ObjectKey::of)
+        };
+        let ready = |pod: &Pod| {
+            pod.conditions.iter().any(|c| c.kind == "Ready" && c.status == rewind_snapshot::ConditionStatus::True)
         };
         releases
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != staying)
-            .flat_map(|(_, release)| self.snapshot.pods_of(release))
+            .flat_map(|(_, release)| {
+                let whole = rolled_back_to.is_some() || marked == Some(release.id.as_str());
+                self.snapshot.pods_of(release).filter(move |pod| whole || !ready(pod))
+            })
             .filter_map(|pod| key(pod.object))
             .collect()
     }

@@ -66,15 +66,6 @@ pub struct Modules {
     tag_recheck: Duration,
 }
 
-/// The fetcher a remote reference needs (made by [`Modules::fetcher_for`]).
-fn remote(fetcher: Option<&Fetcher>) -> Result<&Fetcher, String> {
-    fetcher.ok_or_else(|| "no fetcher for a remote module".into())
-}
-
-fn fetcher_credentials(fetcher: &Fetcher) -> Credentials {
-    fetcher.credentials().clone()
-}
-
 fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
     super::reconcile::condition("PolicyReady", ok, reason, message)
 }
@@ -133,7 +124,7 @@ impl Modules {
         })?;
         let text = std::str::from_utf8(&config.0).map_err(|_| format!("{what}: .dockerconfigjson is not UTF-8"))?;
         let own = Credentials::from_docker_config(text, &what)?;
-        Ok(fetcher.with_credentials(fetcher_credentials(&fetcher).overlaid(own)))
+        Ok(fetcher.with_credentials(fetcher.credentials().clone().overlaid(own)))
     }
 
     /// The module serving `rp` and its PolicyReady condition. While the
@@ -156,14 +147,7 @@ impl Modules {
             Ok(reference) => reference,
             Err(problem) => return keep_serving(format!("spec.policy.module: {problem}")),
         };
-        let fetcher = match &reference {
-            PolicyRef::File(_) => None,
-            _ => match self.fetcher_for(rp).await {
-                Ok(fetcher) => Some(fetcher),
-                Err(problem) => return keep_serving(problem),
-            },
-        };
-        let version = match self.version(&reference, fetcher.as_ref()).await {
+        let version = match self.version(&reference, rp).await {
             Ok(version) => version,
             Err(problem) => return keep_serving(problem),
         };
@@ -198,7 +182,7 @@ impl Modules {
         }
         self.attempts.lock().expect("lock").insert(id.clone(), (source.clone(), Attempt::InFlight));
         let Some(policy) = serving_policy else {
-            return match self.load_and_record(&id, reference, source, fetcher).await {
+            return match self.load_and_record(&id, reference, source, rp).await {
                 Ok(policy) => {
                     let condition = loaded_condition(&policy, rp);
                     (Some(policy), condition)
@@ -207,7 +191,8 @@ impl Modules {
             };
         };
         let this = self.clone();
-        tokio::spawn(async move { this.load_and_record(&id, reference, source, fetcher).await });
+        let rp = rp.clone();
+        tokio::spawn(async move { this.load_and_record(&id, reference, source, &rp).await });
         let condition = loading(&policy);
         (Some(policy), condition)
     }
@@ -219,9 +204,9 @@ impl Modules {
         id: &str,
         reference: PolicyRef,
         source: Source,
-        fetcher: Option<Fetcher>,
+        rp: &RolloutPolicy,
     ) -> Result<LoadedPolicy, String> {
-        let result = self.load(&reference, &source, fetcher.as_ref()).await;
+        let result = self.load(&reference, &source, rp).await;
         let mut attempts = self.attempts.lock().expect("lock");
         match &result {
             Ok(policy) => {
@@ -238,7 +223,9 @@ impl Modules {
         result
     }
 
-    async fn version(&self, reference: &PolicyRef, fetcher: Option<&Fetcher>) -> Result<String, String> {
+    /// What names the bytes behind `reference` now; only a tag due for a
+    /// recheck asks the registry (and reads `rp`'s pull Secret).
+    async fn version(&self, reference: &PolicyRef, rp: &RolloutPolicy) -> Result<String, String> {
         match reference {
             PolicyRef::File(path) => {
                 let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -254,7 +241,7 @@ impl Modules {
                 {
                     return Ok(digest);
                 }
-                let (digest, _) = remote(fetcher)?.resolve(oci).await.map_err(|e| e.to_string())?;
+                let (digest, _) = self.fetcher_for(rp).await?.resolve(oci).await.map_err(|e| e.to_string())?;
                 self.tags.lock().expect("lock").insert(oci.clone(), (digest.clone(), Instant::now()));
                 Ok(digest)
             }
@@ -263,15 +250,10 @@ impl Modules {
 
     /// Fetches, compiles and checks the module off the async threads, so
     /// other policies' reconciles go on meanwhile.
-    async fn load(
-        &self,
-        reference: &PolicyRef,
-        source: &Source,
-        fetcher: Option<&Fetcher>,
-    ) -> Result<LoadedPolicy, String> {
+    async fn load(&self, reference: &PolicyRef, source: &Source, rp: &RolloutPolicy) -> Result<LoadedPolicy, String> {
         let path = match reference {
             PolicyRef::File(path) => path.clone(),
-            other => remote(fetcher)?.fetch(other).await.map_err(|e| e.to_string())?.path,
+            other => self.fetcher_for(rp).await?.fetch(other).await.map_err(|e| e.to_string())?.path,
         };
         let runtime = self.runtime.clone();
         let (settings, expected) = (source.settings.clone(), source.expected_sha256.clone());

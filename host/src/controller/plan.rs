@@ -120,17 +120,21 @@ pub fn plan(
     WorkloadPlan { execute, status, event, counts_rollback }
 }
 
-/// Whether executing `actions` carried out a rollback. Only such a rollback
-/// stays in the flap-guard history [`plan`] added it to: one the executor
-/// skipped (the template was already restored), failed (an API server
-/// restarting) or stopped short of (a conflict) changed nothing, and
-/// counting it would hold back the rollback that follows. A write whose
-/// response was lost is the one case this undercounts.
-pub fn rollback_applied(actions: &[Action], outcomes: &[Outcome]) -> bool {
-    actions
-        .iter()
-        .zip(outcomes)
-        .any(|(action, outcome)| matches!(action, Action::Rollback { .. }) && matches!(outcome, Outcome::Applied(_)))
+/// Whether executing `actions` carried out the rollback they plan. Only
+/// then does it stay in the flap-guard history [`plan`] added it to: a
+/// `rollback` action the executor skipped (the template was already
+/// restored), failed (an API server restarting) or stopped short of (a
+/// conflict) changed nothing, and counting it would hold back the
+/// rollback that follows. A policy that rolls back by other means (a
+/// custom resource's patch, a deleted Deployment) rolled back once any of
+/// its changes took effect. A write whose response was lost is the one
+/// case this undercounts.
+pub fn rollback_carried_out(actions: &[Action], outcomes: &[Outcome]) -> bool {
+    let applied = |i: usize| matches!(outcomes.get(i), Some(Outcome::Applied(_)));
+    match actions.iter().position(|a| matches!(a, Action::Rollback { .. })) {
+        Some(rollback) => applied(rollback),
+        None => actions.iter().enumerate().any(|(i, a)| !matches!(a, Action::EmitEvent { .. }) && applied(i)),
+    }
 }
 
 fn event(event_type: EventType, reason: &str, message: String) -> ControllerEvent {

@@ -9,7 +9,7 @@ use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadSt
 use super::decisions::Decisions;
 use super::metrics::Metrics;
 use super::modules::{LOADING, Modules, TAG_RECHECK};
-use super::plan::{plan, rollback_applied};
+use super::plan::{plan, rollback_carried_out};
 use super::queries::Providers;
 use super::queue::{Job, Queue};
 use crate::actions::{Action, ActionLimits, EventType, Grant};
@@ -222,7 +222,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
             .await;
         conflict = record_execution(ctx, &workload, &policy.name, &plan.execute, &executed, &mut status, now).await;
         if plan.counts_rollback {
-            if rollback_applied(&plan.execute, &executed.outcomes) {
+            if rollback_carried_out(&plan.execute, &executed.outcomes) {
                 metrics.rollback(&policy.name);
             } else {
                 status.rollbacks.pop();

@@ -110,12 +110,42 @@ fn parse_oci(rest: &str) -> Result<OciRef, String> {
     if registry.is_empty() || !valid_repository {
         return Err("expected oci://registry/repository[:tag|@sha256:<hex>] with a lowercase repository".into());
     }
+    // A host and an optional port, nothing else: the registry names where
+    // requests and credentials go, so `user@host` or a path cannot hide
+    // another host behind it.
+    let (host, port) = registry.rsplit_once(':').map_or((registry, None), |(h, p)| (h, Some(p)));
+    let ipv6 = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let host_ok = ipv6.is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'))
+        || !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+            });
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !host_ok || !port_ok {
+        return Err(format!("the registry {registry:?} is not a host name with an optional port"));
+    }
     Ok(OciRef { registry: registry.to_string(), repository: repository.to_string(), reference })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registry_is_a_host_and_a_port_only() {
+        for bad in [
+            "oci://registry.example:5000@evil.example/x:1",
+            "oci://a_b.example/x:1",
+            "oci://host:port/x:1",
+            "oci://:5000/x",
+        ] {
+            assert!(parse(bad).unwrap_err().contains("not a host name"), "{bad}");
+        }
+        assert!(parse("oci://127.0.0.1:5000/policies/web:1").is_ok());
+        assert!(parse("oci://[::1]:5000/policies/web:1").is_ok());
+    }
 
     fn parse(text: &str) -> Result<PolicyRef, String> {
         text.parse()

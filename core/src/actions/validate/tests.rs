@@ -27,6 +27,7 @@ fn scope_granting(declared: &[&str], given: &[&str]) -> Scope {
             key("Pod", Some("shop"), "web-2-a"),
         ],
         replaceable_pods: vec![key("Pod", Some("shop"), "web-1-a")],
+        rolling_back_from: Some("2".into()),
         grants: Grants { declared: Grant::parse_all(declared).unwrap(), granted: Grant::parse_all(given).unwrap() },
     }
 }
@@ -121,6 +122,7 @@ fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
         },
         owned: vec![],
         replaceable_pods: vec![],
+        rolling_back_from: None,
         grants: Grants::default(),
     };
     let limits = ActionLimits::default();
@@ -209,10 +211,7 @@ fn without_a_grant_a_policy_may_only_do_what_a_rollback_needs() {
     let history = refused_with(&none, A::DeleteObject(key("ReplicaSet", Some("shop"), "web-1")));
     assert!(history.contains("needs the grant `delete:ReplicaSet`"), "{history}");
     let serving = refused_with(&none, A::DeleteObject(key("Pod", Some("shop"), "web-2-a")));
-    assert!(
-        serving.contains("`delete:Pod`") && serving.contains("releases other than the one that stays"),
-        "{serving}"
-    );
+    assert!(serving.contains("`delete:Pod`") && serving.contains("only pods of the failed release"), "{serving}");
     assert!(
         validate_actions(&[A::DeleteObject(key("Pod", Some("shop"), "web-1-a"))], &none, &ActionLimits::default())
             .is_ok()
@@ -261,4 +260,49 @@ fn object_versions_must_be_kubernetes_versions() {
     for good in ["v1", "apps/v1", "example.com/v1beta2", "x.io/v2alpha1"] {
         assert!(check_api_version(good).is_ok(), "{good}");
     }
+}
+
+#[test]
+fn one_rollback_per_evaluation_and_failed_pods_deleted_only_after_it() {
+    let none = scope_granting(&[], &[]);
+    let limits = ActionLimits::default();
+    let failed_pod = || A::DeleteObject(key("Pod", Some("shop"), "web-1-a"));
+    let twice = validate_actions(&[rollback_deployment(1), rollback_deployment(2)], &none, &limits).unwrap_err();
+    assert!(twice.to_string().starts_with("action 2 (rollback): an evaluation may roll back once"), "{twice}");
+    let before = validate_actions(&[failed_pod(), rollback_deployment(1)], &none, &limits).unwrap_err();
+    assert!(before.to_string().contains("before the rollback"), "{before}");
+    assert!(validate_actions(&[rollback_deployment(1), failed_pod()], &none, &limits).is_ok());
+}
+
+#[test]
+fn the_rollback_mark_names_only_the_release_rolled_back_from() {
+    let none = scope_granting(&[], &[]);
+    let limits = ActionLimits::default();
+    let mark = |value: &str| A::SetAnnotation { key: ROLLED_BACK_FROM.into(), value: value.into() };
+    assert!(validate_actions(&[rollback_deployment(1), mark("2")], &none, &limits).is_ok());
+    let other = validate_actions(&[rollback_deployment(1), mark("1")], &none, &limits).unwrap_err();
+    assert!(other.to_string().contains("to the release it rolls back from (release 2)"), "{other}");
+    let alone = Scope { rolling_back_from: None, ..scope_granting(&[], &[]) };
+    let refused = validate_actions(&[mark("1")], &alone, &limits).unwrap_err();
+    assert!(refused.to_string().contains("(none: it does not roll back)"), "{refused}");
+    let by_patch = patch(
+        key("Deployment", Some("shop"), "web"),
+        r#"{"metadata":{"annotations":{"rewind.dev/rolled-back-from":"1"}}}"#,
+    );
+    assert!(validate_actions(&[by_patch], &none, &limits).unwrap_err().to_string().contains("needs the grant"));
+}
+
+#[test]
+fn annotations_written_by_patch_follow_the_api_servers_rules() {
+    let none = scope_granting(&[], &[]);
+    let web = || key("Deployment", Some("shop"), "web");
+    let bad_key = refused_with(&none, patch(web(), r#"{"metadata":{"annotations":{"Bad.Prefix/x":"1"}}}"#));
+    assert!(bad_key.contains("annotation key \"Bad.Prefix/x\" is invalid"), "{bad_key}");
+    let number = refused_with(&none, patch(web(), r#"{"metadata":{"annotations":{"rewind.dev/x":1}}}"#));
+    assert!(number.contains("not a string"), "{number}");
+    let cased =
+        refused_with(&none, patch(web(), r#"{"metadata":{"annotations":{"deployment.Kubernetes.io/revision":"9"}}}"#));
+    assert!(cased.contains("lowercase DNS subdomain"), "{cased}");
+    let removal = patch(web(), r#"{"metadata":{"annotations":{"rewind.dev/x":null}}}"#);
+    assert!(validate_actions(&[removal], &none, &ActionLimits::default()).is_ok());
 }

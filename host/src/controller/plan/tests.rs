@@ -65,10 +65,21 @@ fn enforce_executes_and_records_the_rollback_only_once_carried_out() {
     let event =
         Action::EmitEvent { event_type: EventType::Normal, reason: "RollingBack".into(), message: String::new() };
     let actions = [event, Action::Rollback { revision: 2 }];
-    assert!(rollback_applied(&actions, &[applied.clone(), applied.clone()]));
-    assert!(!rollback_applied(&actions, &[applied.clone(), skipped]), "a skipped rollback changed nothing");
-    assert!(!rollback_applied(&actions, std::slice::from_ref(&applied)), "stopped before the rollback");
-    assert!(!rollback_applied(&actions[..1], &[applied]), "no rollback planned");
+    assert!(rollback_carried_out(&actions, &[applied.clone(), applied.clone()]));
+    assert!(!rollback_carried_out(&actions, &[applied.clone(), skipped.clone()]), "a skipped rollback changed nothing");
+    assert!(!rollback_carried_out(&actions, std::slice::from_ref(&applied)), "stopped before the rollback");
+    assert!(!rollback_carried_out(&actions[..1], std::slice::from_ref(&applied)), "only an event");
+    // A custom resource rolled back by a patch: counted once the patch took effect.
+    let object = crate::objects::ObjectKey {
+        api_version: "example.io/v1".into(),
+        kind: "Cluster".into(),
+        namespace: Some("shop".into()),
+        name: "c".into(),
+    };
+    let patch = Action::MergePatch { object, subresource: None, patch: serde_json::json!({"spec": {"version": "1"}}) };
+    let by_patch = [actions[0].clone(), patch];
+    assert!(rollback_carried_out(&by_patch, &[applied.clone(), applied.clone()]));
+    assert!(!rollback_carried_out(&by_patch, &[applied, skipped]));
 }
 
 #[test]

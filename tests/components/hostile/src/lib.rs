@@ -13,7 +13,8 @@
 //! `rename-target`, `touch-uid`, and the writes a rollback does not need
 //! (`image-patch`, `host-path`, `host-network`, `service-account`,
 //! `selector`, `scale-to-zero`, `pause`, `labels`, `forge-last-applied`,
-//! `delete-history`, `delete-serving-pods`, `pod-status`), those no grant
+//! `delete-history`, `delete-serving-pods`, `rollback-twice`,
+//! `delete-before-rollback`, `pod-status`), those no grant
 //! opens (`finalizers`, `deletion-timestamp`, `resource-version`,
 //! `managed-fields`, `status-through-main`) and a malformed version
 //! (`bad-version`). It declares one grant, `patch:Deployment:/spec/replicas`,
@@ -177,17 +178,24 @@ fn beyond_a_rollback(snapshot: &Snapshot, attack: &str) -> Option<Vec<Action>> {
             .filter_map(|r| snapshot.object(r.object?))
             .map(|o| act::delete(act::object_key(snapshot, o)))
             .collect(),
-        "delete-serving-pods" => {
-            let serving = snapshot.pods_of(current?);
-            serving
-                .filter_map(|p| snapshot.object(p.object))
-                .map(|o| act::delete(act::object_key(snapshot, o)))
-                .collect()
-        }
+        "delete-serving-pods" => serving_pods(snapshot, current?),
         "pod-status" => {
             let pod = snapshot.pods.first().and_then(|p| snapshot.object(p.object))?;
             let ready = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
             vec![act::status_patch(act::object_key(snapshot, pod), &ready)]
+        }
+        // Pods of the release that stays, deleted beside a rollback: after
+        // rolling back and forth, or before a rollback that may fail.
+        "rollback-twice" => {
+            let (previous, now) = (snapshot.previous_release()?.revision?, current?.revision?);
+            let mut actions = vec![act::rollback(previous), act::rollback(now)];
+            actions.extend(serving_pods(snapshot, current?));
+            actions
+        }
+        "delete-before-rollback" => {
+            let mut actions = serving_pods(snapshot, current?);
+            actions.push(act::rollback(snapshot.previous_release()?.revision?));
+            actions
         }
         "bad-version" => {
             let mut key = act::object_key(snapshot, snapshot.object(current?.object?)?);
@@ -197,6 +205,11 @@ fn beyond_a_rollback(snapshot: &Snapshot, attack: &str) -> Option<Vec<Action>> {
         _ => return None,
     };
     Some(actions)
+}
+
+fn serving_pods(snapshot: &Snapshot, release: &rewind_sdk::Release) -> Vec<Action> {
+    let pods = snapshot.pods_of(release);
+    pods.filter_map(|p| snapshot.object(p.object)).map(|o| act::delete(act::object_key(snapshot, o))).collect()
 }
 
 fn recurse(depth: u64) -> u64 {
