@@ -345,16 +345,7 @@ fn check_api_version(api_version: &str) -> Result<(), String> {
         Some((group, version)) => (Some(group), version),
         None => (None, api_version),
     };
-    let group_ok = group.is_none_or(|group| {
-        group.len() <= 253
-            && group.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            })
-    });
+    let group_ok = group.is_none_or(|group| is_dns_subdomain(group) && group.split('.').all(|label| label.len() <= 63));
     let version_ok = version.strip_prefix('v').is_some_and(|rest| {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let tail = &rest[digits..];
@@ -419,6 +410,19 @@ fn check_qualified_name(what: &str, name: &str) -> Result<(), String> {
     check_annotation_key(name).map_err(|e| e.replacen("annotation key", what, 1))
 }
 
+/// A DNS-1123 subdomain, as Kubernetes checks one: at most 253 characters,
+/// dot-separated labels of lowercase alphanumerics and '-', none empty or
+/// starting or ending with '-'.
+fn is_dns_subdomain(text: &str) -> bool {
+    text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 /// Kubernetes' qualified-name rule for annotation keys: an optional DNS
 /// subdomain prefix and `/`, then a name of at most 63 characters.
 fn check_annotation_key(key: &str) -> Result<(), String> {
@@ -428,18 +432,8 @@ fn check_annotation_key(key: &str) -> Result<(), String> {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
     };
-    if let Some(prefix) = prefix {
-        let ok = !prefix.is_empty()
-            && prefix.len() <= 253
-            && prefix.split('.').all(|label| {
-                !label.is_empty()
-                    && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            });
-        if !ok {
-            return bad("the prefix must be a lowercase DNS subdomain");
-        }
+    if prefix.is_some_and(|prefix| !is_dns_subdomain(prefix)) {
+        return bad("the prefix must be a lowercase DNS subdomain");
     }
     let alnum = |b: u8| b.is_ascii_alphanumeric();
     let ok = !name.is_empty()

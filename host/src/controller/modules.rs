@@ -70,12 +70,11 @@ fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
     super::reconcile::condition("PolicyReady", ok, reason, message)
 }
 
-/// Loaded, naming the module, and any grant it declares that `rp` does
-/// not give (its actions that need one are refused).
-fn loaded_condition(policy: &LoadedPolicy, rp: &RolloutPolicy) -> StatusCondition {
+/// Loaded, naming the module, and any grant it declares that is not
+/// `granted` (its actions that need one are refused).
+fn loaded_condition(policy: &LoadedPolicy, granted: &[Grant]) -> StatusCondition {
     let sha = policy.sha256.get(..12).unwrap_or(&policy.sha256);
-    let granted = Grant::parse_all(&rp.spec.grants).unwrap_or_default();
-    let grants = Grants { declared: policy.declared.clone(), granted };
+    let grants = Grants { declared: policy.declared.clone(), granted: granted.to_vec() };
     let missing: Vec<String> = grants.missing().iter().map(ToString::to_string).collect();
     let note = match missing.as_slice() {
         [] => String::new(),
@@ -140,9 +139,10 @@ impl Modules {
             let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
             (serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
         };
-        if let Err(problem) = rewind_core::actions::Grant::parse_all(&rp.spec.grants) {
-            return (None, ready(false, "InvalidGrants", format!("spec.grants: {problem}")));
-        }
+        let granted = match Grant::parse_all(&rp.spec.grants) {
+            Ok(granted) => granted,
+            Err(problem) => return (None, ready(false, "InvalidGrants", format!("spec.grants: {problem}"))),
+        };
         let reference: PolicyRef = match rp.spec.policy.module.parse() {
             Ok(reference) => reference,
             Err(problem) => return keep_serving(format!("spec.policy.module: {problem}")),
@@ -161,7 +161,7 @@ impl Modules {
         if let Some((loaded_source, policy)) = &serving
             && *loaded_source == source
         {
-            return (Some(policy.clone()), loaded_condition(policy, rp));
+            return (Some(policy.clone()), loaded_condition(policy, &granted));
         }
         let new_reference = source.reference.clone();
         let loading = |serving: &LoadedPolicy| {
@@ -184,7 +184,7 @@ impl Modules {
         let Some(policy) = serving_policy else {
             return match self.load_and_record(&id, reference, source, rp).await {
                 Ok(policy) => {
-                    let condition = loaded_condition(&policy, rp);
+                    let condition = loaded_condition(&policy, &granted);
                     (Some(policy), condition)
                 }
                 Err(problem) => keep_serving(problem),
