@@ -290,15 +290,20 @@ async fn the_blue_green_policy_rolls_back_a_failing_green_strategy() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let request = json!({"metadata": {"annotations": {"e6data.io/rollback-to": "r1"}}});
     resources.patch("sample1", &PatchParams::default(), &Patch::Merge(&request)).await.unwrap();
-    eventually("the request to be answered (r1 is active: a no-op that clears it)", async || {
+    // r1 serves, but the spec still names r2's failed tags, which the
+    // operator would deploy again on its next change: the request brings
+    // the spec back to r1's tags and clears itself, as the guide's
+    // walkthrough after an automatic rollback does.
+    eventually("the request to restore r1's tags in the spec and clear itself", async || {
         let object = resources.get("sample1").await.ok()?;
         let pending = object.metadata.annotations.unwrap_or_default().contains_key("e6data.io/rollback-to");
-        (!pending).then_some(())
+        let tags = ["storage", "schema"].map(|component| object.data["spec"][component]["imageTag"].clone());
+        (!pending && tags == [json!("v1"), json!("v1")]).then_some(())
     })
     .await;
     // The event follows the write that cleared the annotation.
-    eventually("the RollbackSkipped event", async || {
-        (events(&client, namespace, "RollbackSkipped").await >= 1).then_some(())
+    eventually("the ManualRollback event", async || {
+        (events(&client, namespace, "ManualRollback").await >= 1).then_some(())
     })
     .await;
 }

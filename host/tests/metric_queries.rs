@@ -179,6 +179,27 @@ fn a_response_larger_than_the_limit_and_several_series_are_refused_saying_why() 
 }
 
 #[test]
+fn a_range_at_prometheus_step_limit_is_read_whole_and_one_past_it_is_refused_before_asking() {
+    let prometheus = TestPrometheus::start(&[Series { name: "other", labels: "", samples: vec![(at(NOW), 1.0)] }]);
+    // 11,000 steps of a second: Prometheus answers with 11,001 samples.
+    let file = queries_file(
+        "steps",
+        "queries: [{name: error-rate, query: 'vector(0.01)', range: {seconds: 11000, stepSeconds: 1}}]",
+    );
+    let report = eval_with_queries(&file, &prometheus.address);
+    let about_error_rate: Vec<String> =
+        messages(&report).into_iter().filter(|m| m.starts_with("metric error-rate:")).collect();
+    assert!(about_error_rate.is_empty(), "{about_error_rate:?}");
+    let file = queries_file(
+        "over",
+        "queries: [{name: error-rate, query: 'vector(0.01)', range: {seconds: 11001, stepSeconds: 1}}]",
+    );
+    let (code, _, stderr) = eval_healthy(&["--queries", &file, "--metrics-from", &prometheus.address]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("11001 s every 1 s is more than 11000 steps"), "{stderr}");
+}
+
+#[test]
 fn recorded_results_replay_to_the_same_decision_as_the_live_queries() {
     let prometheus = TestPrometheus::start(&traffic(at("2024-11-06T13:27:00Z")));
     let live = eval_with_queries("examples/analysis/queries.yaml", &prometheus.address);

@@ -50,6 +50,12 @@ def parse_settings(text):
     return grace
 
 
+def is_reason(text):
+    """Whether text has the shape of a Kubernetes reason (a short CamelCase word)."""
+    return bool(text) and len(text) <= 64 and text[0].isascii() and text[0].isalpha() \
+        and all(c.isascii() and c.isalnum() for c in text)
+
+
 def condition(conditions, kind):
     return next((c for c in conditions if c["kind"] == kind), None)
 
@@ -129,10 +135,14 @@ def pod_problems(pod):
         if (ready is not None and ready["status"] == "true") or (ready is None and all(c["ready"] for c in serving)):
             return []
         not_ready = [c["name"] for c in serving if not c["ready"]]
-        message = "the pod is running but not Ready"
+        reason = ready["reason"] if ready is not None and is_reason(ready["reason"]) else "NotReady"
+        details = [] if reason == "NotReady" else [reason]
         if not_ready:
-            message += f" (containers not ready: {', '.join(not_ready)})"
-        return [("NotReady", message, not_ready[0] if len(not_ready) == 1 else None, not_ready_since(pod))]
+            details.append(f"containers not ready: {', '.join(not_ready)}")
+        message = "the pod is running but not Ready"
+        if details:
+            message += f" ({'; '.join(details)})"
+        return [(reason, message, not_ready[0] if len(not_ready) == 1 else None, not_ready_since(pod))]
     return []
 
 

@@ -69,40 +69,96 @@ fn written_value(value: f64) -> Value {
     }
 }
 
-/// Whether `object` is a RecordedMetrics object for `target`.
-pub fn records_for(object: &Value, target: &Value) -> bool {
-    if objects::kind(object) != Some(KIND) || objects::namespace(object) != objects::namespace(target) {
-        return false;
-    }
+/// Whether `object` claims to be a RecordedMetrics object: its kind in the
+/// `rewind.dev` group, whatever its version or shape ([`check`] says
+/// whether it follows the format).
+fn is_recorded(object: &Value) -> bool {
     let group = object.get("apiVersion").and_then(Value::as_str).map(objects::group_of);
-    let names = |field: &str| object.pointer(&format!("/target/{field}")).and_then(Value::as_str);
-    group == Some("rewind.dev") && names("kind") == objects::kind(target) && names("name") == objects::name(target)
+    objects::kind(object) == Some(KIND) && matches!(group, Some("rewind.dev") | None)
 }
 
-/// The recorded results for `target`, in the order they were recorded; an
-/// error names the object and the field at fault.
+/// Whether `object` is a RecordedMetrics object for `target`.
+pub fn records_for(object: &Value, target: &Value) -> bool {
+    if !is_recorded(object) || objects::namespace(object) != objects::namespace(target) {
+        return false;
+    }
+    let names = |field: &str| object.pointer(&format!("/target/{field}")).and_then(Value::as_str);
+    names("kind") == objects::kind(target) && names("name") == objects::name(target)
+}
+
+/// The recorded results for `target`, in the order they were recorded. Every
+/// RecordedMetrics object of the set must follow the format, whichever
+/// workload it names: one that does not (a missing target, a misspelt
+/// field) would otherwise be dropped or half read, and the evaluation would
+/// go on with the wrong cause. An error names the object and the field.
 pub fn recorded_for(set: &ObjectSet, target: &Value) -> Result<Vec<Metric<'static>>, String> {
-    let mut metrics = Vec::new();
+    let mut metrics: Vec<Metric<'static>> = Vec::new();
     for (id, object) in set.iter() {
-        if !records_for(object, target) {
+        if !is_recorded(object) {
             continue;
         }
         let at_fault = |problem: String| {
             format!("{KIND} {} ({}): {problem}", objects::name(object).unwrap_or("?"), set.origin(id))
         };
-        let results = match object.get("results") {
-            None | Some(Value::Null) => &[][..],
-            Some(Value::Array(results)) => results,
-            Some(other) => return Err(at_fault(format!("/results is {other}, not a list"))),
-        };
+        let results = check(object).map_err(at_fault)?;
+        if !records_for(object, target) {
+            continue;
+        }
         for (i, result) in results.iter().enumerate() {
-            metrics.push(metric(result).map_err(|problem| at_fault(format!("/results/{i}{problem}")))?);
+            let metric = metric(result).map_err(|problem| at_fault(format!("/results/{i}{problem}")))?;
+            if metrics.iter().any(|m| m.name == metric.name) {
+                let problem =
+                    format!("/results/{i}/name {:?} is recorded twice for this workload", metric.name.as_str());
+                return Err(at_fault(problem));
+            }
+            metrics.push(metric);
         }
     }
     Ok(metrics)
 }
 
+/// The object's results, once its fields are the format's.
+fn check(object: &Value) -> Result<&[Value], String> {
+    let version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    if version != API_VERSION {
+        return Err(format!("/apiVersion is {version}; RecordedMetrics are {API_VERSION}"));
+    }
+    only_fields(object, "", &["apiVersion", "kind", "metadata", "target", "source", "results"])?;
+    match object.get("target") {
+        Some(target @ Value::Object(_)) => {
+            only_fields(target, "/target", &["apiVersion", "kind", "name"])?;
+            for field in ["kind", "name"] {
+                match target.get(field) {
+                    Some(Value::String(text)) if !text.is_empty() => {}
+                    Some(other) => return Err(format!("/target/{field} is {other}, not a name")),
+                    None => return Err(format!("/target/{field} is missing: which workload were these recorded for?")),
+                }
+            }
+        }
+        Some(other) => return Err(format!("/target is {other}, not {{kind, name}}")),
+        None => return Err("/target is missing: which workload were these recorded for?".into()),
+    }
+    match object.get("results") {
+        Some(Value::Array(results)) => Ok(results),
+        Some(other) => Err(format!("/results is {other}, not a list")),
+        None => Err("/results is missing (an empty list says no query was recorded)".into()),
+    }
+}
+
+/// Refuses a field of `value` (at `at`) that the format does not have.
+fn only_fields(value: &Value, at: &str, known: &[&str]) -> Result<(), String> {
+    let Some(fields) = value.as_object() else { return Ok(()) };
+    match fields.keys().find(|field| !known.contains(&field.as_str())) {
+        Some(field) => Err(format!("{at}/{field} is not a field of RecordedMetrics (known: {})", known.join(", "))),
+        None => Ok(()),
+    }
+}
+
 fn metric(result: &Value) -> Result<Metric<'static>, String> {
+    if !result.is_object() {
+        return Err(format!(" is {result}, not a result {{name, query, samples or error}}"));
+    }
+    only_fields(result, "", &["name", "query", "samples", "error"])?;
     let text = |field: &str| match result.get(field) {
         Some(Value::String(text)) => Ok(Text::copied(text)),
         Some(other) => Err(format!("/{field} is {other}, not a string")),
@@ -129,6 +185,10 @@ fn metric(result: &Value) -> Result<Metric<'static>, String> {
 /// A sample's time is RFC 3339 or epoch seconds; its value a number or, as
 /// Prometheus writes values, a string (`"0.02"`, `"NaN"`, `"+Inf"`).
 fn sample(sample: &Value) -> Result<Sample, String> {
+    if !sample.is_object() {
+        return Err(format!(" is {sample}, not a sample {{time, value}}"));
+    }
+    only_fields(sample, "", &["time", "value"])?;
     let time = match sample.get("time") {
         Some(Value::String(text)) => crate::time::parse(text).map_err(|e| format!("/time: {e}"))?,
         Some(Value::Number(n)) => n.as_i64().ok_or_else(|| format!("/time is {n}, not whole seconds"))?,
@@ -203,6 +263,38 @@ mod tests {
         let set = set_of([target, object]);
         let built = crate::snapshot::build(&set, 0, 0, "{}").unwrap();
         assert_eq!(built.snapshot.metrics, results);
+    }
+
+    #[test]
+    fn an_object_off_the_format_is_refused_naming_it_and_the_field_whichever_workload_it_names() {
+        let refused = |object: Value| {
+            let set = set_of([deployment("web:3"), object]);
+            crate::snapshot::build(&set, 0, 0, "{}").unwrap_err().to_string()
+        };
+        let mut no_target = recorded("web", json!([]));
+        no_target.as_object_mut().unwrap().remove("target");
+        let err = refused(no_target);
+        assert!(err.contains("RecordedMetrics web-metrics (fixture): /target is missing"), "{err}");
+        let mut no_name = recorded("web", json!([]));
+        no_name["target"] = json!({"kind": "Deployment"});
+        assert!(refused(no_name).contains("/target/name is missing"));
+        let mut misspelt = recorded("other", json!([]));
+        misspelt["result"] = misspelt.as_object_mut().unwrap().remove("results").unwrap();
+        let err = refused(misspelt);
+        assert!(err.contains("RecordedMetrics other-metrics (fixture): /result is not a field"), "{err}");
+        let value_typo = recorded("web", json!([{"name": "e", "query": "q", "samples": [{"time": 1, "valeu": 1}]}]));
+        assert!(refused(value_typo).contains("/results/0/samples/0/valeu is not a field"));
+        let twice = recorded(
+            "web",
+            json!([{"name": "e", "query": "q", "samples": []}, {"name": "e", "query": "q2", "error": "x"}]),
+        );
+        assert!(refused(twice).contains("/results/1/name \"e\" is recorded twice"));
+        let mut version = recorded("web", json!([]));
+        version["apiVersion"] = json!("rewind.dev/v1");
+        assert!(refused(version).contains("/apiVersion is rewind.dev/v1; RecordedMetrics are rewind.dev/v1alpha1"));
+        let mut unversioned = recorded("web", json!([]));
+        unversioned.as_object_mut().unwrap().remove("apiVersion");
+        assert!(refused(unversioned).contains("/apiVersion is ;"));
     }
 
     #[test]

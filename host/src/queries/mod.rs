@@ -78,8 +78,13 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 5;
 pub const MAX_TIMEOUT_SECONDS: u64 = 60;
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1 << 20;
 pub const MAX_RESPONSE_BYTES: u64 = 16 << 20;
-/// At most this many samples per range query (Prometheus' own limit is 11,000).
-pub const MAX_RANGE_SAMPLES: u64 = 11_000;
+/// A range spans at most this many steps: Prometheus' own limit on
+/// `(end - start) / step`, so a query the spec check accepts is one
+/// Prometheus answers.
+pub const MAX_RANGE_STEPS: u64 = 11_000;
+/// Samples of one series: a range of `MAX_RANGE_STEPS` steps has a sample
+/// at both ends.
+pub const MAX_SERIES_SAMPLES: u64 = MAX_RANGE_STEPS + 1;
 /// A range reaches back at most 30 days, a step at most a day.
 pub const MAX_RANGE_SECONDS: u64 = 30 * 86_400;
 pub const MAX_STEP_SECONDS: u64 = 86_400;
@@ -121,9 +126,10 @@ impl MetricsSpec {
                         "{at}.range: seconds must be 1 to {MAX_RANGE_SECONDS}, stepSeconds 1 to {MAX_STEP_SECONDS}"
                     ));
                 }
-                if seconds / step_seconds > MAX_RANGE_SAMPLES {
+                if seconds / step_seconds > MAX_RANGE_STEPS {
                     return Err(format!(
-                        "{at}.range: {seconds} s every {step_seconds} s is more than {MAX_RANGE_SAMPLES} samples"
+                        "{at}.range: {seconds} s every {step_seconds} s is more than {MAX_RANGE_STEPS} steps \
+                         (Prometheus' limit)"
                     ));
                 }
             }

@@ -147,11 +147,11 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
                 [one] if kind == "vector" => Ok(vec![sample(one.get("value").ok_or("a vector sample has no value")?)?]),
                 [one] => {
                     let values = one.get("values").and_then(Value::as_array).ok_or("a matrix series has no values")?;
-                    if values.len() as u64 > super::MAX_RANGE_SAMPLES {
+                    if values.len() as u64 > super::MAX_SERIES_SAMPLES {
                         return Err(format!(
                             "the series has {} samples, more than {}",
                             values.len(),
-                            super::MAX_RANGE_SAMPLES
+                            super::MAX_SERIES_SAMPLES
                         ));
                     }
                     values.iter().map(sample).collect()

@@ -20,8 +20,10 @@ fn declared_queries_are_checked_naming_the_field() {
     );
     assert!(refused("queries: [{name: e, query: 'x{{workload'}]").contains("not closed"));
     assert!(
-        refused("queries: [{name: e, query: up, range: {seconds: 86400, stepSeconds: 1}}]").contains("more than 11000")
+        refused("queries: [{name: e, query: up, range: {seconds: 11001, stepSeconds: 1}}]")
+            .contains("more than 11000 steps")
     );
+    assert!(spec("queries: [{name: e, query: up, range: {seconds: 11000, stepSeconds: 1}}]").is_ok());
     assert!(refused("prometheus: {address: 'ftp://p'}\nqueries: []").contains("metrics.prometheus.address"));
     assert!(refused("prometheus: {address: 'http://u:p@p'}\nqueries: []").contains("credentials"));
     assert!(refused("prometheus: {address: 'http://p', timeoutSeconds: 0}\nqueries: []").contains("timeoutSeconds"));
@@ -107,4 +109,18 @@ fn api_responses_become_one_series_or_say_why_not() {
     );
     let string = br#"{"status":"success","data":{"resultType":"string","result":[1,"x"]}}"#;
     assert!(parse_response(200, string).unwrap_err().contains("a string result is not a number"));
+}
+
+#[test]
+fn a_range_at_the_step_limit_has_a_sample_at_both_ends_and_is_read_whole() {
+    let series = |points: u64| {
+        let values: Vec<String> = (0..points).map(|t| format!("[{t},\"1\"]")).collect();
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+            values.join(",")
+        )
+    };
+    assert_eq!(parse_response(200, series(MAX_RANGE_STEPS + 1).as_bytes()).unwrap().len(), 11_001);
+    let over = parse_response(200, series(MAX_RANGE_STEPS + 2).as_bytes()).unwrap_err();
+    assert!(over.contains("the series has 11002 samples, more than 11001"), "{over}");
 }

@@ -10,11 +10,14 @@
 //! release it served. A first deployment that fails cannot roll back: the
 //! release and phase become Failed. The annotation
 //! `e6data.io/rollback-to=<version>` rolls the spec back to the image tags
-//! of any release in the history.
+//! of any release in the history; for the release already active, only the
+//! tags the spec names otherwise (as after an automatic rollback).
 
+mod manual;
 mod pending;
 mod state;
 
+use manual::{manual_eligibility, manual_rollback};
 use rewind_sdk::view::condition_is;
 use rewind_sdk::{
     Action, ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, classify,
@@ -102,7 +105,7 @@ impl Rules for BlueGreenPolicy {
     fn select_release(s: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Selection, String> {
         let state = BlueGreen::read(s, &settings.strategy_label)?;
         Ok(match s.target_annotation(ROLLBACK_ANNOTATION) {
-            Some(requested) => manual_rollback(s, &state, requested.trim()),
+            Some(requested) => manual_rollback(s, &state, requested.trim())?,
             None => automatic_rollback(s, &state, settings, report),
         })
     }
@@ -217,43 +220,6 @@ fn not_found_while_deploying(s: &Snapshot, state: &BlueGreen, settings: &Setting
     )
 }
 
-/// The release a manual request names and its image tags, or why it
-/// cannot be rolled back to: not in the history, or without a tag to set.
-fn requested_release(state: &BlueGreen, requested: &str) -> Result<(String, String), String> {
-    let shown = rewind_sdk::view::shorten(requested, 128);
-    let Some(release) = state.release(requested) else {
-        let available = state.versions();
-        let available = if available.is_empty() { "none".to_string() } else { available.join(", ") };
-        return Err(format!("Release version {shown} not found in release history (available: {available})"));
-    };
-    let tag = |field: &str| match release.get(field).and_then(Value::as_str).map(str::trim) {
-        Some(tag) if !tag.is_empty() => Ok(tag.to_string()),
-        _ => Err(format!("Release {shown} in the release history has no {field} to roll back to")),
-    };
-    Ok((tag("storageTag")?, tag("schemaTag")?))
-}
-
-/// A manual request may go ahead only for a release it can restore;
-/// otherwise it is answered, and its annotation removed so it is not
-/// retried.
-fn manual_eligibility(state: &BlueGreen, requested: &str) -> Eligibility {
-    match requested_release(state, requested) {
-        Ok(_) => {
-            let reason =
-                format!("Manual rollback to release {requested} requested by annotation {ROLLBACK_ANNOTATION}");
-            Eligibility { eligible: true, reason, actions: Vec::new() }
-        }
-        Err(problem) => {
-            let reason = format!("{problem}; annotation removed");
-            Eligibility {
-                eligible: false,
-                reason: reason.clone(),
-                actions: vec![act::remove_annotation(ROLLBACK_ANNOTATION), act::warning("RollbackFailed", reason)],
-            }
-        }
-    }
-}
-
 /// No active strategy: nothing to return to. The release and the phase
 /// become Failed (once) and the resource waits for a fix.
 fn first_deployment_failed(
@@ -283,28 +249,6 @@ fn first_deployment_failed(
             act::warning("DeploymentFailed", format!("{cause}{reason}; waiting for manual intervention")),
         ],
     }
-}
-
-fn manual_rollback(s: &Snapshot, state: &BlueGreen, requested: &str) -> Selection {
-    let mut actions = vec![act::remove_annotation(ROLLBACK_ANNOTATION)];
-    // check-eligibility refuses such a request; answering it here too keeps
-    // a direct caller from a selection without a release.
-    let (storage, schema) = match requested_release(state, requested) {
-        Ok(tags) => tags,
-        Err(problem) => return Selection { release: None, reason: problem.clone(), error: Some(problem), actions },
-    };
-    // The guide's "rollback to active version" reads activeReleaseVersion;
-    // after an automatic rollback the release served is the active one too.
-    if state.served_version() == Some(requested) || state.active_version.as_deref() == Some(requested) {
-        let reason = format!("Release {requested} is already active; nothing to do");
-        actions.push(act::normal("RollbackSkipped", reason.clone()));
-        return Selection { release: Some(requested.into()), reason, error: None, actions };
-    }
-    let reason = format!("Rolling back to release {requested} (storage {storage}, schema {schema})");
-    let patch = json!({"spec": {"storage": {"imageTag": storage}, "schema": {"imageTag": schema}}});
-    actions.insert(0, act::merge_patch(act::target_key(s), &patch));
-    actions.push(act::normal("ManualRollback", reason.clone()));
-    Selection { release: Some(requested.into()), reason, error: None, actions }
 }
 
 fn automatic_rollback(s: &Snapshot, state: &BlueGreen, settings: &Settings, report: &FailureReport) -> Selection {

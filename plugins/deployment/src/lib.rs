@@ -160,12 +160,19 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, kind: Kind, strategy
         && conditions_current
         && c.status == ConditionStatus::True
     {
-        failing.push(deployment_finding("ReplicaFailure", c.message.as_deref(), c.last_transition));
+        // The condition's own reason (`FailedCreate`, `FailedDelete`) is the
+        // one `kubectl describe` and the events show.
+        let reason = c.reason.as_deref().filter(|r| classify::is_reason(r));
+        let message = format!(
+            "ReplicaFailure ({}): {}",
+            reason.unwrap_or("no reason given"),
+            c.message.as_deref().unwrap_or("pods cannot be created")
+        );
+        failing.push(deployment_finding(reason.unwrap_or("ReplicaFailure"), Some(&message), c.last_transition));
     }
 
     let current = snapshot.current_release();
     let old_replicas = status::old_replicas(snapshot, kind);
-    let unfinished = status::waiting_for(snapshot, kind, strategy, current.is_some(), old_replicas);
     let pods: Vec<_> = match current {
         Some(release) => snapshot.pods_of(release).collect(),
         // A StatefulSet or DaemonSet dumped without its ControllerRevisions:
@@ -179,6 +186,12 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, kind: Kind, strategy
         }
         None => Vec::new(),
     };
+    let unfinished = status::waiting_for(
+        snapshot,
+        kind,
+        strategy,
+        &status::Rollout { has_current: current.is_some(), old: old_replicas, pods: &pods },
+    );
     // A failed pod is never restarted: its ReplicaSet replaces it, and the
     // object lingers until garbage-collected. Once the status says every
     // replica is updated and available, the replacement serves and the

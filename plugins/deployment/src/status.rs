@@ -4,23 +4,26 @@
 //! updated, and every replica available.
 
 use crate::workload::{Kind, Strategy};
-use rewind_sdk::{Finding, Snapshot};
+use rewind_sdk::{Finding, Pod, Snapshot, classify};
 
 fn waiting(reason: &str, message: String) -> Finding {
     Finding { reason: reason.into(), message, pod: None, container: None, since: None }
 }
 
+/// What the evaluation knows of the rollout beside the target's status.
+pub struct Rollout<'r, 's, 'a> {
+    /// Whether a release of the dump holds the target's template.
+    pub has_current: bool,
+    /// Replicas of older releases still running ([`old_replicas`]).
+    pub old: u32,
+    /// The pods of the release being rolled out.
+    pub pods: &'r [&'s Pod<'a>],
+}
+
 /// What the rollout still waits for, or none when the status says it is
-/// complete. `has_current` tells whether a ReplicaSet of the dump matches
-/// the Deployment's template; `old` is [`old_replicas`].
-pub fn waiting_for(
-    snapshot: &Snapshot,
-    kind: Kind,
-    strategy: &Strategy,
-    has_current: bool,
-    old: u32,
-) -> Option<Finding> {
-    let unfinished = rollout_unfinished(snapshot, kind, strategy, has_current, old)?;
+/// complete.
+pub fn waiting_for(snapshot: &Snapshot, kind: Kind, strategy: &Strategy, rollout: &Rollout) -> Option<Finding> {
+    let unfinished = rollout_unfinished(snapshot, kind, strategy, rollout)?;
     if !snapshot.target.paused {
         return Some(unfinished);
     }
@@ -28,13 +31,7 @@ pub fn waiting_for(
     Some(waiting("Paused", message))
 }
 
-fn rollout_unfinished(
-    snapshot: &Snapshot,
-    workload: Kind,
-    strategy: &Strategy,
-    has_current: bool,
-    old: u32,
-) -> Option<Finding> {
+fn rollout_unfinished(snapshot: &Snapshot, workload: Kind, strategy: &Strategy, rollout: &Rollout) -> Option<Finding> {
     let target = &snapshot.target;
     let name = &target.name;
     let kind = workload.name();
@@ -58,7 +55,7 @@ fn rollout_unfinished(
         }
         _ => {}
     }
-    if !has_current && !snapshot.releases.is_empty() {
+    if !rollout.has_current && !snapshot.releases.is_empty() {
         let history = workload.history();
         let message = format!("no {history} of {kind} {name} holds its pod template yet; waiting for the new one");
         let reason = if workload == Kind::Deployment { "NewReplicaSetPending" } else { "NewRevisionPending" };
@@ -73,16 +70,48 @@ fn rollout_unfinished(
         let message = format!("{updated} of {desired} replicas of {name} updated; waiting for the rest");
         return Some(waiting("ReplicasUpdating", message));
     }
-    let available = target.available_replicas.unwrap_or(0);
-    if available < desired {
-        let message = format!("{available} of {desired} replicas of {name} available; waiting for the rest");
+    let serving = serving_replicas(snapshot, workload, rollout.pods);
+    if serving.count < desired {
+        let message =
+            format!("{} of {desired} replicas of {name} {}; waiting for the rest", serving.count, serving.counted_as);
         return Some(waiting("ReplicasUnavailable", message));
     }
+    let old = rollout.old;
     if old > 0 {
         let message = format!("{old} old replicas of {name} are pending termination");
         return Some(waiting("OldReplicasPending", message));
     }
     None
+}
+
+/// How many replicas serve, and what the number counts.
+struct Serving {
+    count: u32,
+    counted_as: &'static str,
+}
+
+/// The replicas that serve, by the count the status has. A Deployment's and
+/// a DaemonSet's status leave a zero count out (`omitempty`), so there a
+/// missing count is zero. A StatefulSet's `availableReplicas` is always
+/// written since Kubernetes 1.22 and never before: its absence says the
+/// cluster is older, not that nothing is available, so the count falls
+/// back to what such a status does say, `readyReplicas` (as `kubectl
+/// rollout status` reads a StatefulSet), and to the rollout's Ready pods
+/// when the dump's status has neither.
+fn serving_replicas(snapshot: &Snapshot, kind: Kind, pods: &[&Pod]) -> Serving {
+    let target = &snapshot.target;
+    let available = |count| Serving { count, counted_as: "available" };
+    match (kind, target.available_replicas, target.ready_replicas) {
+        (_, Some(count), _) => available(count),
+        (Kind::StatefulSet, None, Some(count)) => {
+            Serving { count, counted_as: "ready (the status has no availableReplicas, as before Kubernetes 1.22)" }
+        }
+        (Kind::StatefulSet, None, None) if !pods.is_empty() => Serving {
+            count: pods.iter().filter(|pod| classify::is_ready(pod)).count() as u32,
+            counted_as: "with a Ready pod (the status counts neither available nor ready replicas)",
+        },
+        _ => available(0),
+    }
 }
 
 /// A Deployment's replicas of older revisions still running: from the older

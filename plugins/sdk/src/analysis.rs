@@ -14,6 +14,15 @@
 //! reference query did (or has no finite mean), is inconclusive: never a
 //! reason to roll back on its own.
 //!
+//! A check judges the samples taken since the current release was created
+//! (`window: sinceRelease`, the default): a range reaching back past the
+//! release's start would otherwise hold the release before it against it.
+//! `window: whole` judges every sample the query returned. With
+//! `sinceRelease` and no known start (no release of the dump is current, or
+//! it has no creation time) the check is inconclusive. Reference queries
+//! (`aboveMetric`, `belowMetric`) are always taken whole: they describe
+//! another release or another time on purpose.
+//!
 //! ```yaml
 //! analysis:
 //!   - metric: error-rate
@@ -44,10 +53,24 @@ pub struct Check {
     /// check too (unset: only `consecutive` counts).
     #[serde(default)]
     pub failure_limit: Option<u32>,
+    /// Which of the query's samples are judged.
+    #[serde(default)]
+    pub window: Window,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// Which samples of a check's query count.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Window {
+    /// Samples at or after the current release's creation.
+    #[default]
+    SinceRelease,
+    /// Every sample the query returned.
+    Whole,
 }
 
 /// Exactly one of the four comparisons.
@@ -162,9 +185,31 @@ impl Check {
         Ok(())
     }
 
+    /// The check's usable samples within its window, or why there are none.
+    fn samples<'s>(&self, snapshot: &'s Snapshot) -> Result<Vec<&'s Sample>, String> {
+        let samples = usable_samples(snapshot, &self.metric)?;
+        if self.window == Window::Whole {
+            return Ok(samples);
+        }
+        let Some(start) = snapshot.current_release().and_then(|release| release.created) else {
+            return Err("the current release's start is unknown, so its samples cannot be told from the \
+                        release before it (window: whole judges every sample)"
+                .into());
+        };
+        let total = samples.len();
+        let since: Vec<&Sample> = samples.into_iter().filter(|s| s.time >= start).collect();
+        if since.is_empty() {
+            return Err(format!(
+                "none of its {total} samples is from after the current release started at {}",
+                crate::time::format(start)
+            ));
+        }
+        Ok(since)
+    }
+
     fn judge(&self, snapshot: &Snapshot) -> Judged {
         let inconclusive = |why: String| Judged::Inconclusive(format!("metric {}: {why}", self.metric));
-        let samples = match usable_samples(snapshot, &self.metric) {
+        let samples = match self.samples(snapshot) {
             Ok(samples) => samples,
             Err(why) => return inconclusive(why),
         };
@@ -190,41 +235,74 @@ impl Check {
         if !(by_run || by_limit) {
             return Judged::Passed;
         }
+        let query = snapshot.metric(&self.metric).map(|m| m.query.as_str()).unwrap_or_default();
         let latest = samples.last().expect("usable samples are not empty");
-        let rule = match (&fail, &success) {
-            (Some(t), _) if t.met_by(latest.value) => describe(t, false),
-            (_, Some(t)) => describe(t, true),
-            (Some(t), None) => describe(t, false),
-            (None, None) => unreachable!("validated: a check has a condition"),
-        };
-        let how = if by_run {
-            match latest_run {
+        let (message, since) = if by_run {
+            let rule = match (&fail, &success) {
+                (Some(t), _) if t.met_by(latest.value) => describe(t, false),
+                (_, Some(t)) => describe(t, true),
+                (Some(t), None) => describe(t, false),
+                (None, None) => unreachable!("validated: a check has a condition"),
+            };
+            let how = match latest_run {
                 1 => "in the latest sample".to_string(),
                 n => format!("in the latest {n} samples"),
-            }
-        } else {
-            format!(
-                "in {} of {} samples (failureLimit {})",
-                breaching.len(),
-                samples.len(),
-                self.failure_limit.unwrap()
-            )
-        };
-        let query = snapshot.metric(&self.metric).map(|m| m.query.as_str()).unwrap_or_default();
-        let since = if by_run { samples[samples.len() - latest_run].time } else { breaching[0].time };
-        Judged::Failed(Finding {
-            reason: "MetricFailed".into(),
-            message: format!(
-                "metric {} is {} (latest of {} samples), {rule}, {how}; query: {query}",
+            };
+            let message = format!(
+                "metric {} is {} (latest of {} samples), {rule}, {how}",
                 self.metric,
                 latest.value,
                 samples.len()
-            ),
+            );
+            (message, samples[samples.len() - latest_run].time)
+        } else {
+            // The latest sample may be within bounds: the message quotes the
+            // breaching samples, by their worst.
+            let (rule, worst) = worst_breach(fail.as_ref(), success.as_ref(), &breaching);
+            let message = format!(
+                "metric {} breached in {} of {} samples (failureLimit {}), worst {} at {}, {rule}; latest {}",
+                self.metric,
+                breaching.len(),
+                samples.len(),
+                self.failure_limit.unwrap_or_default(),
+                worst.value,
+                crate::time::format(worst.time),
+                latest.value,
+            );
+            (message, breaching[0].time)
+        };
+        Judged::Failed(Finding {
+            reason: "MetricFailed".into(),
+            message: format!("{message}; query: {query}"),
             pod: None,
             container: None,
             since: Some(since),
         })
     }
+}
+
+/// The rule most breaching samples broke, and the sample furthest past it.
+fn worst_breach<'s>(
+    fail: Option<&Threshold>,
+    success: Option<&Threshold>,
+    breaching: &[&'s Sample],
+) -> (String, &'s Sample) {
+    let broke_fail = |s: &&&Sample| fail.is_some_and(|t| t.met_by(s.value));
+    let (threshold, success_rule) = match (fail, success) {
+        (Some(t), None) => (t, false),
+        (None, Some(t)) => (t, true),
+        (Some(f), Some(_)) if breaching.iter().filter(broke_fail).count() * 2 >= breaching.len() => (f, false),
+        (Some(_), Some(s)) => (s, true),
+        (None, None) => unreachable!("validated: a check has a condition"),
+    };
+    let broke = |s: &&&Sample| threshold.met_by(s.value) != success_rule;
+    // Breaching a fail rule above, or a success rule below, is worse the
+    // higher the value.
+    let higher_is_worse = (threshold.direction == Direction::Above) != success_rule;
+    let by_value = |a: &&&Sample, b: &&&Sample| a.value.total_cmp(&b.value);
+    let candidates = breaching.iter().filter(broke);
+    let worst = if higher_is_worse { candidates.max_by(by_value) } else { candidates.min_by(by_value) };
+    (describe(threshold, success_rule), worst.copied().unwrap_or(breaching[0]))
 }
 
 fn describe(threshold: &Threshold, success: bool) -> String {

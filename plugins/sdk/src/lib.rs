@@ -23,6 +23,7 @@ pub mod classify;
 pub mod raw;
 pub mod run;
 pub mod settings;
+pub mod time;
 pub mod view;
 
 pub use self::exports::rewind::policy::policy::Guest as Policy;

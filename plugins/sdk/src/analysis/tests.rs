@@ -1,5 +1,5 @@
 use super::*;
-use crate::Metric;
+use crate::{Metric, Release};
 
 fn samples(values: &[f64]) -> MetricResult<'static> {
     MetricResult::Samples(
@@ -7,12 +7,29 @@ fn samples(values: &[f64]) -> MetricResult<'static> {
     )
 }
 
-fn snapshot(metrics: Vec<(&'static str, MetricResult<'static>)>) -> Snapshot<'static> {
+/// The current release was created at `start`.
+fn snapshot_since(start: Option<i64>, metrics: Vec<(&'static str, MetricResult<'static>)>) -> Snapshot<'static> {
     let metrics = metrics
         .into_iter()
         .map(|(name, result)| Metric { name: name.into(), query: format!("q_{name}").into(), result })
         .collect();
-    Snapshot { metrics, ..Default::default() }
+    let current = Release {
+        id: "2".into(),
+        revision: Some(2),
+        object: None,
+        pod_template_hash: None,
+        images: Vec::new(),
+        created: start,
+        replicas: 1,
+        ready_replicas: 1,
+        current: true,
+    };
+    Snapshot { metrics, releases: vec![current], ..Default::default() }
+}
+
+/// Every sample is from the current release (created with the first one).
+fn snapshot(metrics: Vec<(&'static str, MetricResult<'static>)>) -> Snapshot<'static> {
+    snapshot_since(Some(1_000), metrics)
 }
 
 fn clear(verdict: &Verdict) -> bool {
@@ -52,6 +69,47 @@ fn more_breaches_than_the_failure_limit_fail_wherever_they_are() {
     let c = r#"{"metric": "error-rate", "failWhen": {"above": 0.05}, "consecutive": 3, "failureLimit": 1}"#;
     let verdict = judge(&s, &[check(c)]);
     assert!(verdict.failing[0].message.contains("in 2 of 4 samples (failureLimit 1)"), "{verdict:?}");
+}
+
+#[test]
+fn a_failure_limit_finding_quotes_the_worst_breach_not_the_latest_sample() {
+    let s = snapshot(vec![("error-rate", samples(&[0.2, 0.01, 0.3, 0.003]))]);
+    let c = r#"{"metric": "error-rate", "failWhen": {"above": 0.05}, "consecutive": 3, "failureLimit": 1}"#;
+    let verdict = judge(&s, &[check(c)]);
+    assert_eq!(
+        verdict.failing[0].message,
+        "metric error-rate breached in 2 of 4 samples (failureLimit 1), worst 0.3 at 1970-01-01T00:18:40Z, \
+         above 0.05; latest 0.003; query: q_error-rate"
+    );
+    assert_eq!(verdict.failing[0].since, Some(1_000));
+    let success = r#"{"metric": "ok", "successWhen": {"above": 0.99}, "consecutive": 3, "failureLimit": 1}"#;
+    let s = snapshot(vec![("ok", samples(&[0.9, 0.999, 0.5, 0.999]))]);
+    let verdict = judge(&s, &[check(success)]);
+    assert!(verdict.failing[0].message.contains("worst 0.5 at 1970-01-01T00:18:40Z, not above 0.99"), "{verdict:?}");
+}
+
+#[test]
+fn samples_from_before_the_release_started_are_not_judged_unless_the_window_is_whole() {
+    // Breaches at 1000 and 1060 belong to the release before; this one
+    // started at 1100.
+    let series = || vec![("error-rate", samples(&[0.5, 0.5, 0.01, 0.02]))];
+    let since = r#"{"metric": "error-rate", "failWhen": {"above": 0.05}, "failureLimit": 1}"#;
+    let verdict = judge(&snapshot_since(Some(1_100), series()), &[check(since)]);
+    assert!(clear(&verdict), "{verdict:?}");
+    let whole = r#"{"metric": "error-rate", "failWhen": {"above": 0.05}, "failureLimit": 1, "window": "whole"}"#;
+    let verdict = judge(&snapshot_since(Some(1_100), series()), &[check(whole)]);
+    assert!(verdict.failing[0].message.contains("breached in 2 of 4 samples"), "{verdict:?}");
+}
+
+#[test]
+fn a_release_whose_start_is_unknown_or_later_than_every_sample_is_inconclusive() {
+    let c = r#"{"metric": "error-rate", "failWhen": {"above": 0.05}}"#;
+    let verdict = judge(&snapshot_since(None, vec![("error-rate", samples(&[0.5]))]), &[check(c)]);
+    assert!(verdict.inconclusive[0].message.contains("current release's start is unknown"), "{verdict:?}");
+    let verdict = judge(&snapshot_since(Some(5_000), vec![("error-rate", samples(&[0.5]))]), &[check(c)]);
+    assert!(verdict.inconclusive[0].message.contains("none of its 1 samples is from after"), "{verdict:?}");
+    let whole = r#"{"metric": "error-rate", "failWhen": {"above": 0.05}, "window": "whole"}"#;
+    assert_eq!(judge(&snapshot_since(None, vec![("error-rate", samples(&[0.5]))]), &[check(whole)]).failing.len(), 1);
 }
 
 #[test]
@@ -120,4 +178,5 @@ fn malformed_checks_are_refused_naming_the_field() {
     assert!(refused(r#"{"metric": "e", "failWhen": {"aboveMetric": "p", "factor": 0}}"#).contains("positive"));
     assert!(refused(r#"{"metric": "e", "failWhen": {"above": 1}, "consecutive": 0}"#).contains("at least 1"));
     assert!(serde_json::from_str::<Check>(r#"{"metric": "e", "failWhen": {"abov": 1}}"#).is_err());
+    assert!(serde_json::from_str::<Check>(r#"{"metric": "e", "failWhen": {"above": 1}, "window": "all"}"#).is_err());
 }

@@ -166,23 +166,47 @@ fn pending_problem(pod: &Pod) -> Problem {
     Problem::pod_level(reason, message, since, Patience::Creating)
 }
 
+/// Whether the pod is Ready: its Ready condition says so, or, for a dump
+/// that lost its conditions, every regular container is ready.
+pub fn is_ready(pod: &Pod) -> bool {
+    match condition(&pod.conditions, "Ready") {
+        Some(ready) => ready.status == ConditionStatus::True,
+        None => containers::all_ready(pod),
+    }
+}
+
 fn not_ready_problem(pod: &Pod) -> Option<Problem> {
-    let ready = condition(&pod.conditions, "Ready");
-    if ready.is_some_and(|c| c.status == ConditionStatus::True) || ready.is_none() && containers::all_ready(pod) {
+    if is_ready(pod) {
         return None;
     }
+    // The kubelet's reason (`ContainersNotReady`, `ReadinessGatesNotReady`)
+    // is what `kubectl get pod -o yaml` shows people; findings carry it.
+    let ready = condition(&pod.conditions, "Ready");
+    let reason = ready.and_then(|c| c.reason.as_deref()).filter(|r| is_reason(r)).unwrap_or("NotReady");
     let not_ready = containers::not_ready_names(pod);
     Some(Problem {
-        reason: "NotReady".into(),
-        message: if not_ready.is_empty() {
-            "the pod is running but not Ready".into()
-        } else {
-            format!("the pod is running but not Ready (containers not ready: {})", not_ready.join(", "))
+        reason: reason.into(),
+        message: {
+            let named = (reason != "NotReady").then(|| reason.to_string());
+            let containers = (!not_ready.is_empty()).then(|| format!("containers not ready: {}", not_ready.join(", ")));
+            match [named, containers].into_iter().flatten().collect::<Vec<_>>().join("; ") {
+                details if details.is_empty() => "the pod is running but not Ready".into(),
+                details => format!("the pod is running but not Ready ({details})"),
+            }
         },
         container: (not_ready.len() == 1).then(|| not_ready[0].to_string()),
         since: not_ready_since(pod),
         patience: Patience::Grace,
     })
+}
+
+/// Whether `text` has the shape of a Kubernetes reason (a short CamelCase
+/// word), so whatever else an object's author wrote there is not passed on
+/// as one.
+pub fn is_reason(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The limits a policy holds problems to, in seconds.
