@@ -42,6 +42,14 @@ impl Action {
 
 /// The change `action` makes to `set`, where `context.target` is the
 /// evaluation's target. An error names why it cannot be made.
+/// Whether rolling the target back to `revision` would change it now: a
+/// rollback to the release it already runs restores nothing, and so opens
+/// nothing a rollback opens (deleting the pods of the release left, the
+/// rollback mark).
+pub fn rollback_restores(set: &ObjectSet, context: &ExecutionContext, revision: u64) -> bool {
+    matches!(plan(set, context, &Action::Rollback { revision }), Ok(Planned::Change { .. }))
+}
+
 pub fn plan(set: &ObjectSet, context: &ExecutionContext, action: &Action) -> Result<Planned, String> {
     let target_key = &context.target;
     let target_id = set.find_key(target_key).ok_or_else(|| format!("{target_key} no longer exists"))?;

@@ -53,6 +53,41 @@ pub trait Executor {
     fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> impl Future<Output = Executed>;
 }
 
+/// Only a rollback that is carried out opens what a rollback opens. The
+/// actions were validated against the objects as they were; if, by the
+/// time it runs, the list's rollback changes nothing (the template was
+/// restored meanwhile), the pod deletions and the rollback mark after it
+/// are not carried out: no release was left. Every executor runs its list
+/// through one gate.
+#[derive(Debug, Default)]
+pub struct RollbackGate {
+    rollback_skipped: bool,
+}
+
+impl RollbackGate {
+    /// The outcome of `action` without running it, when the gate holds it.
+    pub fn holds(&self, action: &Action) -> Option<Outcome> {
+        let opened_by_rollback = match action {
+            Action::DeleteObject { object } => object.kind == "Pod" && object.group().is_empty(),
+            Action::SetAnnotation { key, .. } => key == crate::snapshot::ROLLED_BACK_FROM,
+            _ => false,
+        };
+        (self.rollback_skipped && opened_by_rollback).then(|| {
+            Outcome::Skipped(format!(
+                "not carried out: the rollback before it changed nothing, so no release was left ({})",
+                action.type_name()
+            ))
+        })
+    }
+
+    /// Notes what `action` did.
+    pub fn record(&mut self, action: &Action, outcome: &Outcome) {
+        if matches!(action, Action::Rollback { .. }) && matches!(outcome, Outcome::Skipped(_)) {
+            self.rollback_skipped = true;
+        }
+    }
+}
+
 /// Executes against an [`ObjectSet`], all or nothing: actions run on a copy
 /// that replaces the set only when every action succeeded.
 pub struct InMemoryExecutor<'a> {
@@ -63,9 +98,17 @@ impl Executor for InMemoryExecutor<'_> {
     async fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Executed {
         let mut working = self.objects.clone();
         let mut outcomes = Vec::with_capacity(actions.len());
+        let mut gate = RollbackGate::default();
         for (i, action) in actions.iter().enumerate() {
-            match execute_one(&mut working, context, action) {
-                Ok(outcome) => outcomes.push(outcome),
+            let outcome = match gate.holds(action) {
+                Some(held) => Ok(held),
+                None => execute_one(&mut working, context, action),
+            };
+            match outcome {
+                Ok(outcome) => {
+                    gate.record(action, &outcome);
+                    outcomes.push(outcome);
+                }
                 Err(message) => {
                     let failure = ExecutionError { index: i + 1, action: action.type_name(), message, conflict: false };
                     return Executed { outcomes: Vec::new(), failure: Some(failure) };
@@ -210,6 +253,25 @@ mod tests {
         assert_eq!(d.pointer("/spec/template/spec/containers/0/image").unwrap(), "web:2");
         assert_eq!(d.pointer("/metadata/generation").unwrap(), 4);
         assert_eq!(objects::annotation(d, "deployment.kubernetes.io/revision"), Some("3"));
+    }
+
+    #[test]
+    fn after_a_rollback_that_changed_nothing_no_pod_is_deleted_and_no_mark_is_set() {
+        let mut set =
+            set_of([deployment("web:3"), replica_set("2", "web:2"), replica_set("3", "web:3"), pod("3", "a", None)]);
+        let serving = ObjectKey::of(set.get(3).unwrap()).unwrap();
+        let mark = Action::SetAnnotation { key: crate::snapshot::ROLLED_BACK_FROM.into(), value: "3".into() };
+        let event =
+            Action::EmitEvent { event_type: EventType::Normal, reason: "RollingBack".into(), message: String::new() };
+        let actions = [Action::Rollback { revision: 3 }, Action::DeleteObject { object: serving }, mark, event];
+        let outcomes = InMemoryExecutor { objects: &mut set }.execute_now(&context(), &actions).unwrap();
+        assert!(matches!(&outcomes[0], Outcome::Skipped(_)), "{outcomes:?}");
+        for held in &outcomes[1..3] {
+            assert!(matches!(held, Outcome::Skipped(why) if why.contains("the rollback before it changed nothing")));
+        }
+        assert!(matches!(&outcomes[3], Outcome::Applied(_)), "an event is no rollback's to open: {outcomes:?}");
+        assert!(set.iter().any(|(_, v)| objects::name(v) == Some("web-h3-a")), "the serving pod stays");
+        assert_eq!(objects::annotation(set.get(0).unwrap(), crate::snapshot::ROLLED_BACK_FROM), None);
     }
 
     #[test]

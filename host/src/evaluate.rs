@@ -5,6 +5,7 @@
 
 use crate::actions::{Action, ActionLimits, Grant, Grants, Scope, validate_actions};
 use crate::answers::PolicyAction;
+use crate::change::rollback_restores;
 use crate::executor::{ExecutionContext, InMemoryExecutor};
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::pipeline::{Decision, decide};
@@ -184,10 +185,15 @@ pub fn evaluate_with(
     }
 
     let asked = decision.actions();
-    let rolled_back_to = asked.iter().find_map(|a| match a {
-        PolicyAction::Rollback { revision, .. } => Some(*revision),
-        _ => None,
-    });
+    let context = ExecutionContext { target: target_key.clone(), now: options.now };
+    // Only a rollback that restores a release opens what a rollback opens.
+    let rolled_back_to = asked
+        .iter()
+        .find_map(|a| match a {
+            PolicyAction::Rollback { revision, .. } => Some(*revision),
+            _ => None,
+        })
+        .filter(|revision| rollback_restores(objects, &context, *revision));
     let scope = Scope {
         target: target_key.clone(),
         owned: built.tree_keys(objects).into_iter().skip(1).collect(),
@@ -209,7 +215,6 @@ pub fn evaluate_with(
         return Ok(Evaluation { report, fatal: false, decision: Some(decision), actions });
     }
 
-    let context = ExecutionContext { target: target_key, now: options.now };
     let fatal = match (InMemoryExecutor { objects }).execute_now(&context, &actions) {
         Ok(outcomes) => {
             for (out, outcome) in report.actions.iter_mut().zip(outcomes) {

@@ -72,6 +72,36 @@ fn a_missing_file_is_named() {
     assert!(err.contains("/nonexistent/p.wasm"), "{err}");
 }
 
+fn mkfifo(path: &std::path::Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `name` is a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// A path that is not a regular file (a FIFO, directly or through a
+/// symlink; a device; a directory) is refused at once, before anything is
+/// read (a FIFO or a pipe such as `/dev/stderr` would block a read for
+/// good), with the message a missing file gets: whoever names the path
+/// learns nothing of what is there. The cause is the error's source.
+#[test]
+fn a_path_that_is_not_a_regular_file_is_refused_at_once_like_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.wasm");
+    mkfifo(&fifo);
+    let link = dir.path().join("link.wasm");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    let missing = dir.path().join("missing.wasm");
+    let paths = [missing.as_path(), &fifo, &link, std::path::Path::new("/dev/null"), dir.path()];
+    for path in paths {
+        let started = std::time::Instant::now();
+        let error = runtime().load(path, "{}").err().expect("refused");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{path:?}: {:?}", started.elapsed());
+        assert_eq!(error.to_string(), format!("cannot read policy {} as a regular file", path.display()));
+        let cause = std::error::Error::source(&error).expect("the cause, for the operator").to_string();
+        assert!(!cause.is_empty());
+    }
+}
+
 #[test]
 fn a_policy_that_imports_sockets_is_refused_before_it_runs() {
     let path = component("tests/components/socket");

@@ -142,6 +142,12 @@ fn writes_a_rollback_does_not_need_are_refused_naming_the_grant() {
         ("delete-serving-pods", "only pods of the failed release".into()),
         ("rollback-twice", "an evaluation may roll back once; this is its second rollback".into()),
         ("delete-before-rollback", "before the rollback: without `delete:Pod` a pod of the failed release".into()),
+        ("noop-rollback-delete-serving", "only pods of the failed release".into()),
+        ("noop-rollback-mark", "(none: it does not roll back)".into()),
+        (
+            "mark-by-patch",
+            "sets rewind.dev/rolled-back-from of Deployment/web in namespace shop, which no grant opens".into(),
+        ),
         ("pod-status", "needs the grant `patch:Pod:/status/conditions`".into()),
         ("scale-to-zero", "`patch:Deployment:/spec/replicas`, which the policy declares but is not given".into()),
     ] {

@@ -113,9 +113,27 @@ fn check_kind(kind: &str, grant: &str) -> Result<(), String> {
 /// The most grants one policy may declare or one RolloutPolicy give.
 pub const MAX_GRANTS: usize = 256;
 
+/// The longest grant, in characters. The longest that means something is
+/// about 430: `patch:` and a kind (63) and
+/// `:/spec/template/metadata/annotations/` and an annotation key (a
+/// 253-character prefix, `~1` for its `/`, a 63-character name). A longer
+/// one would only be repeated in every report that names it.
+pub const MAX_GRANT_CHARS: usize = 512;
+
+/// How much of a refused grant its error repeats.
+const SHOWN_CHARS: usize = 200;
+
 impl Grant {
     pub fn parse(text: &str) -> Result<Grant, String> {
-        let shown: String = text.chars().take(200).collect();
+        let length = text.chars().count();
+        let shown: String = if length > SHOWN_CHARS {
+            text.chars().take(SHOWN_CHARS).chain(['…']).collect()
+        } else {
+            text.to_string()
+        };
+        if length > MAX_GRANT_CHARS {
+            return Err(format!("grant {shown:?} is {length} characters long; at most {MAX_GRANT_CHARS} are allowed"));
+        }
         let text = text.trim();
         if let Some(kind) = text.strip_prefix("delete:") {
             check_kind(kind, &shown)?;
@@ -262,6 +280,25 @@ mod tests {
         }
         let many: Vec<String> = (0..=MAX_GRANTS).map(|_| "delete:Pod".to_string()).collect();
         assert!(Grant::parse_all(&many).unwrap_err().contains("at most 256"));
+    }
+
+    /// A 60,000-character grant was accepted and repeated in every report;
+    /// the longest meaningful one (an annotation key of the most characters
+    /// Kubernetes allows, under a pod template) is still accepted.
+    #[test]
+    fn a_grant_longer_than_the_bound_is_refused_without_repeating_it_whole() {
+        let key = format!("{}/{}", "a".repeat(253), "b".repeat(63));
+        let longest =
+            format!("patch:{}:/spec/template/metadata/annotations/{}", "K".repeat(63), key.replace('/', "~1"));
+        assert!(longest.len() <= MAX_GRANT_CHARS, "{}", longest.len());
+        assert_eq!(Grant::parse(&longest).unwrap().to_string(), longest);
+
+        let huge = format!("patch:Deployment:/spec/{}", "x".repeat(60_000));
+        let error = Grant::parse(&huge).unwrap_err();
+        assert!(error.contains("is 60023 characters long; at most 512 are allowed"), "{error}");
+        assert!(error.len() < 400, "the grant is cut in the error: {} bytes", error.len());
+        let just_over = format!("delete:{}", "P".repeat(MAX_GRANT_CHARS - 6));
+        assert!(Grant::parse(&just_over).unwrap_err().contains("at most 512"));
     }
 
     #[test]

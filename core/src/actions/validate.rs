@@ -169,6 +169,15 @@ fn validate_one(
             check_annotation_key(key).map_err(|p| (name, p))?;
             check_annotation_allowed(key, scope).map_err(|p| (name, p))?;
             check_text("value", value, limits).map_err(|p| (name, p))?;
+            if key == ROLLED_BACK_FROM && !after_rollback {
+                return Err((
+                    name,
+                    format!(
+                        "{ROLLED_BACK_FROM} is set after the rollback it records, so that it is written only \
+                         once the rollback took effect"
+                    ),
+                ));
+            }
             if key == ROLLED_BACK_FROM && scope.rolling_back_from.as_deref() != Some(value.as_str()) {
                 let current = scope
                     .rolling_back_from
@@ -313,8 +322,16 @@ fn check_write(object: &ObjectKey, status: bool, path: &[String], value: &Value,
         if !(value.is_string() || value.is_null()) {
             return Err(format!("the patch sets annotation {key:?} of {object} to {value}, not a string"));
         }
-        // The rollback mark is set with the rollback (`set-annotation`).
-        let own = !reserved_annotation(key) && key != ROLLED_BACK_FROM;
+        // The rollback mark is set with the rollback (`set-annotation`) and
+        // nowhere else: no grant opens it, on any object. Removing it opens
+        // nothing.
+        if key == ROLLED_BACK_FROM && !value.is_null() {
+            return Err(format!(
+                "the patch sets {ROLLED_BACK_FROM} of {object}, which no grant opens: it names the release a \
+                 rollback leaves and is set only by `set-annotation` after that rollback"
+            ));
+        }
+        let own = !reserved_annotation(key);
         if object.same_object(&scope.target) && own {
             return Ok(());
         }

@@ -5,7 +5,7 @@
 
 use crate::actions::Action;
 use crate::change::{Change, Planned, plan};
-use crate::executor::{Executed, ExecutionContext, ExecutionError, Executor, Outcome};
+use crate::executor::{Executed, ExecutionContext, ExecutionError, Executor, Outcome, RollbackGate};
 use crate::objects::{self, ObjectKey, ObjectSet, Origin};
 use crate::workloads;
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -315,9 +315,17 @@ impl Executor for KubeExecutor<'_> {
     /// taken back).
     async fn execute(&mut self, context: &ExecutionContext, actions: &[Action]) -> Executed {
         let mut outcomes = Vec::new();
+        let mut gate = RollbackGate::default();
         for (i, action) in actions.iter().enumerate() {
-            match self.execute_one(context, action).await {
-                Ok(outcome) => outcomes.push(outcome),
+            let outcome = match gate.holds(action) {
+                Some(held) => Ok(held),
+                None => self.execute_one(context, action).await,
+            };
+            match outcome {
+                Ok(outcome) => {
+                    gate.record(action, &outcome);
+                    outcomes.push(outcome);
+                }
                 Err(error) => {
                     let failure = ExecutionError {
                         index: i + 1,

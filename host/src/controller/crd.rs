@@ -97,7 +97,8 @@ pub enum Mode {
     DryRun,
 }
 
-/// At most `maxRollbacks` automatic rollbacks per workload per window.
+/// At most `maxRollbacks` rollbacks per workload per window, whichever
+/// stage returned them (manual requests too).
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct FlapGuard {
@@ -215,7 +216,7 @@ pub struct WorkloadStatus {
     pub dry_run: bool,
     #[serde(default)]
     pub errors: Vec<String>,
-    /// Times of the automatic rollbacks inside the flap-guard window.
+    /// Times of the rollbacks inside the flap-guard window.
     #[serde(default)]
     pub rollbacks: Vec<String>,
     #[serde(default)]

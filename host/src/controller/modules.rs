@@ -11,7 +11,7 @@
 
 use super::crd::{RolloutPolicy, StatusCondition};
 use crate::distribution::{Credentials, Fetcher, OciRef, PolicyRef};
-use crate::runtime::{LoadedPolicy, PolicyRuntime};
+use crate::runtime::{LoadedPolicy, PolicyError, PolicyRuntime};
 use kube::ResourceExt;
 use rewind_core::actions::{Grant, Grants};
 use serde_json::json;
@@ -81,6 +81,30 @@ fn loaded_condition(policy: &LoadedPolicy, granted: &[Grant]) -> StatusCondition
         missing => format!("; it declares grants spec.grants does not give: {}", missing.join(", ")),
     };
     ready(true, "Loaded", format!("{} ({}, sha256 {sha}…){note}", policy.name, policy.wit))
+}
+
+/// The module file at `path`, opened only if it is a regular file (never
+/// blocking on a FIFO or a device); any failure is one message, whatever
+/// the path is or whether it exists.
+fn open_module_file(path: &std::path::Path) -> Result<(std::fs::File, std::fs::Metadata), String> {
+    crate::runtime::module_file::open_regular(path)
+        .map_err(|source| told_to_tenant(&PolicyError::Read { path: path.to_path_buf(), source }))
+}
+
+/// What a RolloutPolicy's author reads of `error` (in PolicyReady): its own
+/// message. Its causes (what a path on the controller is, whether it
+/// exists) go to the operator's log only.
+fn told_to_tenant(error: &PolicyError) -> String {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    if !causes.is_empty() {
+        tracing::debug!(%error, causes = %causes.join(": "), "policy module not usable");
+    }
+    error.to_string()
 }
 
 impl Modules {
@@ -228,7 +252,7 @@ impl Modules {
     async fn version(&self, reference: &PolicyRef, rp: &RolloutPolicy) -> Result<String, String> {
         match reference {
             PolicyRef::File(path) => {
-                let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let (_, metadata) = open_module_file(path)?;
                 let modified = metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
                 Ok(format!("{} bytes, modified {:?}", metadata.len(), modified.unwrap_or_default()))
             }
@@ -258,7 +282,7 @@ impl Modules {
         let runtime = self.runtime.clone();
         let (settings, expected) = (source.settings.clone(), source.expected_sha256.clone());
         tokio::task::spawn_blocking(move || {
-            let policy = runtime.load(&path, &settings).map_err(|e| e.to_string())?;
+            let policy = runtime.load(&path, &settings).map_err(|e| told_to_tenant(&e))?;
             match expected {
                 Some(sha) if !sha.eq_ignore_ascii_case(&policy.sha256) => {
                     Err(format!("{} has sha256 {}, not the expected {sha}", policy.name, policy.sha256))
@@ -268,5 +292,53 @@ impl Modules {
         })
         .await
         .unwrap_or_else(|e| Err(format!("loading panicked: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn policy_naming(module: &Path) -> RolloutPolicy {
+        serde_json::from_value(json!({
+            "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "policy": {"module": module.to_str().unwrap()}}
+        }))
+        .unwrap()
+    }
+
+    fn mkfifo(path: &Path) {
+        let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    }
+
+    /// What PolicyReady says of a module path is one message whether the
+    /// path is missing, a directory, a FIFO (directly or through a symlink)
+    /// or a device: nothing of the controller's file system is told, and
+    /// nothing blocks (`module: /dev/stderr`, a pipe under a container
+    /// runtime as the FIFO here, once stalled a worker for good).
+    #[tokio::test]
+    async fn every_path_that_is_not_a_regular_file_is_refused_at_once_with_one_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.wasm");
+        mkfifo(&fifo);
+        let link = dir.path().join("link.wasm");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        let runtime = Arc::new(PolicyRuntime::new(Default::default(), None).unwrap());
+        let modules = Arc::new(Modules::new(runtime, None, Duration::ZERO));
+        let missing = dir.path().join("missing.wasm");
+        for path in [missing.as_path(), dir.path(), &fifo, &link, Path::new("/dev/null")] {
+            let started = Instant::now();
+            let (policy, condition) = modules.policy_for(&policy_naming(path)).await;
+            assert!(started.elapsed() < Duration::from_secs(2), "{path:?}: {:?}", started.elapsed());
+            assert!(policy.is_none());
+            assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "LoadFailed"));
+            let shown = condition.message.replace(path.to_str().unwrap(), "<path>");
+            assert_eq!(shown, "cannot read policy <path> as a regular file", "{path:?}");
+        }
     }
 }

@@ -4,7 +4,6 @@
 
 use super::crd::{FlapGuard, Mode, WorkloadStatus};
 use crate::actions::{Action, EventType};
-use crate::answers::Health;
 use crate::evaluate::Evaluation;
 use crate::executor::Outcome;
 
@@ -39,13 +38,18 @@ fn cut(text: &str, chars: usize) -> String {
     }
 }
 
-/// Whether the evaluation is an automatic rollback: a failed rollout, not a
-/// manual request, with a release selected and actions to carry it out.
-fn automatic_rollback(evaluation: &Evaluation) -> bool {
-    let Some(decision) = &evaluation.decision else { return false };
-    let failed = decision.failure.state == Health::Failed && !decision.failure.manual_request;
-    let selected = decision.selection.as_ref().is_some_and(|s| s.release.is_some());
-    failed && selected && !evaluation.actions.is_empty()
+/// Whether the evaluation rolls back, whichever stage answered and however
+/// it calls itself (a policy says what a manual request is): a `rollback`
+/// action, or a release selected with actions beyond events to restore it
+/// (a custom resource rolled back by a patch). Every such evaluation is
+/// held to the flap guard and counted once carried out.
+fn rolls_back(evaluation: &Evaluation) -> bool {
+    let actions = &evaluation.actions;
+    if actions.iter().any(|a| matches!(a, Action::Rollback { .. })) {
+        return true;
+    }
+    let selected = evaluation.decision.as_ref().and_then(|d| d.selection.as_ref()).is_some_and(|s| s.release.is_some());
+    selected && actions.iter().any(|a| !matches!(a, Action::EmitEvent { .. }))
 }
 
 /// Decides what to do with `evaluation` of workload `name` at `now` (epoch
@@ -90,7 +94,7 @@ pub fn plan(
         flap_guard_tripped: false,
     };
     let planned = &evaluation.actions;
-    let rollback = automatic_rollback(evaluation);
+    let rollback = rolls_back(evaluation);
     let mut counts_rollback = false;
     let (execute, event) = if evaluation.fatal {
         let message = report.errors.join("; ");
@@ -100,7 +104,7 @@ pub fn plan(
     } else if rollback && rollbacks.len() >= guard.max_rollbacks as usize {
         status.flap_guard_tripped = true;
         let message = format!(
-            "{} automatic rollbacks in the last {} s; not acting until the window passes",
+            "{} rollbacks in the last {} s; not acting until the window passes",
             rollbacks.len(),
             guard.window_seconds
         );

@@ -63,6 +63,8 @@ impl Fetcher {
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(30))
             .timeout(std::time::Duration::from_secs(300))
+            // Never to another host or from https to plain http.
+            .redirect(super::http::same_origin_redirects())
             .build()
             .expect("the TLS configuration builds");
         Fetcher { modules: cache_root.join("modules"), client, credentials: Credentials::default() }
@@ -251,16 +253,12 @@ impl Fetcher {
             }
             _ => response,
         };
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return Ok(response);
         }
-        let detail = response.text().await.unwrap_or_default();
-        let detail: String = detail.chars().take(300).collect();
-        Err(fail(format!(
-            "the server answered {status}{}",
-            if detail.is_empty() { String::new() } else { format!(": {detail}") }
-        )))
+        // The body is not quoted: it could be any page the controller
+        // reaches (its own loopback too), and this message reaches PolicyReady.
+        Err(fail(format!("the server answered {}", super::http::refused(response, reference).await)))
     }
 
     /// Credentials go to the registry they are for and nowhere else: not to
@@ -306,7 +304,7 @@ impl Fetcher {
         let request = self.with_basic_auth(self.client.request(Method::GET, realm_url).query(&query), Some(oci));
         let response = request.send().await.map_err(|e| describe(&e))?;
         if !response.status().is_success() {
-            return Err(format!("the registry refused a token: {}", response.status()));
+            return Err(format!("the registry refused a token: {}", super::http::refused(response, realm).await));
         }
         let text = response.text().await.map_err(|e| describe(&e))?;
         let answer: Value = serde_json::from_str(&text).map_err(|e| format!("the registry's token answer: {e}"))?;

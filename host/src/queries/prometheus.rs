@@ -3,7 +3,7 @@
 //! step so workloads evaluated together do not repeat a query.
 
 use super::QueryRange;
-use crate::distribution::{CappedRead, read_capped};
+use crate::distribution::{CappedRead, read_capped, status_line};
 use rewind_snapshot::{MetricResult, Sample, Text};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -129,12 +129,9 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
     // The body is not quoted back: it could be any page of the address a
     // RolloutPolicy names, and the error reaches its decision.
     let document: Value = serde_json::from_slice(body)
-        .map_err(|_| format!("HTTP {status}, not a Prometheus API response ({} bytes)", body.len()))?;
+        .map_err(|_| format!("{}, not a Prometheus API response ({} bytes)", status_line(status), body.len()))?;
     if document.get("status").and_then(Value::as_str) != Some("success") {
-        let kind = document.get("errorType").and_then(Value::as_str).unwrap_or("error");
-        let error = document.get("error").and_then(Value::as_str).unwrap_or("no message");
-        let cut = |text: &str| text.chars().take(500).collect::<String>();
-        return Err(format!("HTTP {status}, {}: {}", cut(kind), cut(error)));
+        return Err(api_error(status, &document));
     }
     let data = document.get("data").ok_or("the response has no data")?;
     let result = data.get("result").ok_or("the response has no data.result")?;
@@ -164,6 +161,26 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
             }
         }
         other => Err(format!("a {} result is not a number", other.unwrap_or("missing"))),
+    }
+}
+
+/// The `errorType`s Prometheus itself answers with (its web/api/v1).
+const PROMETHEUS_ERROR_TYPES: &[&str] =
+    &["bad_data", "timeout", "canceled", "execution", "internal", "unavailable", "not_found", "not_acceptable"];
+
+/// An error answer told by its status and, when it is one of Prometheus'
+/// own, its `errorType`. The `error` text is never repeated: any server can
+/// answer in Prometheus' format, with whatever it wants a tenant to read.
+/// It goes to the operator's log (debug) instead.
+fn api_error(status: u16, document: &Value) -> String {
+    let kind = document.get("errorType").and_then(Value::as_str);
+    let error = document.get("error").and_then(Value::as_str).unwrap_or_default();
+    let error: String = error.chars().take(2000).collect();
+    tracing::debug!(status, error_type = kind.unwrap_or_default(), %error, "Prometheus answered with an error");
+    let http = status_line(status);
+    match kind.filter(|kind| PROMETHEUS_ERROR_TYPES.contains(kind)) {
+        Some(kind) => format!("{http}, a Prometheus API error of type {kind}"),
+        None => format!("{http}, an unsuccessful answer in the Prometheus API format"),
     }
 }
 

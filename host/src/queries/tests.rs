@@ -100,12 +100,10 @@ fn api_responses_become_one_series_or_say_why_not() {
     assert_eq!(parse_response(200, scalar).unwrap()[0].value, 1.0);
     let two = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1,"1"]},{"metric":{"pod":"b"},"value":[1,"2"]}]}}"#;
     assert!(parse_response(200, two).unwrap_err().contains("returned 2 series ({\"pod\":\"a\"}, …); aggregate"));
-    let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
-    assert_eq!(parse_response(400, bad).unwrap_err(), "HTTP 400, bad_data: parse error at char 4");
     assert!(
         parse_response(502, b"<html>Bad Gateway</html>")
             .unwrap_err()
-            .starts_with("HTTP 502, not a Prometheus API response")
+            .starts_with("HTTP 502 (server error), not a Prometheus API response")
     );
     let string = br#"{"status":"success","data":{"resultType":"string","result":[1,"x"]}}"#;
     assert!(parse_response(200, string).unwrap_err().contains("a string result is not a number"));
@@ -123,4 +121,27 @@ fn a_range_at_the_step_limit_has_a_sample_at_both_ends_and_is_read_whole() {
     assert_eq!(parse_response(200, series(MAX_RANGE_STEPS + 1).as_bytes()).unwrap().len(), 11_001);
     let over = parse_response(200, series(MAX_RANGE_STEPS + 2).as_bytes()).unwrap_err();
     assert!(over.contains("the series has 11002 samples, more than 11001"), "{over}");
+}
+
+/// Whoever answers at a RolloutPolicy's Prometheus address chooses the
+/// `error` text (and can answer in Prometheus' format from any service the
+/// controller reaches): findings say the status and a Prometheus error
+/// type, never the text.
+#[test]
+fn an_error_answer_is_told_by_status_and_documented_type_never_by_its_text() {
+    let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
+    assert_eq!(
+        parse_response(400, bad).unwrap_err(),
+        "HTTP 400 (client error), a Prometheus API error of type bad_data"
+    );
+    let timeout = br#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#;
+    assert_eq!(
+        parse_response(503, timeout).unwrap_err(),
+        "HTTP 503 (server error), a Prometheus API error of type timeout"
+    );
+    let forged = br#"{"status":"error","errorType":"token=s3cret","error":"root:x:0:0:/root:/bin/bash"}"#;
+    let told = parse_response(200, forged).unwrap_err();
+    assert_eq!(told, "HTTP 200 (success), an unsuccessful answer in the Prometheus API format");
+    let no_type = br#"{"status":"error","error":"internal page: s3cret"}"#;
+    assert!(!parse_response(500, no_type).unwrap_err().contains("s3cret"));
 }

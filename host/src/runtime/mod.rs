@@ -16,6 +16,7 @@ pub mod compile;
 pub mod contracts;
 mod exports;
 mod inspect;
+pub mod module_file;
 mod sandbox;
 
 pub use cache::{ArtifactCache, CacheStatus};
@@ -40,8 +41,16 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("cannot read policy {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    /// One message whatever the cause (missing, a directory, a FIFO, no
+    /// permission): a RolloutPolicy's author reads it, and must not learn
+    /// the controller's file system from it. The cause is the error's
+    /// source, for the operator's log and the CLI.
+    #[error("cannot read policy {path} as a regular file")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "policy {path} is {size} bytes, more than the module limit of {max} bytes (raise it with --max-module-mib)"
     )]
@@ -164,8 +173,8 @@ impl PolicyRuntime {
         use std::io::Read;
         let read_error = |source| PolicyError::Read { path: path.to_path_buf(), source };
         let max = self.limits.max_module_bytes;
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        let size = file.metadata().map_err(read_error)?.len();
+        let (file, metadata) = module_file::open_regular(path).map_err(read_error)?;
+        let size = metadata.len();
         if size > max {
             return Err(PolicyError::TooLarge { path: path.to_path_buf(), size, max });
         }

@@ -289,7 +289,20 @@ fn the_rollback_mark_names_only_the_release_rolled_back_from() {
         key("Deployment", Some("shop"), "web"),
         r#"{"metadata":{"annotations":{"rewind.dev/rolled-back-from":"1"}}}"#,
     );
-    assert!(validate_actions(&[by_patch], &none, &limits).unwrap_err().to_string().contains("needs the grant"));
+    let refused = validate_actions(std::slice::from_ref(&by_patch), &none, &limits).unwrap_err().to_string();
+    assert!(refused.contains("which no grant opens"), "{refused}");
+    // Not by a grant on every annotation either, nor on another object.
+    let all =
+        scope_granting(&["patch:Deployment:/metadata/annotations/*"], &["patch:Deployment:/metadata/annotations/*"]);
+    let refused = validate_actions(&[by_patch], &all, &limits).unwrap_err().to_string();
+    assert!(refused.contains("which no grant opens"), "{refused}");
+    let cleared = patch(
+        key("Deployment", Some("shop"), "web"),
+        r#"{"metadata":{"annotations":{"rewind.dev/rolled-back-from":null}}}"#,
+    );
+    assert!(validate_actions(&[cleared], &none, &limits).is_ok(), "removing the mark opens nothing");
+    let before = validate_actions(&[mark("2"), rollback_deployment(1)], &none, &limits).unwrap_err();
+    assert!(before.to_string().contains("is set after the rollback it records"), "{before}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::answers::{Eligibility, FailureReport, Selection};
+use crate::answers::{Eligibility, FailureReport, Health, Selection};
 use crate::pipeline::Decision;
 use crate::report::{ActionOut, EligibilityOut, EvalReport, FailureOut, PolicyOut, SelectionOut, TargetOut};
 
@@ -107,12 +107,31 @@ fn the_flap_guard_holds_after_the_limit_within_the_window() {
 }
 
 #[test]
-fn manual_requests_and_other_actions_are_not_counted_or_guarded() {
+fn every_rollback_is_guarded_and_counted_whichever_stage_returned_it() {
     let guard = FlapGuard { max_rollbacks: 1, window_seconds: 3600 };
-    let manual = evaluation(Health::Healthy, true, Some("1"), vec![Action::Rollback { revision: 1 }]);
-    let plan = plan("web", &manual, Mode::Enforce, &guard, Some(&previous(&[10])), NOW);
-    assert_eq!(plan.execute.len(), 1);
-    assert_eq!(plan.status.rollbacks.len(), 1, "a manual rollback is not an automatic one");
+    let rollback = || vec![Action::Rollback { revision: 1 }];
+    // A manual request (as the policy calls it), and a rollback returned by
+    // detect-failure with no release selected while the rollout is healthy.
+    for answered in
+        [evaluation(Health::Healthy, true, Some("1"), rollback()), evaluation(Health::Healthy, false, None, rollback())]
+    {
+        let first = plan("web", &answered, Mode::Enforce, &guard, None, NOW);
+        assert!(first.counts_rollback && first.status.rollbacks.len() == 1, "{first:?}");
+        let held = plan("web", &answered, Mode::Enforce, &guard, Some(&previous(&[10])), NOW);
+        assert!(held.execute.is_empty() && held.status.flap_guard_tripped, "{held:?}");
+    }
+}
+
+#[test]
+fn other_actions_are_not_counted_or_guarded() {
+    let guard = FlapGuard { max_rollbacks: 1, window_seconds: 3600 };
+    let event = Action::EmitEvent { event_type: EventType::Normal, reason: "Noted".into(), message: String::new() };
+    let annotate = Action::SetAnnotation { key: "example.com/seen".into(), value: "1".into() };
+    for actions in [vec![event.clone()], vec![annotate]] {
+        let noted = evaluation(Health::Healthy, false, None, actions);
+        let plan = plan("web", &noted, Mode::Enforce, &guard, Some(&previous(&[10])), NOW);
+        assert!(!plan.counts_rollback && !plan.execute.is_empty(), "{plan:?}");
+    }
 }
 
 #[test]

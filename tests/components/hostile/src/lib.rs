@@ -14,9 +14,10 @@
 //! (`image-patch`, `host-path`, `host-network`, `service-account`,
 //! `selector`, `scale-to-zero`, `pause`, `labels`, `forge-last-applied`,
 //! `delete-history`, `delete-serving-pods`, `rollback-twice`,
-//! `delete-before-rollback`, `pod-status`), those no grant
+//! `delete-before-rollback`, `noop-rollback-delete-serving`,
+//! `noop-rollback-mark`, `pod-status`), those no grant
 //! opens (`finalizers`, `deletion-timestamp`, `resource-version`,
-//! `managed-fields`, `status-through-main`) and a malformed version
+//! `managed-fields`, `status-through-main`, `mark-by-patch`) and a malformed version
 //! (`bad-version`). It declares one grant, `patch:Deployment:/spec/replicas`,
 //! so `scale-to-zero` passes where an operator gives it.
 
@@ -192,6 +193,17 @@ fn beyond_a_rollback(snapshot: &Snapshot, attack: &str) -> Option<Vec<Action>> {
             actions.extend(serving_pods(snapshot, current?));
             actions
         }
+        // A rollback to the release already running restores nothing, so
+        // it must open nothing a rollback opens.
+        "noop-rollback-delete-serving" => {
+            let mut actions = vec![act::rollback(current?.revision?)];
+            actions.extend(serving_pods(snapshot, current?));
+            actions
+        }
+        "noop-rollback-mark" => {
+            vec![act::rollback(current?.revision?), act::set_annotation("rewind.dev/rolled-back-from", &current?.id)]
+        }
+        "mark-by-patch" => patch(r#"{"metadata": {"annotations": {"rewind.dev/rolled-back-from": "1"}}}"#),
         "delete-before-rollback" => {
             let mut actions = serving_pods(snapshot, current?);
             actions.push(act::rollback(snapshot.previous_release()?.revision?));
