@@ -29,6 +29,7 @@ pub fn replica_set(revision: &str, image: &str) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": format!("web-{hash}"), "namespace": NAMESPACE, "uid": format!("uid-rs-{revision}"),
+                     "labels": {"app": "web", "pod-template-hash": hash},
                      "annotations": {"deployment.kubernetes.io/revision": revision},
                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
                                           "uid": "uid-web", "controller": true}]},

@@ -115,6 +115,7 @@ pub fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
 /// One entry of `metadata.ownerReferences`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnerReference {
+    pub api_version: String,
     pub uid: String,
     pub kind: String,
     pub name: String,
@@ -129,6 +130,7 @@ pub fn owner_references(object: &Value) -> Vec<OwnerReference> {
             refs.iter()
                 .filter_map(|r| {
                     Some(OwnerReference {
+                        api_version: r.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string(),
                         uid: r.get("uid")?.as_str()?.to_string(),
                         kind: r.get("kind").and_then(Value::as_str).unwrap_or_default().to_string(),
                         name: r.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),

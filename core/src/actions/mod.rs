@@ -10,6 +10,18 @@ pub use grants::{Grant, Grants};
 pub use merge_patch::{apply_merge_patch, json_depth};
 pub use validate::{ActionLimits, Scope, ValidationError, is_hidden_control, validate_actions};
 
+/// The reasons of the Events the controller records about its own work
+/// (a policy error, the flap guard, a dry run, each action carried out or
+/// failed). A policy may not use them: the audit trail names who acted.
+pub mod controller_events {
+    pub const POLICY_ERROR: &str = "PolicyError";
+    pub const FLAP_GUARD: &str = "FlapGuard";
+    pub const WOULD_ROLLBACK: &str = "WouldRollback";
+    pub const ACTION: &str = "RewindAction";
+    pub const ACTION_FAILED: &str = "RewindActionFailed";
+    pub const ALL: [&str; 5] = [POLICY_ERROR, FLAP_GUARD, WOULD_ROLLBACK, ACTION, ACTION_FAILED];
+}
+
 use crate::answers::ConditionStatus;
 use crate::objects::ObjectKey;
 use serde::{Deserialize, Serialize};

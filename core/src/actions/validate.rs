@@ -208,6 +208,19 @@ fn validate_one(
             // conditions use phrases ("Updating Bookkeeper"), which their
             // schemas allow.
             check_qualified_name("condition type", kind).map_err(|p| (name, p))?;
+            if let Some(workload) = workloads::of(&scope.target)
+                && workload.controller_conditions().contains(&kind.as_str())
+            {
+                return Err((
+                    name,
+                    format!(
+                        "condition {kind} of {} is its {} controller's own (kubectl rollout status and GitOps health \
+                         read it); a policy reports through its own condition types",
+                        scope.target,
+                        workload.kind()
+                    ),
+                ));
+            }
             for (field, text) in [("reason", reason), ("message", message)] {
                 check_text(field, text, limits).map_err(|p| (name, p))?;
             }
@@ -226,6 +239,12 @@ fn validate_one(
                 return Err((name, "the event has an empty reason".into()));
             }
             check_reason("event reason", reason, MAX_EVENT_REASON).map_err(|p| (name, p))?;
+            if super::controller_events::ALL.contains(&reason.as_str()) {
+                return Err((
+                    name,
+                    format!("event reason {reason} is the controller's own: it records what rewind did"),
+                ));
+            }
             for (field, text) in [("reason", reason), ("message", message)] {
                 check_text(field, text, limits).map_err(|p| (name, p))?;
             }

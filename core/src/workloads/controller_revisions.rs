@@ -78,7 +78,7 @@ impl Workload for RevisionHistoryKind {
         }
         let update_revision = super::observed_latest(target).then(|| (self.update_revision)(target)).flatten();
         let mut releases = Vec::new();
-        for entry in super::history_entries(self, set, tree, &mut warnings) {
+        for entry in super::history_entries(self, set, tree, &mut warnings)? {
             let hash = (self.pod_label)(entry.value, target);
             let of_release: Vec<&&Value> =
                 pods.iter().filter(|p| hash.is_some() && pod_hash(p) == hash.as_deref()).collect();

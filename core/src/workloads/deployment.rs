@@ -43,13 +43,21 @@ impl Workload for Deployment {
         revision(replica_set)
     }
 
+    fn selects_history(&self) -> bool {
+        true
+    }
+
+    fn controller_conditions(&self) -> &'static [&'static str] {
+        &["Available", "Progressing", "ReplicaFailure"]
+    }
+
     /// One release per ReplicaSet the Deployment directly owns. A
     /// ReplicaSet whose revision is not a number is left out with a warning.
     fn releases(&self, set: &ObjectSet, tree: &[TreeNode]) -> Result<(Vec<Release<'static>>, Vec<String>), String> {
         let deployment = set.get(tree[0].object).ok_or("the target is not in the object set")?;
         let mut warnings = Vec::new();
         let mut releases = Vec::new();
-        for entry in super::history_entries(self, set, tree, &mut warnings) {
+        for entry in super::history_entries(self, set, tree, &mut warnings)? {
             let (value, name, revision) = (entry.value, entry.name, entry.revision);
             let template = objects::at(value, &["spec", "template"]);
             let count = |field: &str| objects::count(objects::at(value, &["status", field]));

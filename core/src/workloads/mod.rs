@@ -4,6 +4,7 @@
 //! action validator, the executors and the cluster edge ask [`of`] and
 //! never name a kind themselves.
 
+mod claim;
 mod controller_revisions;
 pub mod daemonset;
 pub mod deployment;
@@ -40,6 +41,8 @@ pub enum UndoError {
     Paused { kind: &'static str, name: String },
     #[error("{kind} {name} has no {history} with revision {revision} (known revisions: {known})")]
     RevisionNotFound { kind: &'static str, name: String, history: &'static str, revision: u64, known: String },
+    #[error("{0}")]
+    AmbiguousHistory(String),
     #[error("{history} {name} has no pod template")]
     NoTemplate { history: &'static str, name: String },
     #[error("{kind} {name} has no `spec` object to restore a template into")]
@@ -64,6 +67,17 @@ pub trait Workload: Sync {
 
     /// The revision a history object carries.
     fn revision(&self, history: &Value) -> Result<Option<u64>, String>;
+
+    /// Whether its controller counts only history objects its selector
+    /// matches (the Deployment controller's rule for ReplicaSets).
+    fn selects_history(&self) -> bool {
+        false
+    }
+
+    /// The condition types its controller writes, which nothing else may.
+    fn controller_conditions(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The releases of the target at `tree[0]`, oldest first, with warnings
     /// about history objects left out.
@@ -111,27 +125,62 @@ fn of_kind(group: &str, kind: &str) -> Option<&'static dyn Workload> {
     all().find(|w| w.kind() == kind && w.groups().contains(&group))
 }
 
+/// Whether a RolloutPolicy may target kind `kind` of `api_version`.
+/// rewind's own kinds never are: a policy aimed at a RolloutDecision could
+/// rewrite another team's decisions and flap-guard history.
+pub fn targetable(api_version: &str, kind: &str) -> Result<(), String> {
+    let group = objects::group_of(api_version);
+    if group == "rewind.dev" || group.ends_with(".rewind.dev") {
+        return Err(format!("{kind} ({api_version}) is one of rewind's own kinds, which are never a policy's target"));
+    }
+    Ok(())
+}
+
 /// The kinds rewind rolls back, for messages: `Deployment, StatefulSet, DaemonSet`.
 pub fn names() -> String {
     all().map(|w| w.kind()).collect::<Vec<_>>().join(", ")
 }
 
-/// The history objects among `candidates` that `target` controls, in its
-/// namespace: what `kubectl rollout undo` chooses a revision from.
+/// The history objects among `candidates` that `target`'s controller
+/// counts as its own ([`claim`]), in its namespace: what `kubectl rollout
+/// undo` chooses a revision from.
 pub fn owned_history<'a>(
     workload: &dyn Workload,
     target: &Value,
     candidates: impl IntoIterator<Item = &'a Value>,
 ) -> Vec<&'a Value> {
-    let uid = objects::uid(target).unwrap_or_default();
     candidates
         .into_iter()
         .filter(|v| {
             objects::kind(v) == Some(workload.history_kind())
                 && objects::namespace(v) == objects::namespace(target)
-                && objects::owner_references(v).iter().any(|o| o.uid == uid)
+                && claim::not_claimed(workload, target, v).is_none()
         })
         .collect()
+}
+
+/// Two history objects claiming one revision make the history ambiguous:
+/// which one a rollback restores must never depend on their order.
+fn duplicated_revision<'a>(
+    workload: &dyn Workload,
+    target: &Value,
+    numbered: impl IntoIterator<Item = (Option<u64>, &'a str)>,
+) -> Result<(), String> {
+    let mut seen: Vec<(u64, &str)> = Vec::new();
+    for (revision, name) in numbered {
+        let Some(revision) = revision else { continue };
+        if let Some((_, first)) = seen.iter().find(|(r, _)| *r == revision) {
+            return Err(format!(
+                "{history}s {first} and {name} of {kind} {target_name} both carry revision {revision}: the history \
+                 is ambiguous, so no release is offered until one of them is removed",
+                history = workload.history_kind(),
+                kind = workload.kind(),
+                target_name = objects::name(target).unwrap_or("?"),
+            ));
+        }
+        seen.push((revision, name));
+    }
+    Ok(())
 }
 
 /// The history object with `revision` among `history`, or the error naming
@@ -142,6 +191,8 @@ fn find_revision<'a>(
     history: &[&'a Value],
     revision: u64,
 ) -> Result<&'a Value, UndoError> {
+    let numbered = history.iter().map(|h| (workload.revision(h).ok().flatten(), objects::name(h).unwrap_or("?")));
+    duplicated_revision(workload, target, numbered).map_err(UndoError::AmbiguousHistory)?;
     if let Some(found) = history.iter().find(|h| workload.revision(h).ok().flatten() == Some(revision)) {
         return Ok(found);
     }
@@ -201,15 +252,18 @@ struct HistoryEntry<'s> {
     revision: Option<u64>,
 }
 
-/// The history objects of `workload` the target (`tree[0]`) directly owns.
-/// One whose revision is not a number is left out, with a warning.
+/// The history objects of `workload` the target (`tree[0]`) directly owns
+/// and its controller counts ([`claim`]). One it does not count, or whose
+/// revision is not a number, is left out with a warning; two with one
+/// revision are an error.
 fn history_entries<'s>(
     workload: &dyn Workload,
     set: &'s ObjectSet,
     tree: &[TreeNode],
     warnings: &mut Vec<String>,
-) -> Vec<HistoryEntry<'s>> {
+) -> Result<Vec<HistoryEntry<'s>>, String> {
     let history_kind = workload.history_kind();
+    let target = set.get(tree[0].object).ok_or("the target is not in the object set")?;
     let mut entries = Vec::new();
     for (position, node) in tree.iter().enumerate() {
         let Some(value) = set.get(node.object) else { continue };
@@ -217,12 +271,17 @@ fn history_entries<'s>(
             continue;
         }
         let name = objects::name(value).unwrap_or_default();
+        if let Some(why) = claim::not_claimed(workload, target, value) {
+            warnings.push(format!("{history_kind} {name} is not counted by the {}: {why}", workload.kind()));
+            continue;
+        }
         match workload.revision(value) {
             Ok(revision) => entries.push(HistoryEntry { position, value, name, revision }),
             Err(problem) => warnings.push(format!("{history_kind} {name}: {problem}; it is not offered as a release")),
         }
     }
-    entries
+    duplicated_revision(workload, target, entries.iter().map(|e| (e.revision, e.name)))?;
+    Ok(entries)
 }
 
 /// `target` with `template` as its pod template, or why it cannot take one.

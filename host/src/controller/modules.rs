@@ -163,6 +163,10 @@ impl Modules {
             let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
             (serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
         };
+        let target = &rp.spec.target;
+        if let Err(problem) = crate::workloads::targetable(&target.api_version, &target.kind) {
+            return (None, ready(false, "TargetNotAllowed", format!("spec.target: {problem}")));
+        }
         let granted = match Grant::parse_all(&rp.spec.grants) {
             Ok(granted) => granted,
             Err(problem) => return (None, ready(false, "InvalidGrants", format!("spec.grants: {problem}"))),

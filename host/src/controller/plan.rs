@@ -3,7 +3,7 @@
 //! flap guard). Pure, so every rule is tested without a cluster.
 
 use super::crd::{FlapGuard, Mode, WorkloadStatus};
-use crate::actions::{Action, EventType};
+use crate::actions::{Action, EventType, controller_events};
 use crate::evaluate::Evaluation;
 use crate::executor::Outcome;
 
@@ -98,7 +98,7 @@ pub fn plan(
     let mut counts_rollback = false;
     let (execute, event) = if evaluation.fatal {
         let message = report.errors.join("; ");
-        (Vec::new(), Some(event(EventType::Warning, "PolicyError", message)))
+        (Vec::new(), Some(event(EventType::Warning, controller_events::POLICY_ERROR, message)))
     } else if planned.is_empty() {
         (Vec::new(), None)
     } else if rollback && rollbacks.len() >= guard.max_rollbacks as usize {
@@ -108,11 +108,18 @@ pub fn plan(
             rollbacks.len(),
             guard.window_seconds
         );
-        (Vec::new(), Some(event(EventType::Warning, "FlapGuard", message)))
+        (Vec::new(), Some(event(EventType::Warning, controller_events::FLAP_GUARD, message)))
     } else if mode == Mode::DryRun {
         let what = planned.iter().map(Action::type_name).collect::<Vec<_>>().join(", ");
         let release = status.release.as_deref().map(|r| format!(" to release {r}")).unwrap_or_default();
-        (Vec::new(), Some(event(EventType::Normal, "WouldRollback", format!("dry run{release}: would {what}"))))
+        (
+            Vec::new(),
+            Some(event(
+                EventType::Normal,
+                controller_events::WOULD_ROLLBACK,
+                format!("dry run{release}: would {what}"),
+            )),
+        )
     } else {
         if rollback {
             rollbacks.push(crate::time::format(now));

@@ -12,7 +12,7 @@ use super::modules::{LOADING, Modules, TAG_RECHECK};
 use super::plan::{plan, rollback_carried_out};
 use super::queries::Providers;
 use super::queue::{Job, Queue};
-use crate::actions::{Action, ActionLimits, EventType, Grant};
+use crate::actions::{Action, ActionLimits, EventType, Grant, controller_events};
 use crate::change::event_object;
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with, find_target};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
@@ -264,10 +264,16 @@ async fn record_execution(
         // policy's own events already are.
         if !matches!(action, Action::EmitEvent { .. }) {
             let (Outcome::Applied(detail) | Outcome::Skipped(detail)) = outcome;
-            let event =
-                event_object(workload, EventType::Normal, "RewindAction", &format!("{policy}: {detail}"), now, 0);
+            let event = event_object(
+                workload,
+                EventType::Normal,
+                controller_events::ACTION,
+                &format!("{policy}: {detail}"),
+                now,
+                0,
+            );
             if let Err(e) = emit(&ctx.cluster, event).await {
-                status.errors.push(format!("recording event RewindAction: {e}"));
+                status.errors.push(format!("recording event {}: {e}", controller_events::ACTION));
             }
         }
     }
@@ -277,9 +283,9 @@ async fn record_execution(
         return true;
     }
     let message = failure.to_string();
-    let event = event_object(workload, EventType::Warning, "RewindActionFailed", &message, now, 0);
+    let event = event_object(workload, EventType::Warning, controller_events::ACTION_FAILED, &message, now, 0);
     if let Err(e) = emit(&ctx.cluster, event).await {
-        status.errors.push(format!("recording event RewindActionFailed: {e}"));
+        status.errors.push(format!("recording event {}: {e}", controller_events::ACTION_FAILED));
     }
     status.errors.push(message);
     false

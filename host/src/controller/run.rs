@@ -150,6 +150,10 @@ fn queue_touched(ctx: &Context, touched: &Touched) {
 /// discovery.
 async fn ensure_watched(ctx: &Arc<Context>, rp: &RolloutPolicy, watched: &Arc<Mutex<HashSet<(String, String)>>>) {
     let target = &rp.spec.target;
+    // Its PolicyReady says why; rewind's own kinds are not watched for it.
+    if crate::workloads::targetable(&target.api_version, &target.kind).is_err() {
+        return;
+    }
     let group = objects::group_of(&target.api_version).to_string();
     if watched.lock().expect("watched lock").contains(&(group.clone(), target.kind.clone())) {
         return;

@@ -319,3 +319,37 @@ fn annotations_written_by_patch_follow_the_api_servers_rules() {
     let removal = patch(web(), r#"{"metadata":{"annotations":{"rewind.dev/x":null}}}"#);
     assert!(validate_actions(&[removal], &none, &ActionLimits::default()).is_ok());
 }
+
+#[test]
+fn the_workload_controllers_conditions_and_the_controllers_event_reasons_are_not_a_policys() {
+    let none = scope_granting(&[], &[]);
+    let condition = |kind: &str| A::SetCondition {
+        kind: kind.into(),
+        status: crate::answers::ConditionStatus::True,
+        reason: "Fine".into(),
+        message: String::new(),
+    };
+    for own in ["Available", "Progressing", "ReplicaFailure"] {
+        let refused = refused_with(&none, condition(own));
+        assert!(
+            refused.contains(&format!("condition {own} of Deployment/web in namespace shop is its Deployment")),
+            "{refused}"
+        );
+    }
+    assert!(validate_actions(&[condition("RollbackReady")], &none, &ActionLimits::default()).is_ok());
+    for reason in crate::actions::controller_events::ALL {
+        let event = A::EmitEvent {
+            event_type: crate::actions::EventType::Normal,
+            reason: reason.into(),
+            message: String::new(),
+        };
+        assert!(refused_with(&none, event).contains("is the controller's own"));
+    }
+}
+
+#[test]
+fn rewinds_own_kinds_are_never_a_target() {
+    assert!(crate::workloads::targetable("rewind.dev/v1alpha1", "RolloutDecision").is_err());
+    assert!(crate::workloads::targetable("apps/v1", "Deployment").is_ok());
+    assert!(crate::workloads::targetable("e6data.io/v1alpha1", "MetadataServices").is_ok());
+}
