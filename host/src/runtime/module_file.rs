@@ -21,7 +21,9 @@ pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         // A FIFO opens at once instead of waiting for a writer; a terminal
-        // does not become the controlling one.
+        // does not become the controlling one. The flag stays for the read:
+        // a regular file's read ignores it, and one regular only in name
+        // (`/proc/kmsg`) answers EAGAIN instead of waiting.
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     let metadata = file.metadata()?;
@@ -65,7 +67,7 @@ mod tests {
     /// hang the test rather than fail it, so the time is checked too).
     fn refusal(path: &Path) -> String {
         let started = Instant::now();
-        let error = open_regular(path).err().expect("refused");
+        let error = open_regular(path).expect_err("refused");
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
         error.to_string()
     }
