@@ -6,6 +6,11 @@
 //! Kubernetes reserves), set its conditions and emit events. Anything else
 //! is a grant:
 //!
+//! A grant names a kind alone for the core group and `apps`, where a
+//! workload's tree lives (`Pod`, `Deployment`, `ReplicaSet`), and
+//! `<Kind>.<group>` in any other group (`MetadataServices.e6data.io`), so a
+//! grant on a built-in kind opens no custom resource that shares its name.
+//!
 //! - `patch:<Kind>:<path>`: merge patches of objects of that kind may write
 //!   the fields at and under `<path>`, a JSON pointer whose `*` segments
 //!   match any key (not the first). A merge patch replaces an array whole,
@@ -103,11 +108,31 @@ fn parse_pointer(text: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-fn check_kind(kind: &str, grant: &str) -> Result<(), String> {
-    let ok = kind.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+/// The groups whose kinds a grant names without a group.
+const UNQUALIFIED_GROUPS: [&str; 2] = ["", "apps"];
+
+/// How a grant names the kind `kind` of API group `group`.
+pub fn grant_kind(kind: &str, group: &str) -> String {
+    if UNQUALIFIED_GROUPS.contains(&group) { kind.to_string() } else { format!("{kind}.{group}") }
+}
+
+/// A grant's `<Kind>` or `<Kind>.<group>`, in the form [`grant_kind`] gives
+/// (`Deployment.apps` is `Deployment`).
+fn parse_kind(text: &str, grant: &str) -> Result<String, String> {
+    let (kind, group) = text.split_once('.').unwrap_or((text, ""));
+    let kind_ok = kind.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
         && kind.len() <= 63
         && kind.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok { Ok(()) } else { Err(format!("grant {grant:?}: {kind:?} is not a Kubernetes kind (e.g. Deployment)")) }
+    if !kind_ok {
+        return Err(format!(
+            "grant {grant:?}: {text:?} is not a Kubernetes kind (e.g. Deployment, or MetadataServices.e6data.io \
+             for a kind of another group than the core group and apps)"
+        ));
+    }
+    if !group.is_empty() && !super::validate::is_dns_subdomain(group) {
+        return Err(format!("grant {grant:?}: {group:?} is not an API group (a lowercase DNS name)"));
+    }
+    Ok(grant_kind(kind, group))
 }
 
 /// The most grants one policy may declare or one RolloutPolicy give.
@@ -136,14 +161,13 @@ impl Grant {
         }
         let text = text.trim();
         if let Some(kind) = text.strip_prefix("delete:") {
-            check_kind(kind, &shown)?;
-            return Ok(Grant::Delete { kind: kind.to_string() });
+            return Ok(Grant::Delete { kind: parse_kind(kind, &shown)? });
         }
         if let Some(rest) = text.strip_prefix("patch:") {
             let Some((kind, path)) = rest.split_once(':') else {
                 return Err(format!("grant {shown:?}: a patch grant is `patch:<Kind>:<path>`"));
             };
-            check_kind(kind, &shown)?;
+            let kind = parse_kind(kind, &shown)?;
             let path = parse_pointer(path).map_err(|e| format!("grant {shown:?}: {e}"))?;
             if path[0] == "*" {
                 return Err(format!("grant {shown:?} would grant every field; name the top-level one (spec, status)"));
@@ -151,7 +175,7 @@ impl Grant {
             if let Some(why) = never_writable(&path) {
                 return Err(format!("grant {shown:?} cannot be given: {why}"));
             }
-            return Ok(Grant::Patch { kind: kind.to_string(), path });
+            return Ok(Grant::Patch { kind, path });
         }
         Err(format!("grant {shown:?} is neither `patch:<Kind>:<path>` nor `delete:<Kind>`"))
     }
@@ -191,7 +215,8 @@ pub struct Grants {
     pub granted: Vec<Grant>,
 }
 
-/// What an action needs beyond the default.
+/// What an action needs beyond the default; `kind` as [`grant_kind`]
+/// names it.
 pub enum Need<'a> {
     Write { kind: &'a str, path: &'a [String] },
     Delete { kind: &'a str },

@@ -1,7 +1,7 @@
 //! Every action of an evaluation is checked before any is executed: one bad
 //! action rejects the whole list, so a policy never gets half its way.
 
-use super::grants::{Grants, Need, never_writable, pointer, reserved_annotation};
+use super::grants::{Grants, Need, grant_kind, never_writable, pointer, reserved_annotation};
 use super::{Action, ConditionSpec, condition_status_text, json_depth};
 use crate::answers::{PolicyAction, Subresource};
 use crate::objects::ObjectKey;
@@ -159,7 +159,7 @@ fn validate_one(
                 } else {
                     ""
                 };
-                let lacking = scope.grants.allow(&Need::Delete { kind: &object.kind });
+                let lacking = scope.grants.allow(&Need::Delete { kind: &grant_kind(&object.kind, object.group()) });
                 lacking.map_err(|e| (name, format!("deleting {object}: {e}{default}")))?;
             }
             Ok(Action::DeleteObject { object })
@@ -357,7 +357,7 @@ fn check_write(object: &ObjectKey, status: bool, path: &[String], value: &Value,
     }
     scope
         .grants
-        .allow(&Need::Write { kind: &object.kind, path })
+        .allow(&Need::Write { kind: &grant_kind(&object.kind, object.group()), path })
         .map_err(|e| format!("writing `{shown}` of {object}: {e}"))
 }
 
@@ -370,7 +370,7 @@ fn check_annotation_allowed(key: &str, scope: &Scope) -> Result<(), String> {
     let path = ["metadata".to_string(), "annotations".to_string(), key.to_string()];
     scope
         .grants
-        .allow(&Need::Write { kind: &scope.target.kind, path: &path })
+        .allow(&Need::Write { kind: &grant_kind(&scope.target.kind, scope.target.group()), path: &path })
         .map_err(|e| format!("annotation {key:?} is reserved to Kubernetes: {e}"))
 }
 
@@ -449,7 +449,7 @@ fn check_qualified_name(what: &str, name: &str) -> Result<(), String> {
 /// A DNS-1123 subdomain, as Kubernetes checks one: at most 253 characters,
 /// dot-separated labels of lowercase alphanumerics and '-', none empty or
 /// starting or ending with '-'.
-fn is_dns_subdomain(text: &str) -> bool {
+pub(super) fn is_dns_subdomain(text: &str) -> bool {
     text.len() <= 253
         && text.split('.').all(|label| {
             !label.is_empty()

@@ -72,12 +72,12 @@ pub struct BlueGreenPolicy;
 // strategy's image tags, the status the operator reads, and the failed
 // strategy's Deployment it removes.
 rewind_sdk::needs![
-    "patch:MetadataServices:/spec/storage/imageTag",
-    "patch:MetadataServices:/spec/schema/imageTag",
-    "patch:MetadataServices:/status/deploymentPhase",
-    "patch:MetadataServices:/status/activeStrategy",
-    "patch:MetadataServices:/status/activeReleaseVersion",
-    "patch:MetadataServices:/status/releaseHistory",
+    "patch:MetadataServices.e6data.io:/spec/storage/imageTag",
+    "patch:MetadataServices.e6data.io:/spec/schema/imageTag",
+    "patch:MetadataServices.e6data.io:/status/deploymentPhase",
+    "patch:MetadataServices.e6data.io:/status/activeStrategy",
+    "patch:MetadataServices.e6data.io:/status/activeReleaseVersion",
+    "patch:MetadataServices.e6data.io:/status/releaseHistory",
     "delete:Deployment",
 ];
 rewind_sdk::export!(BlueGreenPolicy);

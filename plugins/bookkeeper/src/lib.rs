@@ -42,7 +42,7 @@ pub struct BookkeeperPolicy;
 
 // The operator rolls back when the cluster's version goes back to the last
 // stable one.
-rewind_sdk::needs!["patch:BookkeeperCluster:/spec/version"];
+rewind_sdk::needs!["patch:BookkeeperCluster.bookkeeper.pravega.io:/spec/version"];
 rewind_sdk::export!(BookkeeperPolicy);
 
 impl Rules for BookkeeperPolicy {

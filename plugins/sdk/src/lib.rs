@@ -46,7 +46,7 @@ pub use settings::Settings;
 /// RolloutPolicy's `spec.grants`) before actions that need it are allowed.
 ///
 /// ```ignore
-/// rewind_sdk::needs!["patch:BookkeeperCluster:/spec/version"];
+/// rewind_sdk::needs!["patch:BookkeeperCluster.bookkeeper.pravega.io:/spec/version"];
 /// ```
 #[macro_export]
 macro_rules! needs {

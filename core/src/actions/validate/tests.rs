@@ -353,3 +353,26 @@ fn rewinds_own_kinds_are_never_a_target() {
     assert!(crate::workloads::targetable("apps/v1", "Deployment").is_ok());
     assert!(crate::workloads::targetable("e6data.io/v1alpha1", "MetadataServices").is_ok());
 }
+
+#[test]
+fn a_grant_on_a_kind_opens_that_kind_of_its_group_only() {
+    let shadow = ObjectKey {
+        api_version: "shadow.example.com/v1".into(),
+        kind: "Deployment".into(),
+        namespace: Some("shop".into()),
+        name: "web-shadow".into(),
+    };
+    let mut scope = scope_granting(&["delete:Deployment"], &["delete:Deployment"]);
+    scope.owned.push(shadow.clone());
+    let refused = refused_with(&scope, A::DeleteObject(shadow.clone()));
+    assert!(refused.contains("it needs the grant `delete:Deployment.shadow.example.com`"), "{refused}");
+    let named = ["delete:Deployment.shadow.example.com"];
+    let mut scope = scope_granting(&named, &named);
+    scope.owned.push(shadow.clone());
+    assert!(validate_actions(&[A::DeleteObject(shadow)], &scope, &ActionLimits::default()).is_ok());
+    assert_eq!(
+        Grant::parse("patch:Deployment.apps:/spec/replicas").unwrap().to_string(),
+        "patch:Deployment:/spec/replicas"
+    );
+    assert!(Grant::parse("delete:Deployment.Shadow_Example").unwrap_err().contains("is not an API group"));
+}
