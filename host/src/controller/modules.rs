@@ -31,6 +31,12 @@ pub const LOADING: &str = "Loading";
 /// again (a registry may have been down).
 pub const RETRY_FAILED: Duration = Duration::from_secs(30);
 
+/// The longest a load (download, compile, checks) may take, and the
+/// longest a reconcile waits to learn what a tag names: one slow or
+/// stalled source never holds the workers that serve other policies.
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// What a module was loaded from. Any difference loads it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Source {
@@ -175,9 +181,12 @@ impl Modules {
             Ok(reference) => reference,
             Err(problem) => return keep_serving(format!("spec.policy.module: {problem}")),
         };
-        let version = match self.version(&reference, rp).await {
-            Ok(version) => version,
-            Err(problem) => return keep_serving(problem),
+        let version = match tokio::time::timeout(RESOLVE_TIMEOUT, self.version(&reference, rp)).await {
+            Ok(Ok(version)) => version,
+            Ok(Err(problem)) => return keep_serving(problem),
+            Err(_) => {
+                return keep_serving(format!("{reference}: not resolved within {} s", RESOLVE_TIMEOUT.as_secs()));
+            }
         };
         let source = Source {
             reference: reference.to_string(),
@@ -192,15 +201,18 @@ impl Modules {
             return (Some(policy.clone()), loaded_condition(policy, &granted));
         }
         let new_reference = source.reference.clone();
-        let loading = |serving: &LoadedPolicy| {
-            ready(true, LOADING, format!("{} serves while {new_reference} loads", serving.name))
+        // Loads run in the background, never on the reconcile that asks:
+        // the serving module (if any) decides meanwhile, and a later
+        // reconcile swaps the new one in.
+        let loading = || match &serving_policy {
+            Some(serving) => {
+                let message = format!("{} serves while {new_reference} loads", serving.name);
+                (Some(serving.clone()), ready(true, LOADING, message))
+            }
+            None => (None, ready(false, LOADING, format!("{new_reference} is loading"))),
         };
         match self.attempts.lock().expect("lock").get(&id) {
-            Some((attempted, Attempt::InFlight)) if *attempted == source => {
-                if let Some(policy) = &serving_policy {
-                    return (Some(policy.clone()), loading(policy));
-                }
-            }
+            Some((attempted, Attempt::InFlight)) if *attempted == source => return loading(),
             Some((attempted, Attempt::Failed { problem, at }))
                 if *attempted == source && at.elapsed() < RETRY_FAILED =>
             {
@@ -209,20 +221,10 @@ impl Modules {
             _ => {}
         }
         self.attempts.lock().expect("lock").insert(id.clone(), (source.clone(), Attempt::InFlight));
-        let Some(policy) = serving_policy else {
-            return match self.load_and_record(&id, reference, source, rp).await {
-                Ok(policy) => {
-                    let condition = loaded_condition(&policy, &granted);
-                    (Some(policy), condition)
-                }
-                Err(problem) => keep_serving(problem),
-            };
-        };
         let this = self.clone();
         let rp = rp.clone();
         tokio::spawn(async move { this.load_and_record(&id, reference, source, &rp).await });
-        let condition = loading(&policy);
-        (Some(policy), condition)
+        loading()
     }
 
     /// Loads `source` for policy `id`; on success it serves from now on,
@@ -234,7 +236,10 @@ impl Modules {
         source: Source,
         rp: &RolloutPolicy,
     ) -> Result<LoadedPolicy, String> {
-        let result = self.load(&reference, &source, rp).await;
+        let result = match tokio::time::timeout(LOAD_TIMEOUT, self.load(&reference, &source, rp)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("{} did not load within {} s", source.reference, LOAD_TIMEOUT.as_secs())),
+        };
         let mut attempts = self.attempts.lock().expect("lock");
         match &result {
             Ok(policy) => {
@@ -343,6 +348,32 @@ mod tests {
             assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "LoadFailed"));
             let shown = condition.message.replace(path.to_str().unwrap(), "<path>");
             assert_eq!(shown, "cannot read policy <path> as a regular file", "{path:?}");
+        }
+    }
+
+    /// A module whose server never answers loads in the background: the
+    /// reconcile that asks learns at once that it is loading, and asking
+    /// again starts no second load.
+    #[tokio::test]
+    async fn a_load_that_never_ends_holds_no_reconcile() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}/p.wasm#sha256={}", silent.local_addr().unwrap(), "0".repeat(64));
+        let cache = tempfile::tempdir().unwrap();
+        let runtime = Arc::new(PolicyRuntime::new(Default::default(), None).unwrap());
+        let modules = Arc::new(Modules::new(runtime, Some(cache.path().to_path_buf()), Duration::ZERO));
+        let rp: RolloutPolicy = serde_json::from_value(json!({
+            "apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicy",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "policy": {"module": url}}
+        }))
+        .unwrap();
+        for _ in 0..2 {
+            let started = Instant::now();
+            let (policy, condition) = modules.policy_for(&rp).await;
+            assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+            assert!(policy.is_none());
+            assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", LOADING), "{condition:?}");
         }
     }
 }

@@ -360,30 +360,52 @@ pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -
 }
 
 /// `Overlap`: True when another RolloutPolicy also selects some of this
-/// one's workloads, naming who decides them.
+/// one's workloads, naming who decides them. The message names the
+/// deciding policy, never every policy selecting a workload: what a
+/// policy's status says does not change when yet another policy selects
+/// the same workload, so n overlapping policies cost n status writes, not
+/// n², and no message grows with them.
 fn overlap_condition(ctx: &Context, rp: &RolloutPolicy, covered: &[Arc<Value>]) -> StatusCondition {
-    let me = rp.name_any();
-    let mut notes: Vec<String> = Vec::new();
-    let mut defers = false;
-    for workload in covered {
-        let all = covering(&ctx.policies, workload);
-        if all.len() < 2 {
+    let selections = covered.iter().map(|workload| {
+        let policies: Vec<String> = covering(&ctx.policies, workload).iter().map(|p| p.name_any()).collect();
+        (objects::name(workload).unwrap_or_default().to_string(), policies)
+    });
+    overlap(&rp.name_any(), selections)
+}
+
+/// [`overlap_condition`] of policy `me`, from each covered workload's name
+/// and the policies selecting it, the deciding one first.
+fn overlap(me: &str, selections: impl Iterator<Item = (String, Vec<String>)>) -> StatusCondition {
+    const NAMED: usize = 5;
+    let (mut decided, mut deferred, mut overlapping) = (Vec::new(), Vec::new(), 0usize);
+    for (workload_name, policies) in selections {
+        if policies.len() < 2 {
             continue;
         }
-        let names: Vec<String> = all.iter().map(|p| p.name_any()).collect();
-        defers |= names[0] != me;
-        if notes.len() < 5 {
-            let workload_name = objects::name(workload).unwrap_or_default();
-            notes.push(format!("{workload_name} (selected by {}; {} decides)", names.join(", "), names[0]));
+        overlapping += 1;
+        if decided.len() + deferred.len() >= NAMED {
+            continue;
+        }
+        match &policies[0] {
+            decider if decider == me => decided.push(workload_name),
+            decider => deferred.push(format!("{workload_name} ({decider} decides)")),
         }
     }
-    if notes.is_empty() {
+    if overlapping == 0 {
         return condition("Overlap", false, "NoOverlap", String::new());
     }
+    let mut parts = Vec::new();
+    if !decided.is_empty() {
+        parts.push(format!("decides {}", decided.join(", ")));
+    }
+    if !deferred.is_empty() {
+        parts.push(format!("defers on {}", deferred.join(", ")));
+    }
+    let more = overlapping.saturating_sub(NAMED);
+    let more = if more > 0 { format!(", and {more} more") } else { String::new() };
     let message = format!(
-        "other RolloutPolicies select the same workloads; the oldest decides ({me} {}): {}",
-        if defers { "defers on some" } else { "decides them" },
-        notes.join("; ")
+        "other RolloutPolicies select {overlapping} of its workloads too; the oldest decides: {me} {}{more}",
+        parts.join("; ")
     );
     condition("Overlap", true, "SelectedTwice", message)
 }
@@ -392,4 +414,27 @@ fn overlap_condition(ctx: &Context, rp: &RolloutPolicy, covered: &[Arc<Value>]) 
 pub fn error_policy(job: &Job, error: &Error) -> Duration {
     tracing::warn!(?job, %error, "reconcile failed");
     Duration::from_secs(5)
+}
+
+#[cfg(test)]
+mod overlap_tests {
+    use super::overlap;
+
+    fn selected_by(policies: usize) -> Vec<(String, Vec<String>)> {
+        (0..8).map(|w| (format!("web-{w}"), (0..policies).map(|p| format!("policy-{p}")).collect())).collect()
+    }
+
+    #[test]
+    fn what_a_policy_is_told_of_an_overlap_does_not_grow_with_the_policies() {
+        let few = overlap("policy-1", selected_by(2).into_iter());
+        let many = overlap("policy-1", selected_by(150).into_iter());
+        assert_eq!(few.message, many.message, "one more policy rewrites no other's status");
+        assert!(many.message.len() < 400, "{}", many.message);
+        assert!(many.message.contains("policy-1 defers on web-0 (policy-0 decides)"), "{}", many.message);
+        assert!(many.message.contains("and 3 more"), "{}", many.message);
+        let decider = overlap("policy-0", selected_by(150).into_iter());
+        assert!(decider.message.contains("policy-0 decides web-0, web-1"), "{}", decider.message);
+        let alone = overlap("policy-0", selected_by(1).into_iter());
+        assert_eq!((alone.status.as_str(), alone.reason.as_str()), ("False", "NoOverlap"));
+    }
 }
