@@ -111,6 +111,17 @@ impl Cache {
             .collect()
     }
 
+    /// Drops every object of a kind no longer watched, and its listing.
+    pub fn forget_kind(&self, group: &str, kind: &str) {
+        let mut index = self.index.write().expect("cache lock");
+        let keys: Vec<CacheKey> =
+            index.objects.keys().filter(|(g, k, _, _)| g == group && k == kind).cloned().collect();
+        for key in keys {
+            index.remove(&key);
+        }
+        index.synced.remove(&(group.to_string(), kind.to_string()));
+    }
+
     pub fn is_synced(&self, group: &str, kind: &str) -> bool {
         self.index.read().expect("cache lock").synced.contains(&(group.to_string(), kind.to_string()))
     }

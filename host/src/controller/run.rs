@@ -15,7 +15,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,7 +45,7 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     let mut kinds: Vec<(String, String)> =
         tree_kinds().into_iter().map(|(g, k)| (g.to_string(), k.to_string())).collect();
     kinds.push((decisions::GROUP.into(), decisions::KIND.into()));
-    let watched = Arc::new(Mutex::new(HashSet::new()));
+    let watched = Arc::new(Mutex::new(Watched::default()));
     for (group, kind) in kinds {
         let resource = if group == decisions::GROUP {
             ApiResource::erase::<RolloutDecision>(&())
@@ -62,14 +62,18 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     let rp_watched = watched.clone();
     let rp_stream = watcher(Api::<RolloutPolicy>::all(client.clone()), watcher::Config::default())
         .default_backoff()
-        .reflect(writer)
-        .applied_objects();
+        .reflect(writer);
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(rp_stream);
-        while let Some(rp) = stream.next().await {
-            let Ok(rp) = rp else { continue };
-            ensure_watched(&rp_ctx, &rp, &rp_watched).await;
-            rp_ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
+        while let Some(event) = stream.next().await {
+            let Ok(event) = event else { continue };
+            if let watcher::Event::Apply(rp) | watcher::Event::InitApply(rp) = event {
+                ensure_watched(&rp_ctx, &rp, &rp_watched).await;
+                rp_ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
+            }
+            // The store already holds the event: a deleted or retargeted
+            // policy may have been the last to need a custom kind.
+            stop_unneeded_watches(&rp_ctx, &rp_watched);
         }
     });
 
@@ -122,16 +126,61 @@ fn all_synced(ctx: &Context) -> bool {
         && ctx.cache.is_synced(decisions::GROUP, decisions::KIND)
 }
 
+/// The watches running, by `(group, kind)`: the built-in ones for as long
+/// as the controller runs, a custom kind's while a RolloutPolicy targets it.
+#[derive(Default)]
+struct Watched {
+    built_in: HashSet<(String, String)>,
+    custom: HashMap<(String, String), tokio::task::AbortHandle>,
+}
+
+impl Watched {
+    fn contains(&self, kind: &(String, String)) -> bool {
+        self.built_in.contains(kind) || self.custom.contains_key(kind)
+    }
+}
+
 /// Starts the cache's watch of `resource` (once): every object a change
-/// touches that a RolloutPolicy of its namespace targets is queued.
-fn watch_kind(ctx: &Arc<Context>, resource: ApiResource, watched: &Mutex<HashSet<(String, String)>>) {
-    if !watched.lock().expect("watched lock").insert((resource.group.clone(), resource.kind.clone())) {
+/// touches that a RolloutPolicy of its namespace targets is queued. A
+/// custom kind's watch can be stopped.
+fn watch_kind(ctx: &Arc<Context>, resource: ApiResource, watched: &Mutex<Watched>) {
+    let kind = (resource.group.clone(), resource.kind.clone());
+    let mut watched = watched.lock().expect("watched lock");
+    if watched.contains(&kind) {
         return;
     }
+    let built_in =
+        kind.0 == decisions::GROUP || tree_kinds().iter().any(|(g, k)| (*g, *k) == (&kind.0[..], &kind.1[..]));
     let api = Api::<DynamicObject>::all_with(ctx.cluster.client.clone(), &resource);
     let queue_ctx = ctx.clone();
     let changed = move |touched: Touched| queue_touched(&queue_ctx, &touched);
-    tokio::spawn(ctx.cache.clone().watch(api, resource, changed));
+    let task = tokio::spawn(ctx.cache.clone().watch(api, resource, changed));
+    if built_in {
+        watched.built_in.insert(kind);
+    } else {
+        watched.custom.insert(kind, task.abort_handle());
+    }
+}
+
+/// Stops the watch of every custom kind no RolloutPolicy targets any more,
+/// and forgets its objects: a watch (of a kind the controller may not even
+/// list, retrying) does not outlive the last policy that needs it.
+fn stop_unneeded_watches(ctx: &Context, watched: &Mutex<Watched>) {
+    let needed: HashSet<(String, String)> = ctx
+        .policies
+        .state()
+        .iter()
+        .map(|rp| (objects::group_of(&rp.spec.target.api_version).to_string(), rp.spec.target.kind.clone()))
+        .collect();
+    let mut watched = watched.lock().expect("watched lock");
+    let unneeded: Vec<(String, String)> = watched.custom.keys().filter(|k| !needed.contains(*k)).cloned().collect();
+    for kind in unneeded {
+        if let Some(task) = watched.custom.remove(&kind) {
+            task.abort();
+            ctx.cache.forget_kind(&kind.0, &kind.1);
+            tracing::info!(group = %kind.0, kind = %kind.1, "no RolloutPolicy targets the kind any more; its watch stops");
+        }
+    }
 }
 
 /// Queues the touched objects that some RolloutPolicy targets.
@@ -148,7 +197,7 @@ fn queue_touched(ctx: &Context, touched: &Touched) {
 /// A RolloutPolicy targeting a kind outside the built-in workload kinds (a
 /// custom resource): its objects are cached and watched too, found through
 /// discovery.
-async fn ensure_watched(ctx: &Arc<Context>, rp: &RolloutPolicy, watched: &Arc<Mutex<HashSet<(String, String)>>>) {
+async fn ensure_watched(ctx: &Arc<Context>, rp: &RolloutPolicy, watched: &Arc<Mutex<Watched>>) {
     let target = &rp.spec.target;
     // Its PolicyReady says why; rewind's own kinds are not watched for it.
     if crate::workloads::targetable(&target.api_version, &target.kind).is_err() {
