@@ -37,6 +37,9 @@ async fn ready_rollout(client: &kube::Client, namespace: &str) -> (Api<Deploymen
 /// The Deployment policy judging `error-rate` (above 0.05 in the latest two
 /// samples) from the current release's series at `address`.
 async fn analysing_policy(client: &kube::Client, namespace: &str, address: &str) {
+    let allowed =
+        json!({"prometheusAddresses": [address], "secrets": [{"name": "prometheus-token", "keys": ["token"]}]});
+    bound_for(client, namespace, allowed).await;
     let policies: Api<RolloutPolicy> = Api::namespaced(client.clone(), namespace);
     let query = r#"max(http_error_ratio{namespace="{{namespace}}",pod_template_hash="{{podTemplateHash}}"})"#;
     let policy: RolloutPolicy = serde_json::from_value(json!({

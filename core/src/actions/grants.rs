@@ -258,7 +258,7 @@ impl Grants {
 
 impl Grant {
     /// Whether everything `other` allows, this allows too.
-    fn includes(&self, other: &Grant) -> bool {
+    pub fn includes(&self, other: &Grant) -> bool {
         match other {
             Grant::Patch { kind, path } => self.covers_write(kind, path),
             Grant::Delete { kind } => matches!(self, Grant::Delete { kind: k } if k == kind),

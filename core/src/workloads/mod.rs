@@ -12,6 +12,7 @@ pub mod statefulset;
 
 use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
 use crate::snapshot::TreeNode;
+pub use claim::selects;
 use rewind_snapshot::Release;
 use serde_json::Value;
 use std::collections::HashSet;

@@ -231,9 +231,9 @@ fn free_json_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 /// without warnings: schemars' unsigned formats (`uint32`, `uint64`) are not
 /// OpenAPI formats Kubernetes knows, so they are dropped (the `minimum: 0`
 /// beside them keeps the meaning).
-pub fn crds() -> [CustomResourceDefinition; 2] {
+pub fn crds() -> [CustomResourceDefinition; 3] {
     use kube::CustomResourceExt;
-    [RolloutPolicy::crd(), RolloutDecision::crd()].map(|crd| {
+    [RolloutPolicy::crd(), RolloutDecision::crd(), super::bound::RolloutPolicyBound::crd()].map(|crd| {
         let mut value = serde_json::to_value(crd).expect("a CRD serializes");
         drop_unknown_formats(&mut value);
         serde_json::from_value(value).expect("a CRD without formats is a CRD")
@@ -258,8 +258,7 @@ fn drop_unknown_formats(value: &mut Value) {
 
 /// The CRDs as YAML documents, for `rewind crd`.
 pub fn crd_yaml() -> String {
-    let [policy, decision] = crds().map(|crd| serde_yaml::to_string(&crd).expect("the CRD serializes"));
-    format!("{policy}---\n{decision}")
+    crds().map(|crd| serde_yaml::to_string(&crd).expect("the CRD serializes")).join("---\n")
 }
 
 #[cfg(test)]

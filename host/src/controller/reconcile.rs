@@ -3,6 +3,7 @@
 //! decision) and one RolloutPolicy (load its module, write its conditions
 //! and counts). Each says when it wants to run again.
 
+use super::bound::Bounds;
 use super::cache::Cache;
 use super::cluster::{Cluster, ClusterError, KubeExecutor, emit, tree_kinds};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
@@ -17,7 +18,7 @@ use crate::change::event_object;
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with, find_target};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
 use crate::objects::{self, ObjectKey};
-use crate::runtime::PolicyRuntime;
+use crate::runtime::{LoadedPolicy, PolicyRuntime};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::Store;
 use kube::{Client, ResourceExt};
@@ -46,6 +47,8 @@ pub struct Context {
     pub queue: Arc<Queue>,
     /// Prometheus clients and query results for RolloutPolicies' metrics.
     pub queries: Providers,
+    /// What each namespace's RolloutPolicies may make the controller do.
+    pub bounds: Bounds,
     /// Per RolloutPolicy (namespace, name): what its last reconcile saw.
     seen: Mutex<HashMap<(String, String), PolicySeen>>,
 }
@@ -67,6 +70,7 @@ impl Context {
         options: super::run::Options,
         cache: Cache,
         policies: Store<RolloutPolicy>,
+        bounds: Bounds,
         queue: Arc<Queue>,
     ) -> Self {
         Context {
@@ -81,6 +85,7 @@ impl Context {
             decisions: Decisions::default(),
             queue,
             queries: Providers::allowing(options.prometheus_addresses),
+            bounds,
             seen: Mutex::new(HashMap::new()),
         }
     }
@@ -162,7 +167,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    let (policy, ready) = ctx.modules.policy_for(&rp).await;
+    let (policy, ready) = serving(ctx, &rp).await;
     let Some(policy) = policy else {
         // The policy reconcile loads the module and reports why it cannot.
         ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
@@ -291,6 +296,16 @@ async fn record_execution(
     false
 }
 
+/// The module serving `rp` and its PolicyReady condition, once `rp` is
+/// within its namespace's bound: for one outside it nothing is fetched,
+/// loaded or read.
+async fn serving(ctx: &Arc<Context>, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
+    if let Err(outside) = ctx.bounds.check(rp) {
+        return (None, condition("PolicyReady", false, "OutsideBound", outside));
+    }
+    ctx.modules.policy_for(rp).await
+}
+
 pub fn policy_job(rp: &RolloutPolicy) -> Job {
     Job::Policy { namespace: rp.namespace().unwrap_or_default(), name: rp.name_any() }
 }
@@ -308,7 +323,7 @@ pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -
         ctx.seen.lock().expect("seen lock").remove(&(namespace.to_string(), name.to_string()));
         return Ok(None);
     };
-    let (policy, mut ready) = ctx.modules.policy_for(&rp).await;
+    let (policy, mut ready) = serving(ctx, &rp).await;
     let loading = ready.reason == LOADING;
     let sha = policy.as_ref().map(|p| p.sha256.clone());
     let id = (namespace.to_string(), name.to_string());

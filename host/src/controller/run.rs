@@ -1,6 +1,7 @@
 //! Starting the controller: the watches that fill the caches and queue the
 //! workloads their changes touch, and the workers that run the queue.
 
+use super::bound::{self, Bounds, RolloutPolicyBound};
 use super::cache::{Cache, Touched};
 use super::cluster::tree_kinds;
 use super::crd::{RolloutDecision, RolloutPolicy};
@@ -11,6 +12,7 @@ use super::reconcile::{Context, covering, error_policy, policy_job, reconcile_po
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
 use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
@@ -33,6 +35,9 @@ pub struct Options {
     pub prometheus_addresses: Vec<String>,
     /// The controller's own registry credentials (each for its registry).
     pub registry_credentials: crate::distribution::Credentials,
+    /// Where module paths may point: bundled policies directly in it,
+    /// custom ones below `custom/` (default `/policies`, as in the image).
+    pub policies_dir: Option<PathBuf>,
 }
 
 /// Runs the controller until the process is stopped.
@@ -40,7 +45,21 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     let cache = Cache::default();
     let queue = Arc::new(Queue::default());
     let (policies, writer) = reflector::store();
-    let ctx = Arc::new(Context::new(client.clone(), runtime, metrics, options, cache.clone(), policies, queue.clone()));
+    let (bounds, bounds_writer) = reflector::store();
+    let (namespaces, namespaces_writer) = reflector::store();
+    let policies_dir = options.policies_dir.clone().unwrap_or_else(bound::default_policies_dir);
+    let bounds = Bounds { bounds, namespaces, policies_dir };
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        runtime,
+        metrics,
+        options,
+        cache.clone(),
+        policies,
+        bounds,
+        queue.clone(),
+    ));
+    watch_bounds(&ctx, client.clone(), bounds_writer, namespaces_writer);
 
     let mut kinds: Vec<(String, String)> =
         tree_kinds().into_iter().map(|(g, k)| (g.to_string(), k.to_string())).collect();
@@ -81,8 +100,14 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     // listed once: a reconcile on half a cache would find no policy and
     // delete its decision, or no decision and forget the flap guard's
     // history.
-    if ctx.policies.wait_until_ready().await.is_err() {
-        tracing::error!("the RolloutPolicy watch ended before it listed");
+    let listed = futures::future::join3(
+        ctx.policies.wait_until_ready(),
+        ctx.bounds.bounds.wait_until_ready(),
+        ctx.bounds.namespaces.wait_until_ready(),
+    )
+    .await;
+    if !matches!(listed, (Ok(()), Ok(()), Ok(()))) {
+        tracing::error!("the RolloutPolicy, RolloutPolicyBound or Namespace watch ended before it listed");
         return;
     }
     while !all_synced(&ctx) {
@@ -118,6 +143,46 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
             drop(permit);
         });
     }
+}
+
+/// Keeps the bounds and the namespaces' labels current. A change to a
+/// bound may put any RolloutPolicy in or out of its bound: every policy is
+/// looked at again; a namespace's new labels, its own policies.
+fn watch_bounds(
+    ctx: &Arc<Context>,
+    client: Client,
+    bounds: reflector::store::Writer<RolloutPolicyBound>,
+    namespaces: reflector::store::Writer<Namespace>,
+) {
+    let bound_stream = watcher(Api::<RolloutPolicyBound>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(bounds);
+    let bound_ctx = ctx.clone();
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(bound_stream);
+        while let Some(event) = stream.next().await {
+            if event.is_ok() {
+                for rp in bound_ctx.policies.state() {
+                    bound_ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
+                }
+            }
+        }
+    });
+    let namespace_stream = watcher(Api::<Namespace>::all(client), watcher::Config::default())
+        .default_backoff()
+        .reflect(namespaces)
+        .applied_objects();
+    let namespace_ctx = ctx.clone();
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(namespace_stream);
+        while let Some(namespace) = stream.next().await {
+            let Ok(namespace) = namespace else { continue };
+            let name = namespace.name_any();
+            for rp in namespace_ctx.policies.state().iter().filter(|rp| rp.namespace().as_deref() == Some(&name)) {
+                namespace_ctx.queue.schedule(policy_job(rp), Duration::ZERO);
+            }
+        }
+    });
 }
 
 /// The tree kinds and RolloutDecisions have been listed once.

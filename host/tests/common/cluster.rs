@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use rewind::controller::bound::RolloutPolicyBound;
 use rewind::controller::crd::{RolloutDecision, RolloutPolicy, WorkloadStatus};
 use rewind::controller::metrics::Metrics;
 use rewind::runtime::{ArtifactCache, PolicyRuntime, SandboxLimits};
@@ -36,7 +37,45 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
     panic!("timed out waiting for {what}");
 }
 
+/// Installs the CRDs, and the bound the tests' own namespaces are held
+/// to: what the components the tests run declare, the blue-green test's
+/// custom kind. A namespace labelled `rewind.dev/tenant` gets only what
+/// bounds made for it (or the default) allow.
 pub async fn install_crd(client: &Client) {
+    install_crds(client).await;
+    let mut grants: Vec<String> = Vec::new();
+    for crate_dir in ["plugins/bluegreen", "tests/components/hostile"] {
+        let module = std::fs::read(component(crate_dir)).unwrap();
+        let declared = rewind::actions::needs::declared_grants(&module).unwrap();
+        grants.extend(declared.iter().map(ToString::to_string));
+    }
+    let spec = json!({
+        "namespaceSelector": {"matchExpressions": [{"key": TENANT_LABEL, "operator": "DoesNotExist"}]},
+        "grants": grants,
+        "targetKinds": [{"group": "e6data.io", "kind": "MetadataServices"}]
+    });
+    apply_bound(client, "e2e", spec).await;
+}
+
+/// The label of namespaces the tests treat as a tenant's.
+pub const TENANT_LABEL: &str = "rewind.dev/tenant";
+
+/// Applies RolloutPolicyBound `name` with `spec`.
+pub async fn apply_bound(client: &Client, name: &str, spec: serde_json::Value) {
+    let bounds: Api<RolloutPolicyBound> = Api::all(client.clone());
+    let bound = json!({"apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutPolicyBound",
+                       "metadata": {"name": name}, "spec": spec});
+    let params = PatchParams::apply("rewind-e2e").force();
+    bounds.patch(name, &params, &Patch::Apply(&bound)).await.unwrap();
+}
+
+/// A bound for one namespace alone (named after it).
+pub async fn bound_for(client: &Client, namespace: &str, mut spec: serde_json::Value) {
+    spec["namespaceSelector"] = json!({"matchLabels": {"kubernetes.io/metadata.name": namespace}});
+    apply_bound(client, &format!("e2e-{namespace}"), spec).await;
+}
+
+async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in rewind::controller::crd::crds() {
         let name = crd.metadata.name.clone().unwrap();
@@ -89,7 +128,10 @@ pub fn start_controller_with(client: &Client, metrics: Metrics) -> tokio::task::
     let test_client = client.clone();
     tokio::spawn(async move {
         let client = controller_client(&test_client).await;
-        let options = rewind::controller::run::Options { cache_root: Some(cache_dir()), ..Default::default() };
+        // The tests' components are the controller's policies directory.
+        let policies_dir = component("plugins/deployment").parent().map(ToOwned::to_owned);
+        let options =
+            rewind::controller::run::Options { cache_root: Some(cache_dir()), policies_dir, ..Default::default() };
         rewind::controller::run::run(client, Arc::new(runtime), metrics, options).await
     })
 }

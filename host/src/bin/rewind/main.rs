@@ -82,27 +82,8 @@ enum Command {
     },
     /// Run the controller: evaluate the workloads of every RolloutPolicy and
     /// act on the decisions.
-    Controller {
-        /// A kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the
-        /// in-cluster service account).
-        #[arg(long)]
-        kubeconfig: Option<PathBuf>,
-        /// Log as JSON lines.
-        #[arg(long)]
-        json_logs: bool,
-        /// Where /metrics, /healthz and /readyz are served.
-        #[arg(long, default_value = "0.0.0.0:8080")]
-        metrics_address: String,
-        /// The Lease that elects one acting replica, in $POD_NAMESPACE
-        /// (default: the namespace `default`).
-        #[arg(long, default_value = "rewind-controller")]
-        lease_name: String,
-        /// A Prometheus base URL RolloutPolicies may query; may be repeated.
-        /// Without it, any address a RolloutPolicy names.
-        #[arg(long = "prometheus-address")]
-        prometheus_addresses: Vec<String>,
-    },
-    /// Print the RolloutPolicy CRD.
+    Controller(remote::ControllerArgs),
+    /// Print the CRDs: RolloutPolicy, RolloutDecision, RolloutPolicyBound.
     Crd,
     /// Create a policy crate: the example rules, a suite and its dumps.
     New {
@@ -278,18 +259,7 @@ fn main() -> ExitCode {
             let policy = policy.as_deref().map(|p| local_policy(p, cache_root)).transpose()?;
             test(&runtime()?, paths, policy.as_deref(), style)
         }
-        Command::Controller { kubeconfig, json_logs, metrics_address, lease_name, prometheus_addresses } => {
-            let addresses = prometheus_addresses;
-            controller(
-                runtime()?,
-                kubeconfig.as_deref(),
-                *json_logs,
-                metrics_address,
-                lease_name,
-                addresses,
-                cache_root,
-            )
-        }
+        Command::Controller(args) => controller(runtime()?, args, cache_root),
         Command::Crd => {
             print!("{}", rewind::controller::crd::crd_yaml());
             Ok(ExitCode::SUCCESS)

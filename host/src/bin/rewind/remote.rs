@@ -134,15 +134,37 @@ pub fn pull(reference: &str, output: Option<&Path>, cache_root: Option<&Path>) -
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn controller(
-    runtime: PolicyRuntime,
-    kubeconfig: Option<&Path>,
+/// `rewind controller`'s arguments.
+#[derive(clap::Args)]
+pub struct ControllerArgs {
+    /// A kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the
+    /// in-cluster service account).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Log as JSON lines.
+    #[arg(long)]
     json_logs: bool,
-    metrics_address: &str,
-    lease_name: &str,
-    prometheus_addresses: &[String],
-    cache_root: Option<&Path>,
-) -> Result<ExitCode> {
+    /// Where /metrics, /healthz and /readyz are served.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    metrics_address: String,
+    /// The Lease that elects one acting replica, in $POD_NAMESPACE
+    /// (default: the namespace `default`).
+    #[arg(long, default_value = "rewind-controller")]
+    lease_name: String,
+    /// A Prometheus base URL RolloutPolicies may query; may be repeated.
+    /// Without it, any address a RolloutPolicyBound allows.
+    #[arg(long = "prometheus-address")]
+    prometheus_addresses: Vec<String>,
+    /// Where RolloutPolicies' module paths may point: bundled policies
+    /// directly in it, custom ones below custom/; no other path is loaded.
+    #[arg(long, default_value = "/policies")]
+    policies_dir: PathBuf,
+}
+
+pub fn controller(runtime: PolicyRuntime, args: &ControllerArgs, cache_root: Option<&Path>) -> Result<ExitCode> {
+    let ControllerArgs { kubeconfig, json_logs, metrics_address, lease_name, prometheus_addresses, policies_dir } =
+        args;
+    let (kubeconfig, json_logs) = (kubeconfig.as_deref(), *json_logs);
     let cache_root = cache_root.map(Path::to_path_buf);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
@@ -167,6 +189,7 @@ pub fn controller(
             cache_root,
             prometheus_addresses: prometheus_addresses.to_vec(),
             registry_credentials,
+            policies_dir: Some(policies_dir.clone()),
         };
         rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, options).await;
         Ok(ExitCode::SUCCESS)
