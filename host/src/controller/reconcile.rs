@@ -53,6 +53,13 @@ pub struct Context {
     seen: Mutex<HashMap<(String, String), PolicySeen>>,
 }
 
+/// What the controller's watches keep current for the reconciles.
+pub struct Stores {
+    pub cache: Cache,
+    pub policies: Store<RolloutPolicy>,
+    pub bounds: Bounds,
+}
+
 /// The module and spec generation a RolloutPolicy's workloads were last
 /// scheduled for, and the status last written.
 #[derive(Clone)]
@@ -68,11 +75,10 @@ impl Context {
         runtime: Arc<PolicyRuntime>,
         metrics: Metrics,
         options: super::run::Options,
-        cache: Cache,
-        policies: Store<RolloutPolicy>,
-        bounds: Bounds,
+        stores: Stores,
         queue: Arc<Queue>,
     ) -> Self {
+        let Stores { cache, policies, bounds } = stores;
         Context {
             cluster: Cluster::new(client.clone()),
             modules: Arc::new(

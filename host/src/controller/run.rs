@@ -8,7 +8,7 @@ use super::crd::{RolloutDecision, RolloutPolicy};
 use super::decisions;
 use super::metrics::Metrics;
 use super::queue::{Job, Queue};
-use super::reconcile::{Context, covering, error_policy, policy_job, reconcile_policy, reconcile_workload};
+use super::reconcile::{Context, Stores, covering, error_policy, policy_job, reconcile_policy, reconcile_workload};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
 use futures::{FutureExt, StreamExt};
@@ -49,16 +49,8 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     let (namespaces, namespaces_writer) = reflector::store();
     let policies_dir = options.policies_dir.clone().unwrap_or_else(bound::default_policies_dir);
     let bounds = Bounds { bounds, namespaces, policies_dir };
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        runtime,
-        metrics,
-        options,
-        cache.clone(),
-        policies,
-        bounds,
-        queue.clone(),
-    ));
+    let stores = Stores { cache: cache.clone(), policies, bounds };
+    let ctx = Arc::new(Context::new(client.clone(), runtime, metrics, options, stores, queue.clone()));
     watch_bounds(&ctx, client.clone(), bounds_writer, namespaces_writer);
 
     let mut kinds: Vec<(String, String)> =
