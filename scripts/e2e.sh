@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The controller against a real cluster: starts one (scripts/k8s-up.sh),
-# checks the Helm chart (lint, render, install, server-side dry runs) and that
-# deploy/ applies as the README says, runs the e2e tests (built with the same
-# workspace features as `cargo test --workspace`, so no dependency is
-# rebuilt), walks through the README's install with the controller image
-# (scripts/install-e2e.sh), stops it.
+# checks the Helm chart (lint, render, install, server-side dry runs, its
+# admission policy with scripts/admission-e2e.sh) and that deploy/ applies as
+# the README says, runs the e2e tests (built with the same workspace features
+# as `cargo test --workspace`, so no dependency is rebuilt), walks through
+# the README's install with the controller image (scripts/install-e2e.sh),
+# stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v promtool >/dev/null && command -v prometheus >/dev/null || scripts/apt-install.sh prometheus
@@ -57,13 +58,17 @@ refuses "is not sha256:<64 hex digits>" --set image.digest=latest
 refuses "needs metrics.service.enabled" --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
 refuses "serviceAccount.name is required" --set serviceAccount.create=false
 refuses "additional properties 'replica' not allowed" --set replica=3
+refuses "needs ValidatingAdmissionPolicy" --kube-version 1.29.0
 echo "e2e: helm install, server-side dry runs of other values (ServiceMonitor included), refused values" >&2
+# The chart's admission policy (both installs' copies are in force), with
+# tenant identities impersonated.
+scripts/admission-e2e.sh "$kubeconfig" "${kubectl[0]}"
 
 token=$("${kubectl[@]}" create token e2e-rewind -n rewind-e2e --duration=2h)
 controller_kubeconfig=$(dirname "$kubeconfig")/controller.kubeconfig
 sed "s/token: admin-token/token: $token/" "$kubeconfig" > "$controller_kubeconfig"
 REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} REWIND_E2E_CONTROLLER_KUBECONFIG=$controller_kubeconfig \
 REWIND_E2E_CONTROLLER_NAMESPACE=rewind-e2e REWIND_E2E_LEASE=e2e-rewind-controller \
-  cargo test --workspace --test e2e --test e2e_grants --test e2e_metrics --test parity --test resilience -- --ignored --nocapture --test-threads=1
+  cargo test --workspace --test e2e --test e2e_grants --test e2e_metrics --test e2e_tenants --test parity --test resilience -- --ignored --nocapture --test-threads=1
 # The README's install walked through with the image's own binary.
 scripts/install-e2e.sh "$kubeconfig" "${kubectl[0]}"

@@ -169,7 +169,9 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    let Some(rp) = covering(&ctx.policies, &workload).into_iter().next() else {
+    // A policy outside its namespace's bound serves nothing, so it never
+    // holds a workload back from the (newer) one that may decide it.
+    let Some(rp) = covering(&ctx.policies, &workload).into_iter().find(|rp| ctx.bounds.check(rp).is_ok()) else {
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };

@@ -19,7 +19,9 @@
 //! opens (`finalizers`, `deletion-timestamp`, `resource-version`,
 //! `managed-fields`, `status-through-main`, `mark-by-patch`) and a malformed version
 //! (`bad-version`). It declares one grant, `patch:Deployment:/spec/replicas`,
-//! so `scale-to-zero` passes where an operator gives it.
+//! so `scale-to-zero` passes where an operator gives it. `flip-from-detect`
+//! rolls back to the previous release from detect-failure, on a rollout it
+//! calls healthy.
 
 // The policy is exported only in the wasm32 build.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -234,6 +236,22 @@ impl Rules for Hostile {
 
     fn detect_failure(snapshot: &Snapshot, _: &Value) -> Result<FailureReport, String> {
         maybe_attack(snapshot, "detect-failure")?;
+        // Rolls back to the previous release from detect-failure, on a
+        // healthy rollout with nothing selected: every evaluation flips the
+        // workload, unless the flap guard counts such rollbacks too.
+        if setting(snapshot, "attack", "none") == "flip-from-detect"
+            && let Some(previous) = snapshot.previous_release().and_then(|r| r.revision)
+        {
+            let actions = vec![act::rollback(previous)];
+            let state = Health::Healthy;
+            return Ok(FailureReport {
+                state,
+                findings: Vec::new(),
+                manual_request: false,
+                recheck_after: None,
+                actions,
+            });
+        }
         Ok(FailureReport {
             state: Health::Failed,
             findings: Vec::new(),
