@@ -48,6 +48,8 @@ pub enum EvalError {
     TargetNotFound { target: TargetSpec },
     #[error("{target} is ambiguous: it matches {count} objects of different API groups; write Kind.group/name")]
     AmbiguousTarget { target: TargetSpec, count: usize },
+    #[error("{target}: {problem}")]
+    NotATarget { target: TargetSpec, problem: String },
     #[error(transparent)]
     Snapshot(#[from] snapshot::SnapshotError),
 }
@@ -97,7 +99,14 @@ pub fn find_target(objects: &ObjectSet, target: &TargetSpec) -> Result<usize, Ev
     let matches = objects.find_by_kind_name(&target.kind, &target.namespace, &target.name);
     match matches.as_slice() {
         [] => Err(EvalError::TargetNotFound { target: target.clone() }),
-        [one] => Ok(*one),
+        [one] => {
+            let found = objects.get(*one).expect("found in this set");
+            let api_version = found.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+            let kind = crate::objects::kind(found).unwrap_or_default();
+            crate::workloads::targetable(api_version, kind)
+                .map_err(|problem| EvalError::NotATarget { target: target.clone(), problem })?;
+            Ok(*one)
+        }
         many => Err(EvalError::AmbiguousTarget { target: target.clone(), count: many.len() }),
     }
 }
