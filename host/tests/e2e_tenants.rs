@@ -93,35 +93,35 @@ async fn a_tenant_gets_no_more_than_its_namespaces_bound() {
     let tenant = persona(&admin, namespace, "tenant", rules).await;
     let controller = start_controller(&admin);
 
-    // What the tenant writes, and (as whoever may write there, e.g. an
-    // administrator: the bound holds for every writer) a target the
-    // admission policy would refuse the tenant.
     let as_tenant: Api<RolloutPolicy> = Api::namespaced(tenant.clone(), namespace);
     let as_admin: Api<RolloutPolicy> = Api::namespaced(admin.clone(), namespace);
+    // rewind's own kinds as a target: the chart's admission policy refuses
+    // it whoever asks; where none is installed, the bound does.
+    let decision_target = tenant_policy(
+        "decision-target",
+        json!({"target": {"apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutDecision", "name": "deployment-web"}}),
+    );
+    match as_admin.create(&PostParams::default(), &decision_target).await {
+        Err(kube::Error::Api(status)) => assert!(status.message.contains("ValidatingAdmissionPolicy"), "{status:?}"),
+        Err(other) => panic!("{other}"),
+        Ok(_) => {
+            let (status, reason, message) = ready_condition(&as_admin, "decision-target").await;
+            assert_eq!((status.as_str(), reason.as_str()), ("False", "OutsideBound"), "{message}");
+            assert!(message.contains("spec.target kind RolloutDecision"), "{message}");
+        }
+    }
     let attempts = [
+        ("module-path", json!({"policy": {"module": "/etc/hostname"}}), "a path outside the policies directory"),
+        ("grant", json!({"grants": ["delete:Pod"]}), "spec.grants[0] delete:Pod is outside the bound"),
         (
-            &as_tenant,
-            "module-path",
-            json!({"policy": {"module": "/etc/hostname"}}),
-            "a path outside the policies directory",
-        ),
-        (&as_tenant, "grant", json!({"grants": ["delete:Pod"]}), "spec.grants[0] delete:Pod is outside the bound"),
-        (
-            &as_tenant,
             "prometheus",
             json!({"metrics": {"prometheus": {"address": "http://attacker.example:9090"}, "queries": []}}),
             "spec.metrics.prometheus.address http://attacker.example:9090",
         ),
-        (
-            &as_admin,
-            "decision-target",
-            json!({"target": {"apiVersion": "rewind.dev/v1alpha1", "kind": "RolloutDecision", "name": "deployment-web"}}),
-            "spec.target kind RolloutDecision",
-        ),
     ];
     let policies = &as_admin;
-    for (writer, name, spec, why) in &attempts {
-        writer.create(&PostParams::default(), &tenant_policy(name, spec.clone())).await.unwrap();
+    for (name, spec, why) in &attempts {
+        as_tenant.create(&PostParams::default(), &tenant_policy(name, spec.clone())).await.unwrap();
         let (status, reason, message) = ready_condition(policies, name).await;
         assert_eq!((status.as_str(), reason.as_str()), ("False", "OutsideBound"), "{name}: {message}");
         assert!(message.contains(why) && message.contains("no RolloutPolicyBound selects it"), "{name}: {message}");
