@@ -69,7 +69,11 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     // the file the RolloutPolicy names changes on disk or it names another
     // module: the hostile test policy (behaving) announces itself.
     let hostile = component("tests/components/hostile").display().to_string();
-    let live_dir = tempfile::tempdir().unwrap();
+    // Below custom/ of the controller's policies directory: no other path
+    // is loaded.
+    let custom = component("plugins/deployment").parent().unwrap().join("custom");
+    std::fs::create_dir_all(&custom).unwrap();
+    let live_dir = tempfile::tempdir_in(&custom).unwrap();
     let live = live_dir.path().join("policy.wasm");
     std::fs::copy(component("plugins/deployment"), &live).unwrap();
     let moved = json!({"spec": {"policy": {"module": live.display().to_string()}}});

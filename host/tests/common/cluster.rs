@@ -51,6 +51,7 @@ pub async fn install_crd(client: &Client) {
     }
     let spec = json!({
         "namespaceSelector": {"matchExpressions": [{"key": TENANT_LABEL, "operator": "DoesNotExist"}]},
+        "modules": {"bundled": true, "custom": true},
         "grants": grants,
         "targetKinds": [{"group": "e6data.io", "kind": "MetadataServices"}]
     });
