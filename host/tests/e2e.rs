@@ -93,14 +93,15 @@ async fn the_controller_rolls_back_a_failing_deployment_once_and_dry_run_changes
     })
     .await;
     // A module that fails to load leaves the previous one serving.
-    let broken = json!({"spec": {"policy": {"module": "/nonexistent/policy.wasm"}}});
+    let missing = custom.join("nonexistent/policy.wasm").display().to_string();
+    let broken = json!({"spec": {"policy": {"module": missing}}});
     policies.patch("web", &PatchParams::default(), &Patch::Merge(&broken)).await.unwrap();
     let condition = eventually("the load failure to be reported", async || {
         let status = policies.get("web").await.ok()?.status?;
         status.conditions.into_iter().find(|c| c.kind == "PolicyReady" && c.status == "False")
     })
     .await;
-    assert!(condition.message.contains("/nonexistent/policy.wasm"), "{condition:?}");
+    assert!(condition.message.contains(&missing), "{condition:?}");
     assert!(condition.message.contains("previous module keeps serving"), "{condition:?}");
     let status = policies.get("web").await.unwrap().status.unwrap();
     assert_ne!(status.policy_sha256.as_deref(), Some(deployment_sha.as_str()), "the hostile module still serves");

@@ -111,6 +111,18 @@ impl Cache {
             .collect()
     }
 
+    /// Puts `value` in the cache as a watch event would: for a source other
+    /// than a watch (a test's API server in memory).
+    pub fn insert(&self, value: Value) {
+        self.index.write().expect("cache lock").insert(value);
+    }
+
+    /// Takes the objects of a kind inserted so far as all there are, as a
+    /// watch's first listing does.
+    pub fn mark_listed(&self, group: &str, kind: &str) {
+        self.index.write().expect("cache lock").synced.insert((group.to_string(), kind.to_string()));
+    }
+
     /// Drops every object of a kind no longer watched, and its listing.
     pub fn forget_kind(&self, group: &str, kind: &str) {
         let mut index = self.index.write().expect("cache lock");

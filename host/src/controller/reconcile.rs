@@ -217,8 +217,8 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     }
     let recheck_after = evaluation.decision.as_ref().and_then(|d| d.failure.recheck_after);
     let mut status = plan.status;
-    let decided = previous.as_ref().map(|p| (&p.state, &p.release, &p.actions))
-        != Some((&status.state, &status.release, &status.actions));
+    let decided = previous.as_ref().map(|p| (&p.state, &p.release, &p.actions, p.flap_guard_tripped))
+        != Some((&status.state, &status.release, &status.actions, status.flap_guard_tripped));
     // A controller event repeats only when the decision changed: a held
     // decision re-evaluated every resync says nothing new.
     if let Some(event) = plan.event.as_ref().filter(|_| decided || !plan.execute.is_empty()) {

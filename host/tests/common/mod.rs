@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod fake_api;
 pub mod prometheus;
 
 use rewind::dump;
