@@ -2,13 +2,16 @@
 //!
 //! The core ([`rewind_core`], re-exported here module by module) is pure and
 //! works on plain JSON objects; this crate puts the edges around it: the
-//! Wasm runtime ([`runtime`]), the cluster ([`controller`], [`capture`]),
+//! Wasm runtime ([`runtime`], the `rewind-wasm` adapter crate), the cluster ([`controller`], [`capture`]),
 //! the registry ([`distribution`]) and the faces (the CLI, [`suite`],
 //! [`backtest`], [`report`]).
 
 pub use rewind_core::{
     Snapshot, actions, answers, change, dump, executor, objects, pipeline, snapshot, synthetic, time, workloads,
 };
+/// The Wasm adapter ([`rewind_wasm`]), under the name the rest of the host
+/// knows it by.
+pub use rewind_wasm as runtime;
 
 pub mod authoring;
 pub mod backtest;
@@ -18,6 +21,5 @@ pub mod distribution;
 pub mod evaluate;
 pub mod queries;
 pub mod report;
-pub mod runtime;
 pub mod style;
 pub mod suite;

@@ -314,3 +314,29 @@ async fn an_unchanged_decision_is_not_written_again() {
     assert!(h.api.writes().is_empty(), "{:#?}", h.api.writes());
     assert_eq!(path_of(&h.api.get(DECISION).unwrap()), DECISION);
 }
+
+impl Harness {
+    /// What the watches would show: every object as the API server now has it.
+    fn sync(&self) {
+        for path in self.api.paths() {
+            self.ctx.cache.insert(self.api.get(&path).unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn rollbacks_from_detect_failure_are_held_by_the_flap_guard_too() {
+    let mut h = harness("healthy.yaml");
+    let flip =
+        json!({"settings": {"attack": "flip-from-detect"}, "flapGuard": {"maxRollbacks": 1, "windowSeconds": 3600}});
+    h.serve(policy("web", "tests/components/hostile", flip)).await;
+    h.reconcile().await;
+    assert_eq!(h.writes_to("PUT", "/deployments").len(), 1, "{:#?}", h.api.writes());
+    h.sync();
+    h.api.forget_requests();
+    h.reconcile().await;
+    assert!(h.writes_to("PUT", "/deployments").is_empty(), "{:#?}", h.api.writes());
+    let decision = h.decision();
+    assert_eq!(decision["flapGuardTripped"], true, "{decision:#}");
+    assert_eq!(decision["rollbacks"].as_array().unwrap().len(), 1);
+}

@@ -23,3 +23,43 @@ fn the_core_depends_on_no_engine_client_runtime_or_network() {
     let lib = std::fs::read_to_string(workspace().join("core/src/lib.rs")).unwrap();
     assert!(lib.contains("#![forbid(unsafe_code)]"));
 }
+
+/// The direct dependencies of each workspace package, from `cargo metadata`.
+fn direct_dependencies() -> Vec<(String, Vec<String>)> {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--offline", "--no-deps", "--format-version", "1"])
+        .current_dir(workspace())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let normal = package["dependencies"].as_array().unwrap().iter().filter(|d| d["kind"].is_null());
+            let names = normal.map(|d| d["name"].as_str().unwrap().to_string()).collect();
+            (package["name"].as_str().unwrap().to_string(), names)
+        })
+        .collect()
+}
+
+/// One adapter per outside world: no crate of the workspace links both the
+/// Wasm engine and the Kubernetes client itself, only `rewind-wasm` links
+/// wasmtime, and the core links neither.
+#[test]
+fn no_crate_links_both_the_wasm_engine_and_the_kubernetes_client() {
+    let packages = direct_dependencies();
+    assert!(packages.iter().any(|(name, _)| name == "rewind-wasm"), "{packages:?}");
+    for (name, dependencies) in &packages {
+        let links = |prefix: &str| dependencies.iter().any(|d| d.starts_with(prefix));
+        assert!(!(links("wasmtime") && links("kube")), "{name} links both wasmtime and kube: {dependencies:?}");
+        if links("wasmtime") {
+            assert_eq!(name, "rewind-wasm", "only the Wasm adapter links wasmtime");
+        }
+        if name == "rewind-core" {
+            assert!(!links("wasmtime") && !links("kube"), "{dependencies:?}");
+        }
+    }
+}

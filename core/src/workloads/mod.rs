@@ -52,7 +52,7 @@ pub enum UndoError {
 
 /// One workload kind.
 pub trait Workload: Sync {
-    /// Its kind in the `apps` group.
+    /// Its kind.
     fn kind(&self) -> &'static str;
 
     /// The API groups that have served it (`extensions/v1beta1` served
@@ -62,9 +62,20 @@ pub trait Workload: Sync {
         &["apps"]
     }
 
+    /// The API group and version it is served in (older dumps may carry
+    /// another of [`Workload::groups`]).
+    fn group_version(&self) -> (&'static str, &'static str) {
+        ("apps", "v1")
+    }
+
     /// The kind of the objects that hold its history (`ReplicaSet`,
-    /// `ControllerRevision`), all `apps/v1`.
+    /// `ControllerRevision`).
     fn history_kind(&self) -> &'static str;
+
+    /// The API group and version its history objects are served in.
+    fn history_group_version(&self) -> (&'static str, &'static str) {
+        ("apps", "v1")
+    }
 
     /// The revision a history object carries.
     fn revision(&self, history: &Value) -> Result<Option<u64>, String>;

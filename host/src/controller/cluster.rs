@@ -37,20 +37,28 @@ impl ClusterError {
     }
 }
 
-/// Kinds that can sit in a workload's ownership tree: every workload kind
-/// rewind knows (a custom resource may own them), their history kinds, and
-/// Pods. `rewind capture` lists them; the controller watches them.
-pub fn tree_kinds() -> Vec<(&'static str, &'static str)> {
-    let mut kinds: Vec<(&str, &str)> = Vec::new();
+/// Kinds that can sit in a workload's ownership tree, as `(group, version,
+/// kind)`: every workload kind rewind knows (a custom resource may own
+/// them), their history kinds, and Pods. `rewind capture` lists them; the
+/// controller watches them.
+pub fn tree_resources() -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut kinds: Vec<(&str, &str, &str)> = Vec::new();
     for workload in workloads::all() {
-        for kind in [workload.kind(), workload.history_kind()] {
-            if !kinds.contains(&("apps", kind)) {
-                kinds.push(("apps", kind));
+        let ((group, version), (history_group, history_version)) =
+            (workload.group_version(), workload.history_group_version());
+        for kind in [(group, version, workload.kind()), (history_group, history_version, workload.history_kind())] {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
             }
         }
     }
-    kinds.push(("", "Pod"));
+    kinds.push(("", "v1", "Pod"));
     kinds
+}
+
+/// [`tree_resources`] as `(group, kind)`, how the caches key them.
+pub fn tree_kinds() -> Vec<(&'static str, &'static str)> {
+    tree_resources().into_iter().map(|(group, _, kind)| (group, kind)).collect()
 }
 
 pub struct Cluster {
@@ -120,8 +128,8 @@ impl Cluster {
             ObjectKey::of(&workload).ok_or_else(|| ClusterError::Invalid("workload without a key".into()))?;
         let mut set = ObjectSet::new();
         set.insert(workload, Origin("the API server".into())).map_err(|e| ClusterError::Invalid(e.to_string()))?;
-        for (group, kind) in tree_kinds() {
-            let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind));
+        for (group, version, kind) in tree_resources() {
+            let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
             for object in self.api(&resource, &namespace).list(&ListParams::default()).await?.items {
                 let value = as_value(object, &resource);
                 if ObjectKey::of(&value).is_some_and(|k| k.same_object(&workload_key)) {
@@ -232,10 +240,12 @@ impl<'a> KubeExecutor<'a> {
         }
         let listed: Vec<Value> = match self.history_cache {
             Some(cache) => {
-                cache.list("apps", kind.history_kind(), namespace_of(target)).iter().map(|v| (**v).clone()).collect()
+                let (group, _) = kind.history_group_version();
+                cache.list(group, kind.history_kind(), namespace_of(target)).iter().map(|v| (**v).clone()).collect()
             }
             None => {
-                let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", kind.history_kind()));
+                let (group, version) = kind.history_group_version();
+                let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind.history_kind()));
                 self.cluster.workloads(&resource, namespace_of(target), None, None).await?
             }
         };

@@ -25,6 +25,8 @@ struct State {
     due: HashMap<Job, (Instant, u64)>,
     running: HashMap<Job, Option<Instant>>,
     sequence: u64,
+    /// Failures in a row, by job.
+    failures: HashMap<Job, u32>,
 }
 
 #[derive(Default)]
@@ -87,6 +89,19 @@ impl Queue {
     }
 
     /// `job` finished; it runs again if it was scheduled meanwhile.
+    /// Counts a failure of `job`; returns how many in a row it has had.
+    pub fn failed(&self, job: &Job) -> u32 {
+        let mut state = self.state.lock().expect("queue lock");
+        let failures = state.failures.entry(job.clone()).or_default();
+        *failures = failures.saturating_add(1);
+        *failures
+    }
+
+    /// `job` ran without an error: its next failure is a first one again.
+    pub fn succeeded(&self, job: &Job) {
+        self.state.lock().expect("queue lock").failures.remove(job);
+    }
+
     pub fn done(&self, job: &Job) {
         let rerun = self.state.lock().expect("queue lock").running.remove(job).flatten();
         if let Some(at) = rerun {

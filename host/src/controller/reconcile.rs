@@ -433,10 +433,34 @@ fn overlap(me: &str, selections: impl Iterator<Item = (String, Vec<String>)>) ->
     condition("Overlap", true, "SelectedTwice", message)
 }
 
-/// When a job that failed runs again.
-pub fn error_policy(job: &Job, error: &Error) -> Duration {
-    tracing::warn!(?job, %error, "reconcile failed");
-    Duration::from_secs(5)
+/// The longest a failing job waits before it runs again.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// When a job that failed for the `failures`-th time in a row runs again:
+/// a second after the first failure, twice as long after each next one,
+/// at most five minutes. One workload that keeps failing (an API server
+/// refusing its writes) is tried less often; the others are not held up.
+pub fn error_policy(job: &Job, error: &Error, failures: u32) -> Duration {
+    tracing::warn!(?job, %error, failures, "reconcile failed");
+    let doubled = Duration::from_secs(1).saturating_mul(1u32 << failures.clamp(1, 20).saturating_sub(1));
+    doubled.min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn a_job_failing_again_and_again_waits_longer_each_time_up_to_five_minutes() {
+        let job = Job::Policy { namespace: "shop".into(), name: "web".into() };
+        let error = Error::Task("refused".into());
+        let waits: Vec<u64> = [1, 2, 3, 4, 9, 10, 40].map(|n| error_policy(&job, &error, n).as_secs()).to_vec();
+        assert_eq!(waits, [1, 2, 4, 8, 256, 300, 300]);
+        let queue = super::super::queue::Queue::default();
+        assert_eq!((queue.failed(&job), queue.failed(&job)), (1, 2));
+        queue.succeeded(&job);
+        assert_eq!(queue.failed(&job), 1, "a success starts the count again");
+    }
 }
 
 #[cfg(test)]

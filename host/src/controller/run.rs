@@ -3,7 +3,7 @@
 
 use super::bound::{self, Bounds, RolloutPolicyBound};
 use super::cache::{Cache, Touched};
-use super::cluster::tree_kinds;
+use super::cluster::{tree_kinds, tree_resources};
 use super::crd::{RolloutDecision, RolloutPolicy};
 use super::decisions;
 use super::metrics::Metrics;
@@ -53,18 +53,11 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
     let ctx = Arc::new(Context::new(client.clone(), runtime, metrics, options, stores, queue.clone()));
     watch_bounds(&ctx, client.clone(), bounds_writer, namespaces_writer);
 
-    let mut kinds: Vec<(String, String)> =
-        tree_kinds().into_iter().map(|(g, k)| (g.to_string(), k.to_string())).collect();
-    kinds.push((decisions::GROUP.into(), decisions::KIND.into()));
     let watched = Arc::new(Mutex::new(Watched::default()));
-    for (group, kind) in kinds {
-        let resource = if group == decisions::GROUP {
-            ApiResource::erase::<RolloutDecision>(&())
-        } else {
-            ApiResource::from_gvk(&GroupVersionKind::gvk(&group, "v1", &kind))
-        };
-        watch_kind(&ctx, resource, &watched);
+    for (group, version, kind) in tree_resources() {
+        watch_kind(&ctx, ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind)), &watched);
     }
+    watch_kind(&ctx, ApiResource::erase::<RolloutDecision>(&()), &watched);
 
     // RolloutPolicies: a change queues the policy (which queues its
     // workloads when its spec or module changed; its own status writes do
@@ -121,8 +114,11 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
             // not left marked running (and never run again).
             let outcome = std::panic::AssertUnwindSafe(reconcile).catch_unwind().await;
             let again = match outcome {
-                Ok(Ok(again)) => again,
-                Ok(Err(error)) => Some(error_policy(&job, &error)),
+                Ok(Ok(again)) => {
+                    ctx.queue.succeeded(&job);
+                    again
+                }
+                Ok(Err(error)) => Some(error_policy(&job, &error, ctx.queue.failed(&job))),
                 Err(_) => {
                     tracing::error!(?job, "reconcile panicked; trying again later");
                     Some(Duration::from_secs(30))

@@ -11,7 +11,6 @@ use super::reference::{OciRef, PolicyRef};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -48,11 +47,9 @@ pub struct Fetcher {
     credentials: Credentials,
 }
 
-/// The lowercase hex sha256 of `bytes`: how a module is named everywhere
-/// (pins, the download cache, the precompile cache, reports).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+// How a module is named everywhere (pins, the download cache, the
+// precompile cache, reports): the Wasm adapter's digest.
+pub use crate::runtime::cache::sha256_hex;
 
 impl Fetcher {
     /// Modules are kept in `<cache_root>/modules/sha256-<hex>.wasm`.

@@ -52,7 +52,7 @@ fn maybe_attack(snapshot: &Snapshot, stage: &str) -> Result<(), String> {
         return Ok(());
     }
     match setting(snapshot, "attack", "none").as_str() {
-        "none" => Ok(()),
+        "none" | "flip-from-detect" => Ok(()),
         "loop" => {
             let mut n: u64 = 0;
             loop {
@@ -236,13 +236,15 @@ impl Rules for Hostile {
 
     fn detect_failure(snapshot: &Snapshot, _: &Value) -> Result<FailureReport, String> {
         maybe_attack(snapshot, "detect-failure")?;
-        // Rolls back to the previous release from detect-failure, on a
-        // healthy rollout with nothing selected: every evaluation flips the
-        // workload, unless the flap guard counts such rollbacks too.
+        // Rolls back to the newest release that is not current, from
+        // detect-failure, on a healthy rollout with nothing selected: every
+        // evaluation flips the workload, unless the flap guard counts such
+        // rollbacks too.
+        let other = snapshot.releases.iter().filter(|r| !r.current).filter_map(|r| r.revision).max();
         if setting(snapshot, "attack", "none") == "flip-from-detect"
-            && let Some(previous) = snapshot.previous_release().and_then(|r| r.revision)
+            && let Some(other) = other
         {
-            let actions = vec![act::rollback(previous)];
+            let actions = vec![act::rollback(other)];
             let state = Health::Healthy;
             return Ok(FailureReport {
                 state,

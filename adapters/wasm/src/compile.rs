@@ -160,7 +160,7 @@ fn failure(status: ExitStatus, said: &str, budget: CompileBudget) -> String {
     if status.signal() == Some(libc::SIGXCPU) {
         return time_out(budget);
     }
-    let shown: String = said.chars().filter(|c| !crate::actions::is_hidden_control(*c)).take(1000).collect();
+    let shown: String = said.chars().filter(|c| !rewind_core::actions::is_hidden_control(*c)).take(1000).collect();
     match status.signal() {
         Some(signal) => format!("the compile worker was stopped by signal {signal}: {shown}"),
         None => format!("the compile worker failed ({status}): {shown}"),

@@ -1,4 +1,5 @@
-//! Loading and running policy components under wasmtime.
+//! rewind's Wasm adapter: loading and running policy components under
+//! wasmtime. The only crate of the workspace that links wasmtime.
 //!
 //! Invariants:
 //! - a module is compiled once per process (and once per machine, through
@@ -11,7 +12,7 @@
 //!   linear memory and log output; a policy has no clock, randomness,
 //!   files, environment or network.
 
-pub(crate) mod cache;
+pub mod cache;
 pub mod compile;
 pub mod contracts;
 mod exports;
@@ -193,7 +194,7 @@ impl PolicyRuntime {
             return Err(PolicyError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64, max });
         }
         inspect::check_header(bytes).map_err(refused)?;
-        let sha256 = crate::distribution::sha256_hex(bytes);
+        let sha256 = cache::sha256_hex(bytes);
         let (component, cache_status) = self
             .component(bytes, &sha256)
             .map_err(|e| PolicyError::Compile { path: path.to_path_buf(), message: format!("{e:#}") })?;

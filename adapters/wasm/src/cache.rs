@@ -247,7 +247,7 @@ fn store_atomically(path: &Path, parts: &[&[u8]]) {
 /// Writes `parts` to a new file of a random name beside `path` (created
 /// exclusively, owner-only, never through a symlink), then renames it into
 /// place; nothing is left behind on failure.
-pub(crate) fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     let temporary = path.with_extension(format!("tmp-{}", hex::encode(random_bytes::<8>())));
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -261,6 +261,12 @@ pub(crate) fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// The lowercase hex sha256 of `bytes`: how modules are named by digest.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]

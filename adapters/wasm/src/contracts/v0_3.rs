@@ -4,7 +4,7 @@
 use super::super::sandbox::Sandbox;
 
 wasmtime::component::bindgen!({
-    path: "../wit/0.3.0",
+    path: "../../wit/0.3.0",
     world: "rollback-policy",
     imports: { "rewind:policy/host.log": trappable },
 });
