@@ -73,7 +73,7 @@ pub struct Modules {
 }
 
 fn ready(ok: bool, reason: &str, message: String) -> StatusCondition {
-    super::reconcile::condition("PolicyReady", ok, reason, message)
+    StatusCondition::new("PolicyReady", ok, reason, message)
 }
 
 /// Loaded, naming the module, and any grant it declares that is not

@@ -74,7 +74,7 @@ impl Context {
         client: Client,
         runtime: Arc<PolicyRuntime>,
         metrics: Metrics,
-        options: super::run::Options,
+        options: super::options::Options,
         stores: Stores,
         queue: Arc<Queue>,
     ) -> Self {
@@ -102,16 +102,6 @@ const MAX_RESYNC_SECONDS: u64 = 86_400;
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
-}
-
-pub(super) fn condition(kind: &str, ok: bool, reason: &str, message: String) -> StatusCondition {
-    StatusCondition {
-        kind: kind.into(),
-        status: if ok { "True" } else { "False" }.into(),
-        reason: reason.into(),
-        message,
-        last_transition_time: crate::time::format(now()),
-    }
 }
 
 /// Whether `rp` selects `workload` (a cached object).
@@ -309,7 +299,7 @@ async fn record_execution(
 /// loaded or read.
 async fn serving(ctx: &Arc<Context>, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
     if let Err(outside) = ctx.bounds.check(rp) {
-        return (None, condition("PolicyReady", false, "OutsideBound", outside));
+        return (None, StatusCondition::new("PolicyReady", false, "OutsideBound", outside));
     }
     ctx.modules.policy_for(rp).await
 }
@@ -356,7 +346,7 @@ pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -
     keep_time(&mut ready);
     let counts = ctx.decisions.counts(namespace, name, &ctx.cache);
     let tripped = counts.flap_guard_tripped > 0;
-    let mut guard = condition(
+    let mut guard = StatusCondition::new(
         "FlapGuard",
         tripped,
         if tripped { "TooManyRollbacks" } else { "WithinLimit" },
@@ -415,7 +405,7 @@ fn overlap(me: &str, selections: impl Iterator<Item = (String, Vec<String>)>) ->
         }
     }
     if overlapping == 0 {
-        return condition("Overlap", false, "NoOverlap", String::new());
+        return StatusCondition::new("Overlap", false, "NoOverlap", String::new());
     }
     let mut parts = Vec::new();
     if !decided.is_empty() {
@@ -430,7 +420,7 @@ fn overlap(me: &str, selections: impl Iterator<Item = (String, Vec<String>)>) ->
         "other RolloutPolicies select {overlapping} of its workloads too; the oldest decides: {me} {}{more}",
         parts.join("; ")
     );
-    condition("Overlap", true, "SelectedTwice", message)
+    StatusCondition::new("Overlap", true, "SelectedTwice", message)
 }
 
 /// The longest a failing job waits before it runs again.

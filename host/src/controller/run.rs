@@ -18,7 +18,6 @@ use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,19 +25,7 @@ use std::time::Duration;
 /// on a small node more than a few at once only queue for the cores.
 const WORKERS: usize = 8;
 
-/// What the operator decides for the whole controller.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Modules downloaded for RolloutPolicies are cached below it.
-    pub cache_root: Option<PathBuf>,
-    /// The only Prometheus base URLs RolloutPolicies may name; empty: any.
-    pub prometheus_addresses: Vec<String>,
-    /// The controller's own registry credentials (each for its registry).
-    pub registry_credentials: crate::distribution::Credentials,
-    /// Where module paths may point: bundled policies directly in it,
-    /// custom ones below `custom/` (default `/policies`, as in the image).
-    pub policies_dir: Option<PathBuf>,
-}
+pub use super::options::Options;
 
 /// Runs the controller until the process is stopped.
 pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, options: Options) {

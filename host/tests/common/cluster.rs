@@ -78,7 +78,7 @@ pub async fn bound_for(client: &Client, namespace: &str, mut spec: serde_json::V
 
 async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in rewind::controller::crd::crds() {
+    for crd in rewind::controller::manifests::crds() {
         let name = crd.metadata.name.clone().unwrap();
         // Applied, not only created: a cluster kept from an earlier build
         // gets this build's schema (one without a field prunes it).

@@ -261,7 +261,7 @@ fn main() -> ExitCode {
         }
         Command::Controller(args) => controller(runtime()?, args, cache_root),
         Command::Crd => {
-            print!("{}", rewind::controller::crd::crd_yaml());
+            print!("{}", rewind::controller::manifests::crd_yaml());
             Ok(ExitCode::SUCCESS)
         }
         Command::New { name, dir, sdk } => {
