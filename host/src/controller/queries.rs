@@ -5,7 +5,7 @@
 
 use super::crd::RolloutPolicy;
 use crate::objects::{ObjectSet, Origin};
-use crate::queries::{MetricsSpec, Prometheus, QueryCache, run_for};
+use crate::queries::{MetricSource, MetricsSpec, Prometheus, QueryCache, run_for};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
@@ -55,7 +55,8 @@ impl Providers {
             Ok(()) => self.client_for(client, rp, spec).await,
             Err(problem) => Err(format!("RolloutPolicy {}: {problem}", rp.name_any())),
         };
-        let recorded = run_for(spec, prometheus.as_deref().map_err(Clone::clone), objects, target, now).await;
+        let source = prometheus.as_deref().map(|p| p as &dyn MetricSource).map_err(Clone::clone);
+        let recorded = run_for(spec, source, objects, target, now).await;
         let origin = Origin(format!("the queries of RolloutPolicy {}", rp.name_any()));
         if let Err(problem) = crate::queries::add_results(objects, target, recorded, origin) {
             tracing::warn!(policy = rp.name_any(), problem, "metric results not added");

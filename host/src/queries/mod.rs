@@ -7,9 +7,11 @@
 
 mod placeholders;
 mod prometheus;
+mod source;
 
 pub use placeholders::{PLACEHOLDERS, Placeholders};
 pub use prometheus::{Prometheus, QueryCache};
+pub use source::MetricSource;
 
 use crate::objects::{ObjectSet, Origin};
 use rewind_core::snapshot::metrics;
@@ -203,16 +205,16 @@ impl LiveQueries {
 
     /// The RecordedMetrics object of this moment's results for `target`.
     pub async fn record(&self, set: &ObjectSet, target: usize, now: i64) -> Value {
-        run_for(&self.spec, Ok(&self.prometheus), set, target, now).await
+        run_for(&self.spec, Ok(&self.prometheus as &dyn MetricSource), set, target, now).await
     }
 }
 
-/// Runs every query for the target `target` of `set` and returns the
-/// RecordedMetrics object of the results, in declaration order. A query
-/// that cannot be filled or run is a result holding its error.
+/// Runs every query for the target `target` of `set` against `source` and
+/// returns the RecordedMetrics object of the results, in declaration order.
+/// A query that cannot be filled or run is a result holding its error.
 pub async fn run_for(
     spec: &MetricsSpec,
-    prometheus: Result<&Prometheus, String>,
+    source: Result<&dyn MetricSource, String>,
     set: &ObjectSet,
     target: usize,
     now: i64,
@@ -221,21 +223,21 @@ pub async fn run_for(
     let placeholders = Placeholders::of(set, target, now);
     let runs = spec.queries.iter().map(|query| {
         let filled = placeholders.as_ref().map_err(Clone::clone).and_then(|p| p.fill(&query.query));
-        let prometheus = &prometheus;
+        let source = &source;
         async move {
-            let result = match (&filled, prometheus) {
+            let result = match (&filled, source) {
                 (Err(problem), _) => MetricResult::Error(Text::copied(problem)),
                 (Ok(_), Err(problem)) => MetricResult::Error(Text::copied(problem)),
-                (Ok(text), Ok(prometheus)) => prometheus.query(text, query.range, now).await,
+                (Ok(text), Ok(source)) => source.query(text, query.range, now).await,
             };
             let query_text = filled.unwrap_or_else(|_| query.query.clone());
             Metric { name: Text::copied(&query.name), query: Text::copied(&query_text), result }
         }
     });
     let results = futures::future::join_all(runs).await;
-    let address = prometheus.map(|p| p.address().to_string()).unwrap_or_default();
-    let source = json!({"prometheus": address, "queried": crate::time::format(now)});
-    metrics::recorded_object(target_value, &results, source)
+    let mut recorded_source = source.map(|s| s.described()).unwrap_or_else(|_| json!({}));
+    recorded_source["queried"] = json!(crate::time::format(now));
+    metrics::recorded_object(target_value, &results, recorded_source)
 }
 
 /// Puts `recorded` (from `origin`) beside the target's objects. Results

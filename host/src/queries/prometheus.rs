@@ -44,6 +44,21 @@ pub struct Prometheus {
     cache: Option<std::sync::Arc<QueryCache>>,
 }
 
+impl super::MetricSource for Prometheus {
+    fn query<'a>(
+        &'a self,
+        query: &'a str,
+        range: Option<QueryRange>,
+        now: i64,
+    ) -> std::pin::Pin<Box<dyn Future<Output = MetricResult<'static>> + Send + 'a>> {
+        Box::pin(Prometheus::query(self, query, range, now))
+    }
+
+    fn described(&self) -> Value {
+        serde_json::json!({"prometheus": self.address})
+    }
+}
+
 impl Prometheus {
     pub fn new(address: &str, token: Option<String>, timeout: Duration, max_bytes: u64) -> Result<Self, String> {
         check_address(address)?;

@@ -1,6 +1,7 @@
 use super::prometheus::parse_response;
 use super::*;
 use crate::objects::Origin;
+use rewind_snapshot::MetricResult;
 
 fn spec(yaml: &str) -> Result<MetricsSpec, String> {
     let spec: MetricsSpec = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
@@ -144,4 +145,41 @@ fn an_error_answer_is_told_by_status_and_documented_type_never_by_its_text() {
     assert_eq!(told, "HTTP 200 (success), an unsuccessful answer in the Prometheus API format");
     let no_type = br#"{"status":"error","error":"internal page: s3cret"}"#;
     assert!(!parse_response(500, no_type).unwrap_err().contains("s3cret"));
+}
+
+/// A source other than Prometheus: one implementation of the port, and its
+/// results reach the RecordedMetrics object as Prometheus' do.
+struct Constant(f64);
+
+impl MetricSource for Constant {
+    fn query<'a>(
+        &'a self,
+        query: &'a str,
+        range: Option<QueryRange>,
+        now: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = MetricResult<'static>> + Send + 'a>> {
+        let steps = range.map_or(0, |r| r.seconds / r.step_seconds) as i64;
+        let step = range.map_or(0, |r| r.step_seconds as i64);
+        let value = if query.contains("web") { self.0 } else { f64::NAN };
+        let samples = (0..=steps).map(|i| rewind_snapshot::Sample { time: now - (steps - i) * step, value }).collect();
+        Box::pin(async move { MetricResult::Samples(samples) })
+    }
+
+    fn described(&self) -> Value {
+        serde_json::json!({"constant": self.0})
+    }
+}
+
+#[test]
+fn another_metric_source_is_one_implementation_of_the_port() {
+    let (set, target) = web_with_two_releases();
+    let spec = spec(
+        "queries: [{name: e, query: 'errors{deployment=\"{{workload}}\"}', range: {seconds: 60, stepSeconds: 30}}]",
+    )
+    .unwrap();
+    let recorded = futures_lite(run_for(&spec, Ok(&Constant(0.5)), &set, target, 1_000));
+    assert_eq!(recorded["source"]["constant"], 0.5, "{recorded}");
+    let samples = recorded["results"][0]["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3, "{recorded}");
+    assert_eq!(samples[2]["value"], 0.5);
 }
