@@ -95,7 +95,7 @@ impl Harness {
         self.api.put(serde_json::to_value(&rp).unwrap());
         self.policies.apply_watcher_event(&watcher::Event::Apply(rp.clone()));
         for _ in 0..600 {
-            if self.ctx.modules.policy_for(&rp).await.0.is_some() {
+            if self.ctx.modules.policy_for(&rp).await.policy.is_some() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

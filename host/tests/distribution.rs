@@ -174,8 +174,8 @@ async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
     // Polls the module manager as reconciles would, until `done` holds.
     let settle = async |done: &dyn Fn(Option<&str>, &StatusCondition) -> bool| {
         for _ in 0..300 {
-            let (policy, condition) = modules.policy_for(&rp).await;
-            let sha = policy.map(|p| p.sha256);
+            let served = modules.policy_for(&rp).await;
+            let (sha, condition) = (served.policy.map(|p| p.sha256), served.ready);
             if done(sha.as_deref(), &condition) {
                 return (sha, condition);
             }
@@ -185,14 +185,17 @@ async fn the_controller_follows_a_moving_tag_and_never_swaps_in_a_bad_module() {
     };
 
     push(&deployment).await;
-    // Nothing serves yet, so the first load is awaited.
-    let (policy, condition) = modules.policy_for(&rp).await;
-    assert_eq!(policy.map(|p| p.sha256), Some(sha256_hex(&deployment)), "{condition:?}");
+    // Nothing serves yet: the first load runs in the background too.
+    let first = modules.policy_for(&rp).await;
+    assert!(first.loading && first.policy.is_none(), "{:?}", first.ready);
+    let (sha, condition) = settle(&|sha, c| sha.is_some() && c.reason == "Loaded").await;
+    assert_eq!(sha, Some(sha256_hex(&deployment)), "{condition:?}");
     assert_eq!(condition.status, "True");
 
     // The tag moves: the loaded module serves while the new one loads.
     push(&example).await;
-    let (policy, condition) = modules.policy_for(&rp).await;
+    let served = modules.policy_for(&rp).await;
+    let (policy, condition) = (served.policy, served.ready);
     assert_eq!(policy.map(|p| p.sha256), Some(sha256_hex(&deployment)), "the loaded module decides meanwhile");
     assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("True", "Loading"), "{condition:?}");
     let (sha, _) = settle(&|sha, c| sha == Some(sha256_hex(&example).as_str()) && c.reason == "Loaded").await;

@@ -23,9 +23,24 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 /// How long a tag's digest is trusted before the registry is asked again.
 pub const TAG_RECHECK: Duration = Duration::from_secs(30);
 
-/// The PolicyReady reason while a new module loads and the previous one
-/// serves; the reconciler looks again soon while it holds.
-pub const LOADING: &str = "Loading";
+/// The PolicyReady reason while a module loads.
+const LOADING: &str = "Loading";
+
+/// What serves a RolloutPolicy now, and its PolicyReady condition.
+#[derive(Clone)]
+pub struct Served {
+    /// The module deciding, if any.
+    pub policy: Option<LoadedPolicy>,
+    pub ready: StatusCondition,
+    /// A load is under way: the reconciler looks again soon.
+    pub loading: bool,
+}
+
+impl Served {
+    fn settled(policy: Option<LoadedPolicy>, ready: StatusCondition) -> Served {
+        Served { policy, ready, loading: false }
+    }
+}
 
 /// How long a failed load of one source is reported before it is tried
 /// again (a registry may have been down).
@@ -161,21 +176,23 @@ impl Modules {
     /// starts in the background and the serving module goes on deciding
     /// until the new one is ready (a later reconcile swaps it in); with no
     /// module serving yet, the load is awaited.
-    pub async fn policy_for(self: &Arc<Self>, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
+    pub async fn policy_for(self: &Arc<Self>, rp: &RolloutPolicy) -> Served {
         let id = format!("{}/{}", rp.namespace().unwrap_or_default(), rp.name_any());
         let serving = self.loaded.lock().expect("lock").get(&id).map(|l| (l.source.clone(), l.policy.clone()));
         let serving_policy = serving.as_ref().map(|(_, p)| p.clone());
         let keep_serving = |problem: String| {
             let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
-            (serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
+            Served::settled(serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
         };
         let target = &rp.spec.target;
         if let Err(problem) = crate::workloads::targetable(&target.api_version, &target.kind) {
-            return (None, ready(false, "TargetNotAllowed", format!("spec.target: {problem}")));
+            return Served::settled(None, ready(false, "TargetNotAllowed", format!("spec.target: {problem}")));
         }
         let granted = match Grant::parse_all(&rp.spec.grants) {
             Ok(granted) => granted,
-            Err(problem) => return (None, ready(false, "InvalidGrants", format!("spec.grants: {problem}"))),
+            Err(problem) => {
+                return Served::settled(None, ready(false, "InvalidGrants", format!("spec.grants: {problem}")));
+            }
         };
         let reference: PolicyRef = match rp.spec.policy.module.parse() {
             Ok(reference) => reference,
@@ -198,18 +215,21 @@ impl Modules {
         if let Some((loaded_source, policy)) = &serving
             && *loaded_source == source
         {
-            return (Some(policy.clone()), loaded_condition(policy, &granted));
+            return Served::settled(Some(policy.clone()), loaded_condition(policy, &granted));
         }
         let new_reference = source.reference.clone();
         // Loads run in the background, never on the reconcile that asks:
         // the serving module (if any) decides meanwhile, and a later
         // reconcile swaps the new one in.
-        let loading = || match &serving_policy {
-            Some(serving) => {
-                let message = format!("{} serves while {new_reference} loads", serving.name);
-                (Some(serving.clone()), ready(true, LOADING, message))
-            }
-            None => (None, ready(false, LOADING, format!("{new_reference} is loading"))),
+        let loading = || {
+            let (policy, ready) = match &serving_policy {
+                Some(serving) => {
+                    let message = format!("{} serves while {new_reference} loads", serving.name);
+                    (Some(serving.clone()), ready(true, LOADING, message))
+                }
+                None => (None, ready(false, LOADING, format!("{new_reference} is loading"))),
+            };
+            Served { policy, ready, loading: true }
         };
         match self.attempts.lock().expect("lock").get(&id) {
             Some((attempted, Attempt::InFlight)) if *attempted == source => return loading(),
@@ -342,7 +362,7 @@ mod tests {
         let missing = dir.path().join("missing.wasm");
         for path in [missing.as_path(), dir.path(), &fifo, &link, Path::new("/dev/null")] {
             let started = Instant::now();
-            let (policy, condition) = modules.policy_for(&policy_naming(path)).await;
+            let Served { policy, ready: condition, .. } = modules.policy_for(&policy_naming(path)).await;
             assert!(started.elapsed() < Duration::from_secs(2), "{path:?}: {:?}", started.elapsed());
             assert!(policy.is_none());
             assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", "LoadFailed"));
@@ -370,7 +390,8 @@ mod tests {
         .unwrap();
         for _ in 0..2 {
             let started = Instant::now();
-            let (policy, condition) = modules.policy_for(&rp).await;
+            let Served { policy, ready: condition, loading } = modules.policy_for(&rp).await;
+            assert!(loading);
             assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
             assert!(policy.is_none());
             assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", LOADING), "{condition:?}");

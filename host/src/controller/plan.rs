@@ -73,20 +73,21 @@ pub fn plan(
     let report = &evaluation.report;
     let actions: Vec<serde_json::Value> =
         evaluation.actions.iter().map(|a| serde_json::to_value(a).expect("actions serialize")).collect();
+    // From the typed decision, not its display.
+    let decision = evaluation.decision.as_ref();
+    let findings = decision.map(|d| d.failure.findings.as_slice()).unwrap_or_default();
     let mut status = WorkloadStatus {
         name: name.to_string(),
         time: crate::time::format(now),
-        state: report.failure.as_ref().map(|f| f.state.to_string()),
-        findings: report.failure.iter().flat_map(|f| f.findings.iter().map(|x| x.reason.clone())).collect(),
-        finding_messages: report
-            .failure
+        state: decision.map(|d| d.failure.state.as_str().to_string()),
+        findings: findings.iter().map(|f| f.reason.clone()).collect(),
+        finding_messages: findings
             .iter()
-            .flat_map(|f| f.findings.iter())
             .take(MAX_FINDING_MESSAGES)
-            .map(|x| cut(&x.message, MAX_FINDING_MESSAGE_CHARS))
+            .map(|f| cut(&f.message, MAX_FINDING_MESSAGE_CHARS))
             .collect(),
-        eligible: report.eligibility.as_ref().map(|e| e.eligible),
-        release: report.selection.as_ref().and_then(|s| s.release.clone()),
+        eligible: decision.and_then(|d| d.eligibility.as_ref()).map(|e| e.eligible),
+        release: decision.and_then(|d| d.selection.as_ref()).and_then(|s| s.release.clone()),
         actions,
         dry_run: mode == Mode::DryRun,
         errors: report.errors.clone(),

@@ -9,7 +9,7 @@ use super::cluster::{Cluster, ClusterError, KubeExecutor, emit, tree_kinds};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::decisions::Decisions;
 use super::metrics::Metrics;
-use super::modules::{LOADING, Modules, TAG_RECHECK};
+use super::modules::{Modules, Served, TAG_RECHECK};
 use super::plan::{plan, rollback_carried_out};
 use super::queries::Providers;
 use super::queue::{Job, Queue};
@@ -18,7 +18,7 @@ use crate::change::event_object;
 use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with, find_target};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
 use crate::objects::{self, ObjectKey};
-use crate::runtime::{LoadedPolicy, PolicyRuntime};
+use crate::runtime::PolicyRuntime;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::Store;
 use kube::{Client, ResourceExt};
@@ -165,11 +165,11 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    let (policy, ready) = serving(ctx, &rp).await;
-    let Some(policy) = policy else {
+    let served = serving(ctx, &rp).await;
+    let Some(policy) = served.policy else {
         // The policy reconcile loads the module and reports why it cannot.
         ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
-        return Ok(Some(Duration::from_secs(if ready.reason == LOADING { 1 } else { 5 })));
+        return Ok(Some(Duration::from_secs(if served.loading { 1 } else { 5 })));
     };
     let (mut objects, views) = ctx.cache.tree_of(&workload);
     let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
@@ -297,9 +297,10 @@ async fn record_execution(
 /// The module serving `rp` and its PolicyReady condition, once `rp` is
 /// within its namespace's bound: for one outside it nothing is fetched,
 /// loaded or read.
-async fn serving(ctx: &Arc<Context>, rp: &RolloutPolicy) -> (Option<LoadedPolicy>, StatusCondition) {
+async fn serving(ctx: &Arc<Context>, rp: &RolloutPolicy) -> Served {
     if let Err(outside) = ctx.bounds.check(rp) {
-        return (None, StatusCondition::new("PolicyReady", false, "OutsideBound", outside));
+        let ready = StatusCondition::new("PolicyReady", false, "OutsideBound", outside);
+        return Served { policy: None, ready, loading: false };
     }
     ctx.modules.policy_for(rp).await
 }
@@ -321,8 +322,7 @@ pub async fn reconcile_policy(namespace: &str, name: &str, ctx: &Arc<Context>) -
         ctx.seen.lock().expect("seen lock").remove(&(namespace.to_string(), name.to_string()));
         return Ok(None);
     };
-    let (policy, mut ready) = serving(ctx, &rp).await;
-    let loading = ready.reason == LOADING;
+    let Served { policy, mut ready, loading } = serving(ctx, &rp).await;
     let sha = policy.as_ref().map(|p| p.sha256.clone());
     let id = (namespace.to_string(), name.to_string());
     let last = ctx.seen.lock().expect("seen lock").get(&id).cloned();
