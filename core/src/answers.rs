@@ -3,9 +3,16 @@
 //! validator, the reports and the controller never depend on one WIT
 //! version.
 
-use crate::actions::EventType;
 use crate::objects::ObjectKey;
 pub use rewind_snapshot::ConditionStatus;
+
+/// An Event's type, as a policy asks for one and as a validated
+/// `emit-event` action carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

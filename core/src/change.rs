@@ -4,10 +4,17 @@
 //! I/O only.
 
 use crate::actions::{Action, ConditionSpec, EventType};
-use crate::executor::ExecutionContext;
 use crate::objects::{self, ObjectKey, ObjectSet};
 use crate::workloads::{self, UndoOutcome};
 use serde_json::{Value, json};
+
+/// The evaluation an action list belongs to.
+#[derive(Clone, Debug)]
+pub struct ExecutionContext {
+    pub target: ObjectKey,
+    /// Evaluation time, used for condition transitions and event times.
+    pub now: i64,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {

@@ -9,6 +9,10 @@ use crate::objects::{self, ObjectKey, ObjectSet};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+// Defined in `change`, which plans from it; the host names it
+// `executor::ExecutionContext`.
+pub use crate::change::ExecutionContext;
+
 /// What an executed action did.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "lowercase")]
@@ -26,14 +30,6 @@ pub struct ExecutionError {
     /// The object changed since the decision was made (HTTP 409): decide
     /// again on fresh state rather than report a failure.
     pub conflict: bool,
-}
-
-/// The evaluation an action list belongs to.
-#[derive(Clone, Debug)]
-pub struct ExecutionContext {
-    pub target: ObjectKey,
-    /// Evaluation time, used for condition transitions and event times.
-    pub now: i64,
 }
 
 /// What executing an action list did: the outcome of each action that ran,

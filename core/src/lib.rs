@@ -3,13 +3,18 @@
 //!
 //! - [`objects`] and [`dump`]: Kubernetes objects as JSON, and cluster dumps
 //!   read into an [`objects::ObjectSet`];
+//! - [`tree`] and [`pods`]: the ownership tree of an object, and pods and
+//!   conditions in the snapshot's typed form;
 //! - [`workloads`]: what each workload kind means (history, current
 //!   release, counts, undo), one file per kind;
 //! - [`snapshot`]: the snapshot of one workload a policy is given;
 //! - [`answers`] and [`pipeline`]: what a policy answers, in host types,
 //!   and the order its three questions are asked in;
 //! - [`actions`], [`change`] and [`executor`]: validating what a policy asks
-//!   for, the change each action makes, and carrying it out in memory.
+//!   for, the change each action makes, and carrying it out in memory;
+//!   Kubernetes' name rules, which validation checks, are in `names`.
+//!
+//! No module depends back on itself through others (`tests/module_graph.rs`).
 //!
 //! No Wasm engine, Kubernetes client, async runtime or network: the host
 //! crate puts those around it.
@@ -21,11 +26,14 @@ pub mod answers;
 pub mod change;
 pub mod dump;
 pub mod executor;
+mod names;
 pub mod objects;
 pub mod pipeline;
+pub mod pods;
 pub mod snapshot;
 pub mod synthetic;
 pub mod time;
+pub mod tree;
 pub mod workloads;
 
 #[cfg(test)]

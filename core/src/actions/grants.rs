@@ -129,7 +129,7 @@ fn parse_kind(text: &str, grant: &str) -> Result<String, String> {
              for a kind of another group than the core group and apps)"
         ));
     }
-    if !group.is_empty() && !super::validate::is_dns_subdomain(group) {
+    if !group.is_empty() && !crate::names::is_dns_subdomain(group) {
         return Err(format!("grant {grant:?}: {group:?} is not an API group (a lowercase DNS name)"));
     }
     Ok(grant_kind(kind, group))

@@ -6,6 +6,9 @@ mod merge_patch;
 pub mod needs;
 mod validate;
 
+// Defined in `answers` (what a policy answers); the host and the Wasm
+// adapter name it `actions::EventType`.
+pub use crate::answers::EventType;
 pub use grants::{Grant, Grants};
 pub use merge_patch::{apply_merge_patch, json_depth};
 pub use validate::{ActionLimits, Scope, ValidationError, is_hidden_control, validate_actions};
@@ -70,12 +73,6 @@ pub struct ConditionSpec {
     pub status: String,
     pub reason: String,
     pub message: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventType {
-    Normal,
-    Warning,
 }
 
 impl Action {

@@ -2,8 +2,10 @@
 //! action rejects the whole list, so a policy never gets half its way.
 
 use super::grants::{Grants, Need, grant_kind, never_writable, pointer, reserved_annotation};
-use super::{Action, ConditionSpec, condition_status_text, json_depth};
+use super::merge_patch::json_depth;
+use super::{Action, ConditionSpec, condition_status_text};
 use crate::answers::{PolicyAction, Subresource};
+use crate::names::{check_annotation_key, check_api_version, check_qualified_name};
 use crate::objects::ObjectKey;
 use crate::snapshot::ROLLED_BACK_FROM;
 use crate::workloads;
@@ -374,31 +376,6 @@ fn check_annotation_allowed(key: &str, scope: &Scope) -> Result<(), String> {
         .map_err(|e| format!("annotation {key:?} is reserved to Kubernetes: {e}"))
 }
 
-/// `v1`, or a DNS-subdomain group and a Kubernetes version (`apps/v1`,
-/// `example.com/v1beta2`).
-fn check_api_version(api_version: &str) -> Result<(), String> {
-    let (group, version) = match api_version.split_once('/') {
-        Some((group, version)) => (Some(group), version),
-        None => (None, api_version),
-    };
-    let group_ok = group.is_none_or(|group| is_dns_subdomain(group) && group.split('.').all(|label| label.len() <= 63));
-    let version_ok = version.strip_prefix('v').is_some_and(|rest| {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let tail = &rest[digits..];
-        let stage = tail.strip_prefix("alpha").or_else(|| tail.strip_prefix("beta"));
-        digits > 0
-            && !rest.starts_with('0')
-            && (tail.is_empty()
-                || stage.is_some_and(|n| !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())))
-    });
-    if group_ok && version_ok {
-        Ok(())
-    } else {
-        let shown: String = api_version.chars().take(64).collect();
-        Err(format!("apiVersion {shown:?} is not a Kubernetes group and version (e.g. apps/v1)"))
-    }
-}
-
 fn check_text(field: &str, text: &str, limits: &ActionLimits) -> Result<(), String> {
     if text.len() > limits.max_text_bytes {
         return Err(format!("the {field} is {} bytes; at most {} are allowed", text.len(), limits.max_text_bytes));
@@ -437,48 +414,6 @@ fn check_reason(what: &str, reason: &str, max: usize) -> Result<(), String> {
             "{what} {shown:?} is invalid: it must be at most {max} characters, a letter first, then letters, digits, \
              '_', ',' or ':', not ending in ',' or ':' (e.g. RollingBack)"
         ));
-    }
-    Ok(())
-}
-
-/// A condition type is a qualified name, as an annotation key is.
-fn check_qualified_name(what: &str, name: &str) -> Result<(), String> {
-    check_annotation_key(name).map_err(|e| e.replacen("annotation key", what, 1))
-}
-
-/// A DNS-1123 subdomain, as Kubernetes checks one: at most 253 characters,
-/// dot-separated labels of lowercase alphanumerics and '-', none empty or
-/// starting or ending with '-'.
-pub(super) fn is_dns_subdomain(text: &str) -> bool {
-    text.len() <= 253
-        && text.split('.').all(|label| {
-            !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
-/// Kubernetes' qualified-name rule for annotation keys: an optional DNS
-/// subdomain prefix and `/`, then a name of at most 63 characters.
-fn check_annotation_key(key: &str) -> Result<(), String> {
-    let shown: String = key.chars().take(64).collect();
-    let bad = |why: &str| Err(format!("annotation key {shown:?} is invalid: {why}"));
-    let (prefix, name) = match key.split_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    if prefix.is_some_and(|prefix| !is_dns_subdomain(prefix)) {
-        return bad("the prefix must be a lowercase DNS subdomain");
-    }
-    let alnum = |b: u8| b.is_ascii_alphanumeric();
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| alnum(b) || b"-_.".contains(&b))
-        && name.bytes().next().is_some_and(alnum)
-        && name.bytes().last().is_some_and(alnum);
-    if !ok {
-        return bad("the name must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric");
     }
     Ok(())
 }

@@ -2,17 +2,18 @@
 //! access, no Wasm; the offline path and the controller share it.
 
 pub mod metrics;
-mod pods;
-mod tree;
-
-pub use pods::{conditions, waiting_reason};
-pub use tree::{TreeNode, ownership_tree};
 
 use crate::Snapshot;
 use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
+use crate::pods::{self, conditions};
+use crate::tree::TreeNode;
 use crate::workloads::{self, Counts};
 use rewind_snapshot::{ObjectInfo, Pod, Target, Text};
 use serde_json::Value;
+
+// Defined in `tree`, below the snapshot and the workloads; the host names it
+// `snapshot::ownership_tree`.
+pub use crate::tree::ownership_tree;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {

@@ -8,7 +8,8 @@
 
 use super::{Counts, UndoError, UndoOutcome, Workload};
 use crate::objects::{self, ObjectSet};
-use crate::snapshot::{TreeNode, conditions};
+use crate::pods::conditions;
+use crate::tree::TreeNode;
 use rewind_snapshot::{ConditionStatus, Release, Text};
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 
 use super::{Counts, UndoError, UndoOutcome, Workload};
 use crate::objects::{self, ObjectKey, ObjectSet};
-use crate::snapshot::TreeNode;
+use crate::tree::TreeNode;
 use rewind_snapshot::{Release, Text};
 use serde_json::{Map, Value};
 

@@ -11,7 +11,7 @@ pub mod deployment;
 pub mod statefulset;
 
 use crate::objects::{self, ObjectId, ObjectKey, ObjectSet};
-use crate::snapshot::TreeNode;
+use crate::tree::TreeNode;
 pub use claim::selects;
 use rewind_snapshot::Release;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::fixtures::*;
-use crate::snapshot::ownership_tree;
+use crate::tree::ownership_tree;
 use serde_json::json;
 
 fn releases_of(set: &ObjectSet) -> (Vec<Release<'static>>, Vec<String>) {

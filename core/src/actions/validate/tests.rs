@@ -103,15 +103,6 @@ fn deep_large_and_numerous_inputs_are_bounded() {
 }
 
 #[test]
-fn annotation_keys_follow_the_qualified_name_rule() {
-    assert!(check_annotation_key("rewind.dev/rollback-to").is_ok());
-    assert!(check_annotation_key("simple").is_ok());
-    for bad in ["", "Bad.Prefix/x", "a/", "/x", "x/-y", &"n".repeat(64)] {
-        assert!(check_annotation_key(bad).is_err(), "{bad:?} accepted");
-    }
-}
-
-#[test]
 fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
     let scope_of = |api_version: &str, kind: &str| Scope {
         target: Key {

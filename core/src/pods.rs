@@ -1,5 +1,7 @@
-//! Pods and their containers in the snapshot's typed form. Known reasons and
-//! phases become enum cases so the common case carries no strings.
+//! Pods and their containers, and any object's `status.conditions`, in the
+//! snapshot's typed form, read from JSON. Known reasons and phases become
+//! enum cases so the common case carries no strings. The snapshot builder
+//! and the workload kinds (which count Ready pods) both read them.
 
 use crate::objects::at;
 use rewind_snapshot::{
