@@ -10,6 +10,9 @@
 //! - [`snapshot`]: the snapshot of one workload a policy is given;
 //! - [`answers`] and [`pipeline`]: what a policy answers, in host types,
 //!   and the order its three questions are asked in;
+//! - the ports the host plugs its adapters into: [`pipeline::PolicyStages`]
+//!   (a policy's answers), [`executor::Executor`] (carrying actions out) and
+//!   [`metrics::MetricSource`] (metric results);
 //! - [`actions`], [`change`] and [`executor`]: validating what a policy asks
 //!   for, the change each action makes, and carrying it out in memory;
 //!   Kubernetes' name rules, which validation checks, are in `names`.
@@ -26,6 +29,7 @@ pub mod answers;
 pub mod change;
 pub mod dump;
 pub mod executor;
+pub mod metrics;
 mod names;
 pub mod objects;
 pub mod pipeline;

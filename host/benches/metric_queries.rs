@@ -4,7 +4,8 @@
 //! instant query and range queries of 240 and 1,440 samples, and what the
 //! results add to the snapshot a policy receives. Prints a table.
 
-use rewind::queries::{Prometheus, QueryCache, QueryRange};
+use rewind::queries::{Prometheus, QueryCache};
+use rewind_core::metrics::Range;
 use rewind_snapshot::{Metric, MetricResult, Snapshot, Text};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,8 +30,8 @@ fn main() {
     let query = "max(http_error_ratio)";
     let shapes = [
         ("instant", None),
-        ("range 1 h / 15 s", Some(QueryRange { seconds: 3600, step_seconds: 15 })),
-        ("range 24 h / 60 s", Some(QueryRange { seconds: 86_400, step_seconds: 60 })),
+        ("range 1 h / 15 s", Some(Range { seconds: 3600, step_seconds: 15 })),
+        ("range 24 h / 60 s", Some(Range { seconds: 86_400, step_seconds: 60 })),
     ];
     println!(
         "| query | samples | uncached p50 | uncached p99 | cached p50 | bytes in the snapshot (1 query) | 10 queries |"

@@ -7,11 +7,10 @@
 
 mod placeholders;
 mod prometheus;
-mod source;
 
 pub use placeholders::{PLACEHOLDERS, Placeholders};
 pub use prometheus::{Prometheus, QueryCache};
-pub use source::MetricSource;
+pub use rewind_core::metrics::MetricSource;
 
 use crate::objects::{ObjectSet, Origin};
 use rewind_core::snapshot::metrics;
@@ -74,6 +73,12 @@ pub struct QuerySpec {
 pub struct QueryRange {
     pub seconds: u64,
     pub step_seconds: u64,
+}
+
+impl From<QueryRange> for rewind_core::metrics::Range {
+    fn from(QueryRange { seconds, step_seconds }: QueryRange) -> Self {
+        rewind_core::metrics::Range { seconds, step_seconds }
+    }
 }
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 5;
@@ -228,7 +233,7 @@ pub async fn run_for(
             let result = match (&filled, source) {
                 (Err(problem), _) => MetricResult::Error(Text::copied(problem)),
                 (Ok(_), Err(problem)) => MetricResult::Error(Text::copied(problem)),
-                (Ok(text), Ok(source)) => source.query(text, query.range, now).await,
+                (Ok(text), Ok(source)) => source.query(text, query.range.map(Into::into), now).await,
             };
             let query_text = filled.unwrap_or_else(|_| query.query.clone());
             Metric { name: Text::copied(&query.name), query: Text::copied(&query_text), result }

@@ -2,8 +2,8 @@
 //! in time and response size, and a cache that keeps each result for its
 //! step so workloads evaluated together do not repeat a query.
 
-use super::QueryRange;
 use crate::distribution::{CappedRead, read_capped, status_line};
+use rewind_core::metrics::Range;
 use rewind_snapshot::{MetricResult, Sample, Text};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ impl super::MetricSource for Prometheus {
     fn query<'a>(
         &'a self,
         query: &'a str,
-        range: Option<QueryRange>,
+        range: Option<Range>,
         now: i64,
     ) -> std::pin::Pin<Box<dyn Future<Output = MetricResult<'static>> + Send + 'a>> {
         Box::pin(Prometheus::query(self, query, range, now))
@@ -86,7 +86,7 @@ impl Prometheus {
 
     /// Runs one filled query at `now`; a failure is the result's error,
     /// naming this Prometheus.
-    pub async fn query(&self, query: &str, range: Option<QueryRange>, now: i64) -> MetricResult<'static> {
+    pub async fn query(&self, query: &str, range: Option<Range>, now: i64) -> MetricResult<'static> {
         let key = (self.address.clone(), self.token_digest.clone(), query.to_string(), range);
         if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             return hit;
@@ -102,7 +102,7 @@ impl Prometheus {
         result
     }
 
-    async fn fetch(&self, query: &str, range: Option<QueryRange>, now: i64) -> Result<Vec<Sample>, String> {
+    async fn fetch(&self, query: &str, range: Option<Range>, now: i64) -> Result<Vec<Sample>, String> {
         let (path, mut params) = match range {
             None => ("query", vec![("time", now.to_string())]),
             Some(r) => (
@@ -220,7 +220,7 @@ fn sample(pair: &Value) -> Result<Sample, String> {
 }
 
 /// Prometheus, token digest, filled query and range.
-type CacheKey = (String, Option<String>, String, Option<QueryRange>);
+type CacheKey = (String, Option<String>, String, Option<Range>);
 
 /// Query results, each until its step has passed, bounded by the samples
 /// they hold in all.

@@ -155,7 +155,7 @@ impl MetricSource for Constant {
     fn query<'a>(
         &'a self,
         query: &'a str,
-        range: Option<QueryRange>,
+        range: Option<rewind_core::metrics::Range>,
         now: i64,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = MetricResult<'static>> + Send + 'a>> {
         let steps = range.map_or(0, |r| r.seconds / r.step_seconds) as i64;
