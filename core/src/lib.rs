@@ -15,6 +15,8 @@
 //!   [`metrics::MetricSource`] (metric results);
 //! - [`actions`], [`change`] and [`executor`]: validating what a policy asks
 //!   for, the change each action makes, and carrying it out in memory;
+//! - [`evaluation`]: one evaluation end to end as a typed value, over any
+//!   policy's stages;
 //!   Kubernetes' name rules, which validation checks, are in `names`.
 //!
 //! No module depends back on itself through others (`tests/module_graph.rs`).
@@ -28,6 +30,7 @@ pub mod actions;
 pub mod answers;
 pub mod change;
 pub mod dump;
+pub mod evaluation;
 pub mod executor;
 pub mod metrics;
 mod names;
