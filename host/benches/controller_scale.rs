@@ -152,8 +152,13 @@ fn peak_rss_mib(pid: u32) -> f64 {
 /// A controller of its own for each size: its leader lease lives in the
 /// size's namespace, so a killed predecessor's lease never delays it.
 fn start_controller(namespace: &str) -> Child {
+    // The module's directory is the controller's policies directory: no
+    // other path is loaded.
+    let module = std::path::PathBuf::from(env("REWIND_SCALE_MODULE"));
+    let policies_dir = module.parent().expect("the module is a file").to_str().expect("a UTF-8 path").to_string();
     Command::new(env("REWIND_SCALE_BINARY"))
         .args(["controller", "--kubeconfig", &env("REWIND_SCALE_KUBECONFIG"), "--metrics-address", "127.0.0.1:0"])
+        .args(["--policies-dir", &policies_dir])
         .env("RUST_LOG", "warn")
         .env("POD_NAMESPACE", namespace)
         .stdout(Stdio::null())
