@@ -2,6 +2,7 @@
 //! component at all, which version of the contract it was built against,
 //! and whether it imports anything rewind will never provide.
 
+use super::capabilities::{Capability, capability, split_name};
 use super::contracts::{Contract, WIT_PACKAGE};
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -69,19 +70,10 @@ pub fn check_header(bytes: &[u8]) -> Result<(), LoadProblem> {
     Ok(())
 }
 
-/// Splits `ns:pkg/interface@version` into its package, interface and version.
-pub(crate) fn split_name(name: &str) -> (&str, &str, Option<&str>) {
-    let (base, version) = match name.split_once('@') {
-        Some((b, v)) => (b, Some(v)),
-        None => (name, None),
-    };
-    let (package, interface) = base.split_once('/').unwrap_or((base, ""));
-    (package, interface, version)
-}
-
 /// Returns the contract version the component was built against, or why it
-/// cannot be run. Imports of sockets, HTTP or anything outside WASI and
-/// the contract are refused here, before instantiation.
+/// cannot be run. Imports the capability table refuses (sockets, HTTP,
+/// anything outside WASI and the contract) are refused here, before
+/// instantiation.
 pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Contract, LoadProblem> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
@@ -97,27 +89,22 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Contra
         return Err(LoadProblem::WrongVersion { found: version });
     };
     for (name, _) in ty.imports(engine) {
-        let (package, _, import_version) = split_name(name);
-        let allowed = match package {
-            p if p == WIT_PACKAGE => {
-                if import_version != Some(version.as_str()) {
-                    return Err(LoadProblem::WrongVersion {
-                        found: import_version.unwrap_or("(unversioned)").to_string(),
-                    });
-                }
-                true
-            }
-            // Output streams are linked; the rest of these is linked as
-            // traps, because Rust's standard library may reference them
-            // without the policy ever calling them.
-            "wasi:io" | "wasi:cli" | "wasi:clocks" | "wasi:random" | "wasi:filesystem" => true,
-            _ => false,
-        };
-        if !allowed {
-            return Err(LoadProblem::ForbiddenImport { import: name.to_string() });
-        }
+        check_import(name, &version)?;
     }
     Ok(contract)
+}
+
+/// An import is refused if the capability table refuses it, or if it is of
+/// the contract but of another version than the policy's own.
+fn check_import(name: &str, version: &str) -> Result<(), LoadProblem> {
+    let (package, _, import_version) = split_name(name);
+    if package == WIT_PACKAGE && import_version != Some(version) {
+        return Err(LoadProblem::WrongVersion { found: import_version.unwrap_or("(unversioned)").to_string() });
+    }
+    match capability(name) {
+        Capability::Refused => Err(LoadProblem::ForbiddenImport { import: name.to_string() }),
+        Capability::Linked(_) | Capability::Trapped => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -133,10 +120,17 @@ mod tests {
     }
 
     #[test]
-    fn names_split_into_package_interface_and_version() {
-        assert_eq!(split_name("rewind:policy/host@0.1.0"), ("rewind:policy", "host", Some("0.1.0")));
-        assert_eq!(split_name("wasi:io/streams@0.2.3"), ("wasi:io", "streams", Some("0.2.3")));
-        assert_eq!(split_name("plain"), ("plain", "", None));
+    fn imports_are_judged_by_the_capability_table_and_the_policy_own_version() {
+        assert_eq!(check_import("wasi:clocks/monotonic-clock@0.2.0", "0.4.0"), Ok(()));
+        assert_eq!(check_import("rewind:policy/host@0.4.0", "0.4.0"), Ok(()));
+        assert_eq!(
+            check_import("rewind:policy/host@0.3.0", "0.4.0"),
+            Err(LoadProblem::WrongVersion { found: "0.3.0".into() })
+        );
+        assert_eq!(
+            check_import("wasi:sockets/tcp@0.2.0", "0.4.0"),
+            Err(LoadProblem::ForbiddenImport { import: "wasi:sockets/tcp@0.2.0".into() })
+        );
     }
 
     #[test]

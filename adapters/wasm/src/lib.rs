@@ -13,6 +13,7 @@
 //!   files, environment or network.
 
 pub mod cache;
+mod capabilities;
 pub mod compile;
 pub mod contracts;
 mod exports;
@@ -24,8 +25,8 @@ pub use cache::{ArtifactCache, CacheStatus};
 pub use inspect::LoadProblem;
 pub use sandbox::{LimitHit, LogEntry, NoObjects, RawObjects, SandboxLimits};
 
-use contracts::{Answers, Contract, Exports, Funcs};
-use exports::PolicyFuncs;
+use contracts::{Contract, Exports, Funcs};
+use exports::{Answers, PolicyFuncs};
 use rewind_core::Snapshot;
 use rewind_core::answers::{Eligibility, FailureReport, Selection};
 use rewind_core::pipeline::{PolicyStages, Stage};
@@ -112,7 +113,7 @@ impl PolicyRuntime {
         }
         let engine = Engine::new(&engine_config(limits.memory_bytes))?;
         start_epoch_ticker(&engine);
-        let linker = sandbox::base_linker(&engine)?;
+        let linker = capabilities::base_linker(&engine)?;
         Ok(PolicyRuntime { engine, linker, cache, limits, compiled: Mutex::new(HashMap::new()), worker: None })
     }
 
@@ -136,14 +137,14 @@ impl PolicyRuntime {
         let name = path.display().to_string();
         let link_error = |e: wasmtime::Error| PolicyError::Link { policy: name.clone(), message: format!("{e:#}") };
         let mut linker = self.linker.clone();
-        sandbox::stub_unprovided_imports(&mut linker, &self.engine, &component).map_err(link_error)?;
+        capabilities::stub_unlinked_imports(&mut linker, &self.engine, &component).map_err(link_error)?;
         let pre = linker.instantiate_pre(&component).map_err(link_error)?;
         let mut exports = None;
         let mut session =
             PolicySession::start(&name, &self.engine, self.limits, &pre, Arc::new(NoObjects), |store, instance| {
-                let checked = Exports::check(contract, &component, &mut *store, instance)?;
+                let checked = Exports::check(contract, &component, store, instance)?;
                 exports = Some(checked);
-                checked.bind(store, instance)
+                Ok(checked.bind(*instance))
             })
             .map_err(|e| match e {
                 PolicyError::Trapped { cause, .. } => PolicyError::Link { policy: name.clone(), message: cause },
@@ -327,8 +328,8 @@ impl LoadedPolicy {
     /// A fresh, bounded instance for one evaluation.
     pub fn session(&self, objects: Arc<dyn RawObjects>) -> Result<PolicySession, PolicyError> {
         let exports = self.exports;
-        PolicySession::start(&self.name, &self.engine, self.limits, &self.pre, objects, |store, instance| {
-            exports.bind(store, instance)
+        PolicySession::start(&self.name, &self.engine, self.limits, &self.pre, objects, |_, instance| {
+            Ok(exports.bind(*instance))
         })
     }
 }
@@ -378,13 +379,20 @@ impl PolicySession {
         self.funcs.expect("set at creation")
     }
 
-    /// Calls `func`, a policy function of this instance, with `params`.
-    fn call<P, R>(&mut self, stage: Stage, func: TypedFunc<P, (R,)>, params: P) -> Result<R, PolicyError>
+    /// Fetches a policy function of this instance with `lookup` and calls
+    /// it with `params`. A failed lookup is reported like a trap; it cannot
+    /// happen, since the same lookup succeeded on this component at load.
+    fn call<P, R>(
+        &mut self,
+        stage: Stage,
+        lookup: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<TypedFunc<P, (R,)>>,
+        params: P,
+    ) -> Result<R, PolicyError>
     where
         P: ComponentNamedList + Lower,
         (R,): ComponentNamedList + Lift,
     {
-        match func.call(&mut self.store, params) {
+        match lookup(&mut self.store).and_then(|func| func.call(&mut self.store, params)) {
             Ok((result,)) => Ok(result),
             Err(e) => Err(self.trapped(stage, e)),
         }
@@ -472,36 +480,28 @@ impl<A: Answers> Stages for PolicyFuncs<A> {
         session: &mut PolicySession,
         settings: &str,
     ) -> Result<Result<(), String>, PolicyError> {
-        session.call(Stage::ValidateSettings, self.validate_settings_func(), (settings,))
+        session.call(Stage::ValidateSettings, |store| self.validate_settings(store), (settings,))
     }
 
     fn detect_failure(&self, session: &mut PolicySession, snapshot: &Snapshot) -> Result<FailureReport, PolicyError> {
         let stage = Stage::DetectFailure;
-        let encoding = A::CONTRACT.encoding();
+        let encoding = A::ENCODING;
         let bytes = Arc::new(rewind_snapshot::encode_as(snapshot, encoding));
         session.store.data_mut().snapshot = Some((bytes.clone(), encoding));
-        let answer = session.call(stage, self.detect_failure_func(), (&bytes[..],))?;
-        answer.map(A::report).map_err(|m| session.failed(stage, m))
+        let answer = session.call(stage, |store| self.detect_failure(store), (&bytes[..],))?;
+        answer.map(Into::into).map_err(|m| session.failed(stage, m))
     }
 
     fn check_eligibility(&self, session: &mut PolicySession) -> Result<Eligibility, PolicyError> {
-        session.later(Stage::CheckEligibility, self.check_eligibility_func()).map(A::eligibility)
+        let stage = Stage::CheckEligibility;
+        let answer = session.call(stage, |store| self.check_eligibility(store), ())?;
+        answer.map(Into::into).map_err(|m| session.failed(stage, m))
     }
 
     fn select_release(&self, session: &mut PolicySession) -> Result<Selection, PolicyError> {
-        session.later(Stage::SelectRelease, self.select_release_func()).map(A::selection)
-    }
-}
-
-impl PolicySession {
-    /// A stage after detect-failure: it takes nothing, and answers from
-    /// what the instance kept.
-    fn later<R: wasmtime::component::Lift + 'static>(
-        &mut self,
-        stage: Stage,
-        func: TypedFunc<(), (Result<R, String>,)>,
-    ) -> Result<R, PolicyError> {
-        self.call(stage, func, ())?.map_err(|m| self.failed(stage, m))
+        let stage = Stage::SelectRelease;
+        let answer = session.call(stage, |store| self.select_release(store), ())?;
+        answer.map(Into::into).map_err(|m| session.failed(stage, m))
     }
 }
 

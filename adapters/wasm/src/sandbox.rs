@@ -5,7 +5,7 @@
 use serde::Serialize;
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
-use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -110,6 +110,12 @@ impl Sandbox {
         }
     }
 
+    /// The resources of the WASI output streams, for their bindings
+    /// (`super::capabilities`).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
     /// What the guest wrote to stdout/stderr (a panic message, usually).
     pub fn output_text(&self) -> String {
         String::from_utf8_lossy(&self.output.contents()).trim().to_string()
@@ -163,7 +169,8 @@ impl ResourceLimiter for Sandbox {
 }
 
 /// The host interface, whatever the contract version: each version's
-/// bindings call these (`super::contracts`).
+/// bindings call these (`super::contracts`), so the sandbox itself depends
+/// on no version.
 impl Sandbox {
     pub fn get_object(&mut self, object: u32) -> Option<String> {
         self.objects.raw_json(object)
@@ -195,91 +202,6 @@ impl Sandbox {
         self.logs.push(LogEntry { level, message });
         Ok(())
     }
-}
-
-struct HasIo;
-
-impl HasData for HasIo {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-/// WASI interfaces the sandbox implements (for the output streams only).
-/// Any other WASI import (clocks, randomness, files, environment, exit) is
-/// linked by [`stub_unprovided_imports`] as functions that trap.
-const LINKED_WASI: &[(&str, &str)] = &[
-    ("wasi:io", "error"),
-    ("wasi:io", "poll"),
-    ("wasi:io", "streams"),
-    ("wasi:cli", "stdout"),
-    ("wasi:cli", "stderr"),
-];
-
-/// The imports a policy may use; see [`LINKED_WASI`].
-pub fn base_linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
-    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-    use wasmtime_wasi::p2::bindings::{cli, sync};
-    let mut linker = Linker::new(engine);
-    super::contracts::add_hosts_to_linker(&mut linker)?;
-    let l = &mut linker;
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
-    sync::io::poll::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
-    sync::io::streams::add_to_linker::<Sandbox, HasIo>(l, |s| &mut s.table)?;
-    cli::stdout::add_to_linker::<Sandbox, WasiCli>(l, <Sandbox as WasiCliView>::cli)?;
-    cli::stderr::add_to_linker::<Sandbox, WasiCli>(l, <Sandbox as WasiCliView>::cli)?;
-    Ok(linker)
-}
-
-/// Links every instance import of `component` that [`base_linker`] does not
-/// provide as functions that trap with the import's name. Names are compared
-/// without their version, because the linker matches semver-compatible
-/// versions (a policy built against WASI 0.2.6 uses the 0.2.12 streams);
-/// wasmtime's own `define_unknown_imports_as_traps` compares exact names
-/// and would shadow those streams with traps.
-pub fn stub_unprovided_imports(
-    linker: &mut Linker<Sandbox>,
-    engine: &wasmtime::Engine,
-    component: &wasmtime::component::Component,
-) -> wasmtime::Result<()> {
-    use wasmtime::component::ResourceType;
-    use wasmtime::component::types::ComponentItem;
-    let ty = component.component_type();
-    let is_provided = |name: &str| {
-        let (package, interface, _) = super::inspect::split_name(name);
-        package == super::contracts::WIT_PACKAGE || LINKED_WASI.contains(&(package, interface))
-    };
-    // Resources of provided interfaces (streams, pollables) reappear in
-    // unprovided ones by `use`; those must stay the real types.
-    let mut provided_resources = Vec::new();
-    for (name, import) in ty.imports(engine) {
-        if let (true, ComponentItem::ComponentInstance(instance)) = (is_provided(name), &import.ty) {
-            for (_, export) in instance.exports(engine) {
-                if let ComponentItem::Resource(resource) = export.ty {
-                    provided_resources.push(resource);
-                }
-            }
-        }
-    }
-    let mut root = linker.root();
-    for (name, import) in ty.imports(engine) {
-        let ComponentItem::ComponentInstance(instance) = import.ty else { continue };
-        if is_provided(name) {
-            continue;
-        }
-        let mut stubs = root.instance(name)?;
-        for (item, export) in instance.exports(engine) {
-            match export.ty {
-                ComponentItem::ComponentFunc(_) => {
-                    let full_name = format!("{name}#{item}");
-                    stubs.func_new(item, move |_, _, _, _| wasmtime::bail!("unknown import: `{full_name}`"))?;
-                }
-                ComponentItem::Resource(resource) if !provided_resources.contains(&resource) => {
-                    stubs.resource(item, ResourceType::host::<()>(), |_, _| Ok(()))?
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

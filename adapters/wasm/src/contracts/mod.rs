@@ -1,29 +1,29 @@
-//! The contract versions this host speaks: one submodule each, with its own
-//! bindings of a frozen `wit/<version>/` directory and conversions of its
-//! answers into the core's types (`conversions.rs`). Nothing past the
-//! runtime sees a version's types.
+//! The contract versions this host speaks: one submodule each, owning its
+//! bindings of a frozen `wit/<version>/` directory, its host interface and
+//! the conversion of its answers into the core's types. Nothing past the
+//! runtime sees a version's types, and no version's code is shared with
+//! another's: a version whose types differ changes only its own file.
 //!
 //! A new version is a new submodule and one line in the [`versions!`]
 //! invocation below, which makes its case of [`Contract`], [`Exports`] and
 //! [`Funcs`] and links its host interface.
 
-#[macro_use]
-mod conversions;
+mod v0_3;
+mod v0_4;
 
 use super::Stages;
-use super::exports::{PolicyExports, PolicyFuncs};
+use super::exports::{Answers, PolicyExports, PolicyFuncs};
 use super::sandbox::Sandbox;
-use rewind_core::answers::{Eligibility, FailureReport, Selection};
 use rewind_snapshot::Encoding;
-use wasmtime::component::{Component, Instance, Lift, Linker};
+use wasmtime::component::{Component, Instance, Linker};
 
 /// The WIT package policies are built against.
 pub const WIT_PACKAGE: &str = "rewind:policy";
 
+/// Registers each version: `Case => module, "version";`, oldest first. The
+/// module has a `Version` implementing [`Answers`] and an `add_to_linker`.
 macro_rules! versions {
-    ($($case:ident => $module:ident, $version:literal, $encoding:ident;)+) => {
-        $(mod $module;)+
-
+    ($($case:ident => $module:ident, $version:literal;)+) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Contract {
             $($case),+
@@ -42,20 +42,20 @@ macro_rules! versions {
             /// How the snapshot is encoded for policies of this version.
             pub fn encoding(self) -> Encoding {
                 match self {
-                    $(Contract::$case => Encoding::$encoding),+
+                    $(Contract::$case => <$module::Version as Answers>::ENCODING),+
                 }
             }
         }
 
         /// A policy's checked exports, typed by its contract version.
         #[derive(Clone, Copy)]
-        pub enum Exports {
+        pub(crate) enum Exports {
             $($case(PolicyExports<$module::Version>)),+
         }
 
         /// One instance's policy functions, typed by its contract version.
         #[derive(Clone, Copy)]
-        pub enum Funcs {
+        pub(crate) enum Funcs {
             $($case(PolicyFuncs<$module::Version>)),+
         }
 
@@ -65,23 +65,23 @@ macro_rules! versions {
             pub fn check(
                 contract: Contract,
                 component: &Component,
-                mut store: impl wasmtime::AsContextMut,
+                store: impl wasmtime::AsContextMut,
                 instance: &Instance,
             ) -> wasmtime::Result<Exports> {
                 let interface = format!("{WIT_PACKAGE}/policy@{}", contract.version());
                 Ok(match contract {
                     $(Contract::$case => {
-                        Exports::$case(PolicyExports::check(component, &interface, &mut store, instance)?)
+                        Exports::$case(PolicyExports::check(component, &interface, store, instance)?)
                     })+
                 })
             }
 
             /// The functions of `instance`, a fresh instance of the
             /// component these exports were checked on.
-            pub fn bind(&self, store: impl wasmtime::AsContextMut, instance: &Instance) -> wasmtime::Result<Funcs> {
-                Ok(match self {
-                    $(Exports::$case(exports) => Funcs::$case(exports.bind(store, instance)?)),+
-                })
+            pub fn bind(&self, instance: Instance) -> Funcs {
+                match self {
+                    $(Exports::$case(exports) => Funcs::$case(exports.bind(instance))),+
+                }
             }
         }
 
@@ -96,7 +96,7 @@ macro_rules! versions {
 
         /// Every version's `host` interface: a policy imports the one of its
         /// own version.
-        pub(super) fn add_hosts_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+        pub(crate) fn add_hosts_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
             $($module::add_to_linker(linker)?;)+
             Ok(())
         }
@@ -104,8 +104,8 @@ macro_rules! versions {
 }
 
 versions! {
-    V0_3 => v0_3, "0.3.0", V0_3;
-    V0_4 => v0_4, "0.4.0", V0_4;
+    V0_3 => v0_3, "0.3.0";
+    V0_4 => v0_4, "0.4.0";
 }
 
 impl Contract {
@@ -121,17 +121,4 @@ impl Contract {
     pub fn package(self) -> String {
         format!("{WIT_PACKAGE}@{}", self.version())
     }
-}
-
-/// The answer types of one version's policy exports, as its bindings lift
-/// them, and their conversion into the core's.
-pub trait Answers: 'static {
-    const CONTRACT: Contract;
-    type Report: Lift + 'static;
-    type Eligibility: Lift + 'static;
-    type Selection: Lift + 'static;
-
-    fn report(report: Self::Report) -> FailureReport;
-    fn eligibility(eligibility: Self::Eligibility) -> Eligibility;
-    fn selection(selection: Self::Selection) -> Selection;
 }
