@@ -1,5 +1,6 @@
-//! The modules of `rewind-core` depend on each other one way: no module
-//! reaches, through any chain of references, back to itself.
+//! The modules of `rewind-core`, of the Wasm adapter (`rewind-wasm`) and of
+//! the host (`rewind`) depend on each other one way: no module reaches,
+//! through any chain of references, back to itself.
 //!
 //! The graph is read from the sources (`core/src/**/*.rs`), test code
 //! included: a reference is a path that starts at `crate::`, `super::`,
@@ -16,8 +17,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The directory modules whose files are nodes of their own.
-const SPLIT: &[&str] = &["actions"];
+/// A crate's sources, and the directory modules whose files are nodes of
+/// their own.
+struct Crate {
+    src: &'static str,
+    split: &'static [&'static str],
+}
+
+const CORE: Crate = Crate { src: "core/src", split: &["actions"] };
+const WASM: Crate = Crate { src: "adapters/wasm/src", split: &["contracts"] };
+const HOST: Crate = Crate { src: "host/src", split: &["controller", "queries", "distribution", "suite"] };
 
 #[derive(Clone, Debug, PartialEq)]
 enum Token {
@@ -319,10 +328,10 @@ fn resolve(path: &[String], from: &[String], modules: &BTreeSet<Vec<String>>) ->
 }
 
 /// The node a module path (of a file, or a reference's target) belongs to.
-fn node(path: &[String], modules: &BTreeSet<Vec<String>>) -> String {
+fn node(path: &[String], modules: &BTreeSet<Vec<String>>, split: &[&str]) -> String {
     match path {
         [] => "crate".into(),
-        [top, sub, ..] if SPLIT.contains(&top.as_str()) && modules.contains(&vec![top.clone(), sub.clone()]) => {
+        [top, sub, ..] if split.contains(&top.as_str()) && modules.contains(&vec![top.clone(), sub.clone()]) => {
             format!("{top}::{sub}")
         }
         [top, ..] if modules.contains(std::slice::from_ref(top)) => top.clone(),
@@ -350,26 +359,32 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 type Graph = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 fn graphs() -> (Graph, Graph) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    graphs_of(&CORE)
+}
+
+fn graphs_of(krate: &Crate) -> (Graph, Graph) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate.src);
     let mut files = Vec::new();
     rust_files(&src, &mut files);
+    // A binary is a crate of its own.
+    files.retain(|f| !f.strip_prefix(&src).unwrap().starts_with("bin"));
     files.sort();
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(f.strip_prefix(&src).unwrap())).collect();
     let (mut fine, mut coarse) = (Graph::new(), Graph::new());
     for file in &files {
         let relative = file.strip_prefix(&src).unwrap();
         let module = module_of(relative);
-        let from = node(&module, &modules);
+        let from = node(&module, &modules, krate.split);
         fine.entry(from.clone()).or_default();
         coarse.entry(top(&from)).or_default();
         let source = std::fs::read_to_string(file).unwrap();
-        let shown = format!("core/src/{}", relative.display());
+        let shown = format!("{}/{}", krate.src, relative.display());
         for reference in references(&source, &shown, &module, &modules) {
             // A module's facade: re-exporting its own children's items.
             if reference.reexport && reference.target.starts_with(&module) {
                 continue;
             }
-            let to = node(&reference.target, &modules);
+            let to = node(&reference.target, &modules, krate.split);
             let why = format!("{}:{} ({})", reference.file, reference.line, reference.target.join("::"));
             if to != from && to != "crate" {
                 fine.entry(from.clone()).or_default().entry(to.clone()).or_default().push(why.clone());
@@ -491,4 +506,14 @@ fn split_modules_have_no_cycle() {
     let (fine, _) = graphs();
     let found = cycles(&fine);
     assert!(found.is_empty(), "{}\nall edges:\n{}", explain(&fine, &found), edges(&fine));
+}
+
+#[test]
+fn the_wasm_adapter_and_the_host_have_no_cycle() {
+    for krate in [WASM, HOST] {
+        let (fine, _) = graphs_of(&krate);
+        assert!(!fine.is_empty(), "{}: nothing read", krate.src);
+        let found = cycles(&fine);
+        assert!(found.is_empty(), "{}:\n{}\nall edges:\n{}", krate.src, explain(&fine, &found), edges(&fine));
+    }
 }

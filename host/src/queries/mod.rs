@@ -9,7 +9,7 @@ mod placeholders;
 mod prometheus;
 
 pub use placeholders::{PLACEHOLDERS, Placeholders};
-pub use prometheus::{Prometheus, QueryCache};
+pub use prometheus::{MAX_RANGE_STEPS, MAX_SERIES_SAMPLES, Prometheus, QueryCache};
 pub use rewind_core::metrics::MetricSource;
 
 use crate::objects::{ObjectSet, Origin};
@@ -85,13 +85,6 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 5;
 pub const MAX_TIMEOUT_SECONDS: u64 = 60;
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1 << 20;
 pub const MAX_RESPONSE_BYTES: u64 = 16 << 20;
-/// A range spans at most this many steps: Prometheus' own limit on
-/// `(end - start) / step`, so a query the spec check accepts is one
-/// Prometheus answers.
-pub const MAX_RANGE_STEPS: u64 = 11_000;
-/// Samples of one series: a range of `MAX_RANGE_STEPS` steps has a sample
-/// at both ends.
-pub const MAX_SERIES_SAMPLES: u64 = MAX_RANGE_STEPS + 1;
 /// A range reaches back at most 30 days, a step at most a day.
 pub const MAX_RANGE_SECONDS: u64 = 30 * 86_400;
 pub const MAX_STEP_SECONDS: u64 = 86_400;

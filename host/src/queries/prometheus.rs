@@ -44,7 +44,15 @@ pub struct Prometheus {
     cache: Option<std::sync::Arc<QueryCache>>,
 }
 
-impl super::MetricSource for Prometheus {
+/// A range spans at most this many steps: Prometheus' own limit on
+/// `(end - start) / step`, so a query the spec check accepts is one
+/// Prometheus answers.
+pub const MAX_RANGE_STEPS: u64 = 11_000;
+/// Samples of one series: a range of `MAX_RANGE_STEPS` steps has a sample
+/// at both ends.
+pub const MAX_SERIES_SAMPLES: u64 = MAX_RANGE_STEPS + 1;
+
+impl rewind_core::metrics::MetricSource for Prometheus {
     fn query<'a>(
         &'a self,
         query: &'a str,
@@ -159,11 +167,11 @@ pub fn parse_response(status: u16, body: &[u8]) -> Result<Vec<Sample>, String> {
                 [one] if kind == "vector" => Ok(vec![sample(one.get("value").ok_or("a vector sample has no value")?)?]),
                 [one] => {
                     let values = one.get("values").and_then(Value::as_array).ok_or("a matrix series has no values")?;
-                    if values.len() as u64 > super::MAX_SERIES_SAMPLES {
+                    if values.len() as u64 > MAX_SERIES_SAMPLES {
                         return Err(format!(
                             "the series has {} samples, more than {}",
                             values.len(),
-                            super::MAX_SERIES_SAMPLES
+                            MAX_SERIES_SAMPLES
                         ));
                     }
                     values.iter().map(sample).collect()
