@@ -60,8 +60,9 @@ impl Fetcher {
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(30))
             .timeout(std::time::Duration::from_secs(300))
-            // Never to another host or from https to plain http.
-            .redirect(super::http::same_origin_redirects())
+            // Never to another host the operator did not name, or from
+            // https to plain http.
+            .redirect(super::http::same_origin_redirects(super::http::redirect_hosts_from_env()))
             .build()
             .expect("the TLS configuration builds");
         Fetcher { modules: cache_root.join("modules"), client, credentials: Credentials::default() }

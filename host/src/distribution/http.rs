@@ -5,7 +5,10 @@
 //! - A redirect is followed only to the origin (scheme, host and port) the
 //!   request went to, a few times: a server cannot send the controller to
 //!   another host (its own loopback, a metadata service) or from https to
-//!   plain http.
+//!   plain http. The operator may name more hosts a download may be sent
+//!   to over https (`REWIND_REDIRECT_HOSTS`: a registry serving its blobs
+//!   from a CDN); the digest still decides what is used, and reqwest drops
+//!   the credentials on a redirect to another host.
 //! - A refused request is told by its status code and class only; the body
 //!   (which may be any page the controller can reach) goes to the
 //!   operator's log at debug level, never to a tenant.
@@ -16,22 +19,51 @@ use reqwest::{Response, Url};
 /// Enough for a registry that moves a path; a longer chain is a loop.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// Redirects within the first request's origin, at most [`MAX_REDIRECTS`].
-pub fn same_origin_redirects() -> Policy {
-    Policy::custom(|attempt: Attempt| {
+/// The environment variable naming the hosts (`host` for port 443, or
+/// `host:port`, comma-separated) a download may also be redirected to,
+/// over https.
+pub const REDIRECT_HOSTS_VARIABLE: &str = "REWIND_REDIRECT_HOSTS";
+
+/// The hosts [`REDIRECT_HOSTS_VARIABLE`] names.
+pub fn redirect_hosts_from_env() -> Vec<String> {
+    let listed = std::env::var(REDIRECT_HOSTS_VARIABLE).unwrap_or_default();
+    listed.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_string).collect()
+}
+
+/// Redirects within the first request's origin, or over https to one of
+/// `extra_hosts`, at most [`MAX_REDIRECTS`].
+pub fn same_origin_redirects(extra_hosts: Vec<String>) -> Policy {
+    Policy::custom(move |attempt: Attempt| {
         let previous = attempt.previous();
         // `previous` starts with the URL first asked for.
         if previous.len() > MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
         match previous.first() {
-            Some(first) if same_origin(first, attempt.url()) => attempt.follow(),
+            Some(first) if redirect_allowed(first, attempt.url(), &extra_hosts) => attempt.follow(),
             _ => {
                 let refused = format!("a redirect to {} is not followed", origin(attempt.url()));
-                attempt.error(format!("{refused} (only to the same scheme, host and port)"))
+                attempt.error(format!(
+                    "{refused} (only to the same scheme, host and port, or over https to a host \
+                     {REDIRECT_HOSTS_VARIABLE} names)"
+                ))
             }
         }
     })
+}
+
+/// Whether a request first sent to `from` may be redirected to `to`.
+pub fn redirect_allowed(from: &Url, to: &Url, extra_hosts: &[String]) -> bool {
+    if same_origin(from, to) {
+        return true;
+    }
+    let Some(host) = to.host_str() else { return false };
+    let named = match to.port_or_known_default() {
+        Some(443) => host.to_string(),
+        Some(port) => format!("{host}:{port}"),
+        None => return false,
+    };
+    to.scheme() == "https" && extra_hosts.iter().any(|h| h.eq_ignore_ascii_case(&named))
 }
 
 /// The same scheme, host and port: `https://a` and `https://a:443` are
@@ -102,6 +134,19 @@ mod tests {
             assert!(!same_origin(&from, &url(other)), "{other}");
         }
         assert!(!same_origin(&url("http://127.0.0.1:5000/v2/"), &url("http://localhost:5000/v2/")));
+    }
+
+    #[test]
+    fn another_host_is_followed_only_over_https_and_only_where_the_operator_named_it() {
+        let from = url("https://registry.example/v2/p/blobs/sha256:0");
+        let cdn = vec!["cdn.example".to_string(), "mirror.example:8443".to_string()];
+        assert!(redirect_allowed(&from, &url("https://cdn.example/blob?sig=1"), &cdn));
+        assert!(redirect_allowed(&from, &url("https://CDN.example:443/blob"), &cdn));
+        assert!(redirect_allowed(&from, &url("https://mirror.example:8443/blob"), &cdn));
+        for refused in ["http://cdn.example/blob", "https://cdn.example:8443/blob", "https://other.example/blob"] {
+            assert!(!redirect_allowed(&from, &url(refused), &cdn), "{refused}");
+        }
+        assert!(!redirect_allowed(&from, &url("https://cdn.example/blob"), &[]));
     }
 
     #[test]
