@@ -116,7 +116,7 @@ pub struct NamespaceBounds<'b> {
 
 /// The bounds among `bounds` that select a namespace with `labels`.
 pub fn selecting<'b>(
-    bounds: &'b [(String, BoundSpec)],
+    bounds: impl IntoIterator<Item = (&'b str, &'b BoundSpec)>,
     namespace: &'b str,
     labels: &Value,
     fallback: &'b BoundSpec,
@@ -130,7 +130,7 @@ pub fn selecting<'b>(
                 .map_err(|problem| format!("RolloutPolicyBound {name}: spec.namespaceSelector: {problem}"))?,
         };
         if selects {
-            names.push(name.clone());
+            names.push(name.to_string());
             specs.push(spec);
         }
     }
@@ -311,10 +311,11 @@ impl Bounds {
             .get(&kube::runtime::reflector::ObjectRef::new(&namespace))
             .map(|ns| serde_json::to_value(ns.labels()).expect("labels serialize"))
             .unwrap_or_else(|| serde_json::json!({}));
-        let bounds: Vec<(String, BoundSpec)> =
-            self.bounds.state().iter().map(|b| (b.name_any(), b.spec.clone())).collect();
+        // Read in place: this runs on every reconcile of every workload.
+        let bounds = self.bounds.state();
+        let named = bounds.iter().map(|b| (b.metadata.name.as_deref().unwrap_or_default(), &b.spec));
         let fallback = BoundSpec::default();
-        let selected = selecting(&bounds, &namespace, &labels, &fallback)?;
+        let selected = selecting(named, &namespace, &labels, &fallback)?;
         selected.check(&rp.spec, &self.policies_dir).map_err(|outside| outside.to_string())
     }
 }

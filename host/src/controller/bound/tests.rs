@@ -20,7 +20,8 @@ fn bound(spec: Value) -> BoundSpec {
 
 fn check(bounds: &[(String, BoundSpec)], labels: Value, spec: Value) -> Result<(), String> {
     let fallback = BoundSpec::default();
-    let selected = selecting(bounds, "team-a", &labels, &fallback).unwrap();
+    let named = bounds.iter().map(|(name, spec)| (name.as_str(), spec));
+    let selected = selecting(named, "team-a", &labels, &fallback).unwrap();
     selected.check(&policy(spec), Path::new("/policies")).map_err(|e| e.to_string())
 }
 
