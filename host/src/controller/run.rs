@@ -58,13 +58,18 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
         let mut stream = std::pin::pin!(rp_stream);
         while let Some(event) = stream.next().await {
             let Ok(event) = event else { continue };
+            // A deleted or retargeted policy may have been the last to need
+            // a custom kind. The store holds the event already, except while
+            // a (re)list runs: it is swapped in whole at InitDone, so only
+            // then is it complete enough to tell what is unneeded.
+            let settled = !matches!(event, watcher::Event::Init | watcher::Event::InitApply(_));
             if let watcher::Event::Apply(rp) | watcher::Event::InitApply(rp) = event {
                 ensure_watched(&rp_ctx, &rp, &rp_watched).await;
                 rp_ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
             }
-            // The store already holds the event: a deleted or retargeted
-            // policy may have been the last to need a custom kind.
-            stop_unneeded_watches(&rp_ctx, &rp_watched);
+            if settled {
+                stop_unneeded_watches(&rp_ctx, &rp_watched);
+            }
         }
     });
 
