@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The chart's admission policy (deploy/helm/rewind/templates/admission.yaml,
-# docs/admission.md) on a real API server: no one gives a RolloutPolicy more
+# docs/src/operating/admission.md) on a real API server: no one gives a RolloutPolicy more
 # than they may do themselves. Tenants are ServiceAccounts with only their
 # persona's rights, impersonated (--as) by the test's admin kubeconfig:
 #   tenant-a: RolloutPolicies in team-a; update and patch Deployments there;

@@ -16,6 +16,7 @@ pub use rewind_wasm as runtime;
 pub mod authoring;
 pub mod backtest;
 pub mod capture;
+pub mod cli;
 pub mod controller;
 pub mod distribution;
 pub mod evaluate;

@@ -38,9 +38,9 @@ fn a_wrong_expectation_fails_the_run_with_a_diff() {
 }
 
 #[test]
-fn eval_prints_the_json_contract_and_exits_zero() {
+fn eval_prints_the_json_contract_and_exits_one_on_a_failed_rollout() {
     let (code, stdout, stderr) = eval_web("image-pull-backoff.yaml", "2024-11-06T14:34:00Z", &["--output", "json"]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["selection"]["release"], "2");
     assert_eq!(json["actions"][0], serde_json::json!({"type": "rollback", "revision": 2}));

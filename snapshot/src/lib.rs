@@ -7,7 +7,7 @@
 //! bytes, so decoding allocates only one vector per list, never per string.
 //! Passing one byte list instead of typed WIT records matters because the
 //! component model lowers every string and list of a record with a call
-//! into the guest's allocator (docs/snapshot-encoding.md measures it).
+//! into the guest's allocator (docs/src/development/snapshot-encoding.md measures it).
 //!
 //! The encoding is [postcard](https://docs.rs/postcard) of these types, field
 //! by field in declaration order. It is part of the WIT package's version:
@@ -38,6 +38,7 @@ pub type Pairs<'a> = Vec<(Text<'a>, Text<'a>)>;
 /// `Default` is an empty snapshot at the epoch, for tests and tools that
 /// fill in what they need.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Snapshot<'a> {
     /// The evaluation time. Policies have no clock: every time-based rule
@@ -66,6 +67,7 @@ pub struct Snapshot<'a> {
 
 /// One named query and what it returned.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Metric<'a> {
     #[serde(borrow)]
@@ -80,6 +82,7 @@ pub struct Metric<'a> {
 /// A query's samples, or why there are none: a failed query is reported,
 /// never left out, so the policy decides what missing data means.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum MetricResult<'a> {
     Samples(Vec<Sample>),
@@ -88,11 +91,13 @@ pub enum MetricResult<'a> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Sample {
     pub time: Timestamp,
     /// In JSON, a value that is not a finite number is written as
     /// Prometheus writes it: `"NaN"`, `"+Inf"`, `"-Inf"`.
     #[serde(with = "sample_value")]
+    #[cfg_attr(feature = "schema", schemars(with = "sample_value::Written<'static>"))]
     pub value: f64,
 }
 
@@ -108,9 +113,11 @@ mod sample_value {
         }
     }
 
+    /// A sample value in JSON: a number, or `"NaN"`, `"+Inf"`, `"-Inf"`.
     #[derive(Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     #[serde(untagged)]
-    enum Written<'a> {
+    pub(crate) enum Written<'a> {
         Number(f64),
         Text(&'a str),
     }
@@ -133,14 +140,26 @@ mod sample_value {
 /// (`host.snapshot-json`): the fields that version has, in their declared
 /// order, borrowed from the snapshot.
 #[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct JsonView<'s, 'a> {
+    /// The evaluation time, in seconds since the Unix epoch. Policies have
+    /// no clock: every time-based rule compares against this.
     now: Timestamp,
+    /// The workload being evaluated.
     target: &'s Target<'a>,
+    /// The versions the workload may return to, oldest first.
     releases: &'s [Release<'a>],
+    /// The ownership tree: the target (index 0) and every object reachable
+    /// from it through owner references, breadth-first. Other sections
+    /// point into it by index.
     objects: &'s [ObjectInfo<'a>],
+    /// The pods of the tree, in tree order.
     pods: &'s [Pod<'a>],
+    /// The policy's settings as a JSON document in a string (`{}` when none).
     settings: &'s Text<'a>,
+    /// Results of the metric queries the RolloutPolicy declares, by name
+    /// (contract 0.4.0 on; absent for 0.3.0 policies).
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<&'s [Metric<'a>]>,
 }
@@ -160,6 +179,7 @@ impl<'a> Snapshot<'a> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ConditionStatus {
     True,
@@ -168,6 +188,7 @@ pub enum ConditionStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Condition<'a> {
     /// The condition's `type` field.
@@ -184,6 +205,7 @@ pub struct Condition<'a> {
 /// Why a container is waiting. Known reasons are cases of their own, so
 /// matching on them needs no string comparison; anything else is `Other`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum WaitingReason<'a> {
     ContainerCreating,
@@ -252,6 +274,7 @@ impl<'a> WaitingReason<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct WaitingState<'a> {
     #[serde(borrow)]
@@ -261,12 +284,14 @@ pub struct WaitingState<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct RunningState {
     pub started_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct TerminatedState<'a> {
     #[serde(borrow)]
@@ -279,6 +304,7 @@ pub struct TerminatedState<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ContainerState<'a> {
     Waiting(#[serde(borrow)] WaitingState<'a>),
@@ -289,6 +315,7 @@ pub enum ContainerState<'a> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ContainerRole {
     /// A regular container.
@@ -300,6 +327,7 @@ pub enum ContainerRole {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Container<'a> {
     #[serde(borrow)]
@@ -317,6 +345,7 @@ pub struct Container<'a> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum PodPhase {
     Pending,
@@ -327,6 +356,7 @@ pub enum PodPhase {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Pod<'a> {
     /// This pod in [`Snapshot::objects`] (name, labels and owner live there).
@@ -351,6 +381,7 @@ pub struct Pod<'a> {
 
 /// One object of the target's ownership tree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct ObjectInfo<'a> {
     #[serde(borrow)]
@@ -372,6 +403,7 @@ pub struct ObjectInfo<'a> {
 /// A version of the workload the policy may return to. For a Deployment
 /// these are its ReplicaSets, ordered by revision (oldest first).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Release<'a> {
     /// How the release is named in decisions: the revision number for a
@@ -392,6 +424,7 @@ pub struct Release<'a> {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Target<'a> {
     #[serde(borrow)]

@@ -3,7 +3,9 @@
 //!
 //! The template is the example policy itself (`examples/policies/rollback-on-crash`)
 //! and its suite's dumps, embedded at compile time, so what `rewind new`
-//! writes is what the repository's own tests build and run.
+//! writes is what the repository's own tests build and run. The SDK comes
+//! with it (`vendor/`, embedded by `build.rs`), so the crate builds
+//! outside a checkout of rewind.
 
 use std::path::{Path, PathBuf};
 
@@ -30,23 +32,39 @@ const EXAMPLE_DUMPS: &[(&str, &str)] = &[
     ("first-revision.yaml", include_str!("../../../examples/deployment/first-revision.yaml")),
 ];
 
-/// The SDK of the checkout this binary was built from, if it is still there.
-pub fn default_sdk() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk")
+/// The SDK and the snapshot crate it depends on, as (path below `vendor/`,
+/// contents).
+const VENDORED_SDK: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/vendored_sdk.rs"));
+
+/// The SDK version this binary speaks, which the vendored copy carries.
+const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where the new crate's SDK comes from.
+enum SdkSource {
+    /// The copy written into the crate's `vendor/`.
+    Vendored,
+    /// An SDK crate on this machine (`--sdk`), used in place.
+    Local(PathBuf),
 }
 
 /// Creates the policy crate `name` in `parent/name`: Cargo manifest (its own
 /// workspace, the `guest` profile `rewind build` uses), the example rules
 /// under the policy's name, and a suite with its dumps that passes as
 /// created. Returns the crate directory.
-pub fn new_policy(name: &str, parent: &Path, sdk: &Path) -> Result<PathBuf, AuthoringError> {
+pub fn new_policy(name: &str, parent: &Path, sdk: Option<&Path>) -> Result<PathBuf, AuthoringError> {
     if !valid_name(name) {
         return Err(AuthoringError::BadName(name.to_string()));
     }
-    let sdk = sdk.canonicalize().map_err(|_| AuthoringError::NoSdk(sdk.to_path_buf()))?;
-    if !sdk.join("Cargo.toml").is_file() {
-        return Err(AuthoringError::NoSdk(sdk));
-    }
+    let sdk = match sdk {
+        None => SdkSource::Vendored,
+        Some(given) => {
+            let sdk = given.canonicalize().map_err(|_| AuthoringError::NoSdk(given.to_path_buf()))?;
+            if !sdk.join("Cargo.toml").is_file() {
+                return Err(AuthoringError::NoSdk(sdk));
+            }
+            SdkSource::Local(sdk)
+        }
+    };
     let dir = parent.join(name);
     if dir.exists() {
         return Err(AuthoringError::Exists(dir));
@@ -58,6 +76,9 @@ pub fn new_policy(name: &str, parent: &Path, sdk: &Path) -> Result<PathBuf, Auth
         (".gitignore".to_string(), "/target\n".to_string()),
     ];
     files.extend(EXAMPLE_DUMPS.iter().map(|(file, text)| (format!("fixtures/{file}"), text.to_string())));
+    if let SdkSource::Vendored = sdk {
+        files.extend(VENDORED_SDK.iter().map(|(file, text)| (format!("vendor/{file}"), vendored_text(file, text))));
+    }
     for (relative, text) in files {
         let path = dir.join(relative);
         let written = std::fs::create_dir_all(path.parent().expect("files sit in the crate directory"))
@@ -85,8 +106,27 @@ fn type_name(name: &str) -> String {
         .collect()
 }
 
-fn manifest(name: &str, sdk: &Path) -> String {
-    let sdk = sdk.display().to_string().replace('\\', "/");
+/// A vendored file as the copy needs it: the SDK finds the snapshot crate
+/// beside it in `vendor/`, not where the repository keeps it.
+fn vendored_text(file: &str, text: &str) -> String {
+    if file == "rewind-sdk/Cargo.toml" {
+        text.replace(r#"path = "../../snapshot""#, r#"path = "../rewind-snapshot""#)
+    } else {
+        text.to_string()
+    }
+}
+
+fn manifest(name: &str, sdk: &SdkSource) -> String {
+    let dependency = match sdk {
+        SdkSource::Vendored => format!(
+            "# The SDK is vendored: this crate builds without a checkout of rewind.\n\
+             rewind-sdk = {{ version = \"={SDK_VERSION}\", path = \"vendor/rewind-sdk\" }}"
+        ),
+        SdkSource::Local(path) => {
+            let path = path.display().to_string().replace('\\', "/");
+            format!("rewind-sdk = {{ version = \"={SDK_VERSION}\", path = \"{path}\" }}")
+        }
+    };
     format!(
         r#"[package]
 name = "{name}"
@@ -100,7 +140,7 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-rewind-sdk = {{ path = "{sdk}" }}
+{dependency}
 serde = {{ version = "1", features = ["derive"] }}
 
 # A workspace of its own, so the crate builds wherever it is placed.
@@ -167,9 +207,34 @@ mod tests {
     fn an_existing_directory_is_never_written_over() {
         let parent = tempfile::tempdir().unwrap();
         std::fs::create_dir(parent.path().join("taken")).unwrap();
-        let err = new_policy("taken", parent.path(), &default_sdk()).unwrap_err();
+        let err = new_policy("taken", parent.path(), None).unwrap_err();
         assert!(matches!(err, AuthoringError::Exists(_)), "{err}");
-        let err = new_policy("fresh", parent.path(), Path::new("/nonexistent/sdk")).unwrap_err();
+        let err = new_policy("fresh", parent.path(), Some(Path::new("/nonexistent/sdk"))).unwrap_err();
         assert!(err.to_string().contains("--sdk"), "{err}");
+    }
+
+    /// The SDK and snapshot manifests spell out what the workspace's other
+    /// crates inherit; they must say the same.
+    #[test]
+    fn the_vendored_manifests_agree_with_the_workspace() {
+        let workspace = include_str!("../../../Cargo.toml");
+        let vendored = |file: &str| VENDORED_SDK.iter().find(|(name, _)| *name == file).expect(file).1;
+        for file in ["rewind-sdk/Cargo.toml", "rewind-snapshot/Cargo.toml"] {
+            let manifest = vendored(file);
+            assert!(manifest.contains(&format!("version = \"{SDK_VERSION}\"")), "{file}: version");
+            for line in manifest.lines().filter(|l| l.starts_with("edition") || l.starts_with("rust-version")) {
+                assert!(workspace.contains(line), "{file}: `{line}` is not the workspace's");
+            }
+            for dependency in ["serde = ", "serde_json = ", "wit-bindgen = "] {
+                if let Some(line) = manifest.lines().find(|l| l.starts_with(dependency)) {
+                    assert!(workspace.contains(line), "{file}: `{line}` is not the workspace's");
+                }
+            }
+        }
+        assert!(vendored("rewind-sdk/wit/policy.wit").contains("package rewind:policy@0.4.0"));
+        assert!(vendored("rewind-sdk/src/lib.rs").contains(r#"path: "wit","#));
+        assert!(
+            vendored_text("rewind-sdk/Cargo.toml", vendored("rewind-sdk/Cargo.toml")).contains("../rewind-snapshot")
+        );
     }
 }

@@ -93,12 +93,14 @@ pub struct KindName {
     /// The API group (`e6data.io`); empty for the core group.
     #[serde(default)]
     pub group: String,
+    /// The kind's name (`MetadataService`).
     pub kind: String,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretKeys {
+    /// The Secret's name.
     pub name: String,
     /// The keys a bearer token may be read from; a pull secret needs none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -28,11 +28,16 @@ pub struct RolloutPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "free_json")]
     pub settings: Option<Value>,
+    /// `DryRun` (the default) records each decision and the actions it
+    /// would take, and changes nothing; `Enforce` carries the actions out.
     #[serde(default)]
     pub mode: Mode,
-    /// Re-evaluation interval: time-based rules need it without any change.
+    /// Seconds between re-evaluations of a covered workload that did not
+    /// change: time-based rules (a grace period, a metric window) need them.
     #[serde(default = "default_resync_seconds")]
     pub resync_seconds: u64,
+    /// How many rollbacks per workload in a time window the controller
+    /// carries out before it holds a workload back.
     #[serde(default)]
     pub flap_guard: FlapGuard,
     /// Metric queries run before each evaluation of a covered workload;
@@ -54,19 +59,26 @@ fn free_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
 }
 
-/// An explicit workload (`name`), or every workload of the kind matching
+/// Which workloads of the RolloutPolicy's namespace it covers: an explicit workload (`name`), or every workload of the kind matching
 /// `matchLabels`.
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadSelector {
+    /// The workload kind's API version (`apps/v1`, or a custom kind's
+    /// `group/version`).
     pub api_version: String,
+    /// The workload kind (`Deployment`, `StatefulSet`, `DaemonSet`, or a
+    /// custom kind the namespace's bound allows).
     pub kind: String,
+    /// One workload by name; give this or `matchLabels`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Every workload of the kind whose labels include all of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
+/// Where the policy module comes from.
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySource {
@@ -84,15 +96,19 @@ pub struct PolicySource {
     pub pull_secret: Option<SecretName>,
 }
 
+/// A Secret of the RolloutPolicy's namespace.
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Eq)]
 pub struct SecretName {
+    /// The Secret's name.
     pub name: String,
 }
 
+/// Whether the controller carries out a policy's actions. A policy left
+/// without a mode only records what it would do.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, PartialEq, Eq, Default)]
 pub enum Mode {
-    #[default]
     Enforce,
+    #[default]
     DryRun,
 }
 
@@ -101,7 +117,9 @@ pub enum Mode {
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct FlapGuard {
+    /// Rollbacks allowed per workload within the window (default 3).
     pub max_rollbacks: u32,
+    /// The window's length in seconds (default 3600).
     pub window_seconds: u64,
 }
 
@@ -116,11 +134,13 @@ impl Default for FlapGuard {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutPolicyStatus {
+    /// PolicyReady, Overlap, FlapGuard and OutsideBound.
     #[serde(default)]
     pub conditions: Vec<StatusCondition>,
     /// The sha256 of the module serving now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_sha256: Option<String>,
+    /// Covered workloads by the state last decided.
     #[serde(default)]
     pub counts: DecisionCounts,
 }
@@ -129,9 +149,13 @@ pub struct RolloutPolicyStatus {
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionCounts {
+    /// Covered workloads.
     pub workloads: u32,
+    /// Workloads last decided healthy.
     pub healthy: u32,
+    /// Workloads last decided to be progressing.
     pub progressing: u32,
+    /// Workloads last decided to have failed.
     pub failed: u32,
     /// Workloads whose last evaluation ended in an error.
     pub errors: u32,
@@ -160,6 +184,7 @@ pub struct DecisionCounts {
 pub struct RolloutDecisionSpec {
     /// The RolloutPolicy that decided.
     pub policy: String,
+    /// The workload decided about.
     pub workload: WorkloadRef,
     #[serde(flatten)]
     pub decision: WorkloadStatus,
@@ -168,22 +193,30 @@ pub struct RolloutDecisionSpec {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadRef {
+    /// The workload's API version.
     pub api_version: String,
+    /// The workload's kind.
     pub kind: String,
+    /// The workload's name.
     pub name: String,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusCondition {
+    /// The condition's name.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `True` or `False`.
     pub status: String,
+    /// Why, in one CamelCase word (see the troubleshooting page).
     pub reason: String,
-    /// Left out when empty: the API server stores an empty string of a
-    /// merge patch as null, which the schema would refuse.
+    /// Why, for a person.
+    // Left out when empty: the API server stores an empty string of a
+    // merge patch as null, which the schema would refuse.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// When the status last changed, RFC 3339.
     pub last_transition_time: String,
 }
 
@@ -204,33 +237,43 @@ impl StatusCondition {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStatus {
+    /// The workload's name.
     pub name: String,
     /// When this decision was first made (a decision that holds is not
     /// written again).
     pub time: String,
+    /// `healthy`, `progressing` or `failed`; absent when the evaluation
+    /// ended in an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The findings' reasons (`ImagePullBackOff`, `MetricBreached`, …).
     #[serde(default)]
     pub findings: Vec<String>,
     /// What the findings say, in their order (at most 8, each cut at 1,000
     /// characters): the pod and container, or the metric, value and threshold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finding_messages: Vec<String>,
+    /// Whether the policy found the workload may roll back; absent when
+    /// it was not asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eligible: Option<bool>,
+    /// The release the policy selected to return to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
     /// Actions executed (Enforce) or planned (DryRun), as `rewind eval` reports them.
     #[serde(default)]
     #[schemars(schema_with = "free_json_list")]
     pub actions: Vec<Value>,
+    /// The actions were planned only (mode DryRun).
     #[serde(default)]
     pub dry_run: bool,
+    /// What went wrong in the evaluation or in carrying out its actions.
     #[serde(default)]
     pub errors: Vec<String>,
     /// Times of the rollbacks inside the flap-guard window.
     #[serde(default)]
     pub rollbacks: Vec<String>,
+    /// The flap guard held a rollback back.
     #[serde(default)]
     pub flap_guard_tripped: bool,
 }

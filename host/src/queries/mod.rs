@@ -24,8 +24,11 @@ use std::path::Path;
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricsSpec {
+    /// The Prometheus the queries go to; it must be one the namespace's
+    /// bound (and the controller's `--prometheus-address`, if given) allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusSource>,
+    /// The queries, each run before every evaluation of a covered workload.
     pub queries: Vec<QuerySpec>,
 }
 
@@ -48,7 +51,9 @@ pub struct PrometheusSource {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretKey {
+    /// The Secret's name, in the RolloutPolicy's namespace.
     pub name: String,
+    /// The key whose value is the token.
     pub key: String,
 }
 
@@ -71,7 +76,9 @@ pub struct QuerySpec {
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, JsonSchema, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRange {
+    /// How far back the range reaches from the evaluation time.
     pub seconds: u64,
+    /// Seconds between samples.
     pub step_seconds: u64,
 }
 

@@ -10,7 +10,7 @@
 //! and building actions ([`act`]).
 
 wit_bindgen::generate!({
-    path: "../../wit/0.4.0",
+    path: "wit",
     world: "rollback-policy",
     pub_export_macro: true,
     export_macro_name: "export_policy",

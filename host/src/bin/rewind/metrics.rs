@@ -2,39 +2,25 @@
 //! a live Prometheus, or recorded results replayed.
 
 use anyhow::{Context, Result, bail};
+use rewind::cli::QueryArgs;
 use rewind::evaluate::{TargetSpec, find_target};
 use rewind::objects::ObjectSet;
 use rewind::queries::LiveQueries;
 use std::path::PathBuf;
 
-#[derive(clap::Args)]
-pub struct QueryArgs {
-    /// Metric queries to run before evaluating: a RolloutPolicy (its
-    /// spec.metrics) or a file of `prometheus:` and `queries:`.
-    #[arg(long)]
-    pub queries: Option<PathBuf>,
-    /// The Prometheus to run --queries against (replaces the file's address).
-    #[arg(long, requires = "queries")]
-    pub metrics_from: Option<String>,
-    /// A bearer token for that Prometheus, read from this file.
-    #[arg(long, requires = "queries")]
-    pub metrics_token_file: Option<PathBuf>,
-}
-
-impl QueryArgs {
-    pub fn live(&self) -> Result<Option<LiveQueries>> {
-        let Some(file) = &self.queries else { return Ok(None) };
-        let token = match &self.metrics_token_file {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read --metrics-token-file {}", path.display()))?
-                    .trim()
-                    .to_string(),
-            ),
-            None => None,
-        };
-        LiveQueries::from_file(file, self.metrics_from.as_deref(), token).map(Some).map_err(anyhow::Error::msg)
-    }
+/// The live queries `args` ask for, if any.
+pub fn live_queries(args: &QueryArgs) -> Result<Option<LiveQueries>> {
+    let Some(file) = &args.queries else { return Ok(None) };
+    let token = match &args.metrics_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --metrics-token-file {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    LiveQueries::from_file(file, args.metrics_from.as_deref(), token).map(Some).map_err(anyhow::Error::msg)
 }
 
 /// Adds recorded results (`--metrics` files of RecordedMetrics objects) and

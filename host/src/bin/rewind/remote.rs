@@ -2,13 +2,13 @@
 //! `controller`) or a registry or web server (`push`, `pull`, and remote
 //! `--policy` references).
 
-use super::CaptureArgs;
 use anyhow::{Context, Result, bail};
+use rewind::cli::Exit;
+use rewind::cli::{CaptureArgs, ControllerArgs};
 use rewind::distribution::PolicyRef;
 use rewind::evaluate::TargetSpec;
 use rewind::runtime::PolicyRuntime;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 async fn kube_client(kubeconfig: Option<&Path>) -> Result<kube::Client> {
     let config = match kubeconfig {
@@ -22,9 +22,9 @@ async fn kube_client(kubeconfig: Option<&Path>) -> Result<kube::Client> {
     Ok(kube::Client::try_from(config)?)
 }
 
-pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
+pub fn capture(args: &CaptureArgs) -> Result<Exit> {
     let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
-    let live = args.queries.live()?;
+    let live = super::metrics::live_queries(&args.queries)?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     tokio.block_on(async {
         let cluster = rewind::controller::cluster::Cluster::new(kube_client(args.kubeconfig.as_deref()).await?);
@@ -36,7 +36,7 @@ pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
                 Some(path) => std::fs::write(path, dump).with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{dump}"),
             }
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Ok);
         };
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut taken = 0u64;
@@ -48,11 +48,11 @@ pub fn capture(args: &CaptureArgs) -> Result<ExitCode> {
             taken += 1;
             eprintln!("captured {} ({taken})", path.display());
             if args.count.is_some_and(|count| taken >= count) {
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Ok);
             }
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(args.interval.max(1))) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+                _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
             }
         }
     })
@@ -92,7 +92,7 @@ pub fn push(
     reference: &str,
     extra: &[String],
     cache_root: Option<&Path>,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let oci = oci_reference(reference)?;
     // One read: the bytes pushed are the bytes inspected.
     let bytes = std::fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
@@ -112,10 +112,10 @@ pub fn push(
     // The pinned form: what a RolloutPolicy should name to never move.
     println!("{}", rewind::distribution::OciRef { reference: digest, ..oci.clone() });
     eprintln!("pushed {} (sha256 {}, {}) as {oci}", module.display(), inspected.sha256, inspected.contract.package());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
-pub fn pull(reference: &str, output: Option<&Path>, cache_root: Option<&Path>) -> Result<ExitCode> {
+pub fn pull(reference: &str, output: Option<&Path>, cache_root: Option<&Path>) -> Result<Exit> {
     let reference: PolicyRef = reference.parse().map_err(anyhow::Error::msg)?;
     if let PolicyRef::File(path) = &reference {
         bail!("{} is a local path; pull takes an oci:// reference or an https:// URL", path.display());
@@ -131,39 +131,13 @@ pub fn pull(reference: &str, output: Option<&Path>, cache_root: Option<&Path>) -
     for (key, value) in &fetched.annotations {
         eprintln!("  {key}: {value}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
-/// `rewind controller`'s arguments.
-#[derive(clap::Args)]
-pub struct ControllerArgs {
-    /// A kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the
-    /// in-cluster service account).
-    #[arg(long)]
-    kubeconfig: Option<PathBuf>,
-    /// Log as JSON lines.
-    #[arg(long)]
-    json_logs: bool,
-    /// Where /metrics, /healthz and /readyz are served.
-    #[arg(long, default_value = "0.0.0.0:8080")]
-    metrics_address: String,
-    /// The Lease that elects one acting replica, in $POD_NAMESPACE
-    /// (default: the namespace `default`).
-    #[arg(long, default_value = "rewind-controller")]
-    lease_name: String,
-    /// A Prometheus base URL RolloutPolicies may query; may be repeated.
-    /// Without it, any address a RolloutPolicyBound allows.
-    #[arg(long = "prometheus-address")]
-    prometheus_addresses: Vec<String>,
-    /// Where RolloutPolicies' module paths may point: bundled policies
-    /// directly in it, custom ones below custom/; no other path is loaded.
-    #[arg(long, default_value = "/policies")]
-    policies_dir: PathBuf,
-}
-
-pub fn controller(runtime: PolicyRuntime, args: &ControllerArgs, cache_root: Option<&Path>) -> Result<ExitCode> {
-    let ControllerArgs { kubeconfig, json_logs, metrics_address, lease_name, prometheus_addresses, policies_dir } =
-        args;
+pub fn controller(runtime: PolicyRuntime, args: &ControllerArgs, cache_root: Option<&Path>) -> Result<Exit> {
+    let ControllerArgs {
+        kubeconfig, json_logs, metrics_address, lease_name, prometheus_addresses, policies_dir, ..
+    } = args;
     let (kubeconfig, json_logs) = (kubeconfig.as_deref(), *json_logs);
     let cache_root = cache_root.map(Path::to_path_buf);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
@@ -192,6 +166,6 @@ pub fn controller(runtime: PolicyRuntime, args: &ControllerArgs, cache_root: Opt
             policies_dir: Some(policies_dir.clone()),
         };
         rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, options).await;
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Ok)
     })
 }

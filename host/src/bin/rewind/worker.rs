@@ -4,23 +4,10 @@
 //! limits cover only the compilation.
 
 use anyhow::{Context, Result};
+use rewind::cli::{Exit, WorkerArgs};
 use std::io::{Read, Write};
-use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct WorkerArgs {
-    /// The memory limit of the engine the artifact is for.
-    #[arg(long)]
-    engine_memory_bytes: usize,
-    /// RLIMIT_DATA for this process.
-    #[arg(long)]
-    data_bytes: u64,
-    /// RLIMIT_CPU for this process: a backstop behind the parent's clock.
-    #[arg(long)]
-    cpu_seconds: u64,
-}
-
-pub fn run(args: &WorkerArgs) -> Result<ExitCode> {
+pub fn run(args: &WorkerArgs) -> Result<Exit> {
     let mut module = Vec::new();
     let max = rewind::runtime::SandboxLimits::default().max_module_bytes.max(1 << 30);
     std::io::stdin().take(max).read_to_end(&mut module).context("reading the module")?;
@@ -29,7 +16,7 @@ pub fn run(args: &WorkerArgs) -> Result<ExitCode> {
     let artifact = rewind::runtime::precompile_in_worker(args.engine_memory_bytes, &module)
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     std::io::stdout().write_all(&artifact).context("writing the artifact")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
 fn limit(resource: libc::__rlimit_resource_t, value: u64) -> Result<()> {
