@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The book and the pages around it: builds docs/ with mdBook into
+# target/book, checks links, includes and repository paths in the README and
+# the book and runs their console examples (scripts/docs-check.py; needs
+# target/debug/rewind and the bundled policies built), and packages the
+# crates policy authors depend on, as crates.io would take them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mdbook=$(scripts/mdbook.sh)
+"$mdbook" build docs >/dev/null
+scripts/docs-check.py --book target/book
+cargo package --quiet --allow-dirty -p rewind-snapshot -p rewind-sdk
+echo "docs: the book built, its links and examples checked, rewind-snapshot and rewind-sdk packaged" >&2
