@@ -15,6 +15,10 @@ target/debug/rewind test examples/
 # The Python port of the example policy passes the Rust policy's own suite.
 # (componentize-py components carry the interpreter: about 18 MiB.)
 target/debug/rewind test --max-module-mib 32 --policy "$(scripts/build-python-policy.sh)" examples/policies/rollback-on-crash/
+# The book: mdBook, links and paths, the README's and the pages' console
+# examples run, and the SDK crates packaged (needs the binary and policies
+# built above).
+scripts/docs.sh
 # The controller against a real API server (built once, cached in ~/.cache/rewind).
 scripts/e2e.sh
 # Policy distribution against a real registry and an https server on loopback.

@@ -32,7 +32,8 @@ pub type Timestamp = i64;
 /// Index into [`Snapshot::objects`]. Index 0 is always the target.
 pub type ObjectIndex = u32;
 
-/// Labels or annotations as key/value pairs, in the object's key order.
+/// Labels or annotations as key/value pairs, sorted by key (the host reads
+/// them from a JSON map that keeps no other order).
 pub type Pairs<'a> = Vec<(Text<'a>, Text<'a>)>;
 
 /// `Default` is an empty snapshot at the epoch, for tests and tools that
@@ -44,9 +45,11 @@ pub struct Snapshot<'a> {
     /// The evaluation time. Policies have no clock: every time-based rule
     /// compares against this, so an evaluation can be replayed.
     pub now: Timestamp,
+    /// The workload being evaluated (the same object as `objects[0]`).
     #[serde(borrow)]
     pub target: Target<'a>,
-    /// The versions the workload may return to, oldest first.
+    /// The versions the workload may return to, oldest first; empty for a
+    /// kind other than Deployment, StatefulSet or DaemonSet.
     #[serde(borrow)]
     pub releases: Vec<Release<'a>>,
     /// The ownership tree: the target (index 0) and every object reachable
@@ -70,11 +73,15 @@ pub struct Snapshot<'a> {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Metric<'a> {
+    /// The query's `name` as the policy's configuration declares it (or a
+    /// RecordedMetrics result records it); unique within the snapshot.
     #[serde(borrow)]
     pub name: Text<'a>,
-    /// The query as it was sent, placeholders filled in.
+    /// The query as it was sent, placeholders filled in (as written when
+    /// they could not be filled, and the result is the error saying why).
     #[serde(borrow)]
     pub query: Text<'a>,
+    /// What the query returned, or why it returned nothing.
     #[serde(borrow)]
     pub result: MetricResult<'a>,
 }
@@ -85,14 +92,21 @@ pub struct Metric<'a> {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum MetricResult<'a> {
+    /// The one series' samples, oldest first: one for an instant query (or a
+    /// scalar), a point per step for a range query; empty when no series matched.
     Samples(Vec<Sample>),
+    /// Why the query could not be filled in or run, or why its answer was
+    /// refused (Prometheus unreachable, an error answer, several series, ...).
     #[serde(borrow)]
     Error(Text<'a>),
 }
 
+/// One point of a query's result.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Sample {
+    /// The sample's time as Prometheus gives it, in whole seconds (rounded
+    /// down); an instant query's sample is at the evaluation time.
     pub time: Timestamp,
     /// In JSON, a value that is not a finite number is written as
     /// Prometheus writes it: `"NaN"`, `"+Inf"`, `"-Inf"`.
@@ -118,7 +132,9 @@ mod sample_value {
     #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     #[serde(untagged)]
     pub(crate) enum Written<'a> {
+        /// A finite value.
         Number(f64),
+        /// `"NaN"`, `"+Inf"` or `"-Inf"`.
         Text(&'a str),
     }
 
@@ -148,7 +164,8 @@ pub struct JsonView<'s, 'a> {
     now: Timestamp,
     /// The workload being evaluated.
     target: &'s Target<'a>,
-    /// The versions the workload may return to, oldest first.
+    /// The versions the workload may return to, oldest first; empty for a
+    /// kind other than Deployment, StatefulSet or DaemonSet.
     releases: &'s [Release<'a>],
     /// The ownership tree: the target (index 0) and every object reachable
     /// from it through owner references, breadth-first. Other sections
@@ -178,27 +195,37 @@ impl<'a> Snapshot<'a> {
     }
 }
 
+/// A condition's `status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ConditionStatus {
+    /// `status` is `"True"` (or an unquoted YAML `true`).
     True,
+    /// `status` is `"False"` (or an unquoted YAML `false`).
     False,
+    /// `status` is `"Unknown"`, missing, or anything else.
     Unknown,
 }
 
+/// One entry of an object's `status.conditions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Condition<'a> {
-    /// The condition's `type` field.
+    /// The condition's `type` field; entries without one are left out.
     #[serde(borrow)]
     pub kind: Text<'a>,
+    /// The condition's `status` field.
     pub status: ConditionStatus,
+    /// The condition's `reason`; absent when missing.
     #[serde(borrow)]
     pub reason: Option<Text<'a>>,
+    /// The condition's `message`; absent when missing.
     #[serde(borrow)]
     pub message: Option<Text<'a>>,
+    /// The condition's `lastTransitionTime`; absent when missing or not a
+    /// valid RFC 3339 time.
     pub last_transition: Option<Timestamp>,
 }
 
@@ -208,15 +235,26 @@ pub struct Condition<'a> {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum WaitingReason<'a> {
+    /// `ContainerCreating`: the kubelet is still setting the container up.
     ContainerCreating,
+    /// `PodInitializing`: the pod's init containers have not finished.
     PodInitializing,
+    /// `ImagePullBackOff`: pulling the image failed; the kubelet waits before retrying.
     ImagePullBackOff,
+    /// `ErrImagePull`: pulling the image failed.
     ErrImagePull,
+    /// `CrashLoopBackOff`: the container keeps exiting; the kubelet waits before restarting it.
     CrashLoopBackOff,
+    /// `CreateContainerError`: the runtime could not create the container.
     CreateContainerError,
+    /// `CreateContainerConfigError`: the container's configuration could not
+    /// be made (a missing ConfigMap or Secret, say).
     CreateContainerConfigError,
+    /// `RunContainerError`: the runtime could not start the container.
     RunContainerError,
+    /// `InvalidImageName`: the image reference cannot be parsed.
     InvalidImageName,
+    /// Any other reason, as written; empty when `waiting.reason` is missing.
     Other(#[serde(borrow)] Text<'a>),
 }
 
@@ -273,52 +311,70 @@ impl<'a> WaitingReason<'a> {
     }
 }
 
+/// A container status's `state.waiting`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct WaitingState<'a> {
+    /// `waiting.reason`.
     #[serde(borrow)]
     pub reason: WaitingReason<'a>,
+    /// `waiting.message`; absent when missing.
     #[serde(borrow)]
     pub message: Option<Text<'a>>,
 }
 
+/// A container status's `state.running`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct RunningState {
+    /// `running.startedAt`; absent when missing.
     pub started_at: Option<Timestamp>,
 }
 
+/// A container status's `state.terminated` or `lastState.terminated`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct TerminatedState<'a> {
+    /// `terminated.reason` (`Error`, `OOMKilled`, `Completed`, ...); absent when missing.
     #[serde(borrow)]
     pub reason: Option<Text<'a>>,
+    /// `terminated.message`; absent when missing.
     #[serde(borrow)]
     pub message: Option<Text<'a>>,
+    /// `terminated.exitCode`; 0 when missing (Kubernetes always sets it).
     pub exit_code: i32,
+    /// `terminated.startedAt`; absent when missing.
     pub started_at: Option<Timestamp>,
+    /// `terminated.finishedAt`; absent when missing.
     pub finished_at: Option<Timestamp>,
 }
 
+/// A container status's `state`: the first of `waiting`, `terminated` and
+/// `running` it holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ContainerState<'a> {
+    /// `state.waiting`: the container is not running yet, or again.
     Waiting(#[serde(borrow)] WaitingState<'a>),
+    /// `state.running`.
     Running(RunningState),
+    /// `state.terminated`: the container has exited.
     Terminated(#[serde(borrow)] TerminatedState<'a>),
-    /// The kubelet has not reported a state yet.
+    /// The kubelet has not reported a state yet: the pod's status lists no
+    /// such container, or its `state` is empty.
     Unknown,
 }
 
+/// Where a container is declared in the pod's spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ContainerRole {
-    /// A regular container.
+    /// A regular container (`spec.containers`).
     App,
     /// An init container that runs to completion before the app starts.
     Init,
@@ -326,55 +382,79 @@ pub enum ContainerRole {
     Sidecar,
 }
 
+/// One container of a pod's spec, with its status matched by name from
+/// `status.initContainerStatuses` or `status.containerStatuses`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Container<'a> {
+    /// The spec's `name`; empty when missing.
     #[serde(borrow)]
     pub name: Text<'a>,
+    /// The spec's `image` (not the status's); empty when missing.
     #[serde(borrow)]
     pub image: Text<'a>,
+    /// Whether it is an app container, an init container or a sidecar.
     pub role: ContainerRole,
+    /// The status's `ready`; false when missing or when there is no status.
     pub ready: bool,
+    /// The status's `started`; absent when missing or when there is no status.
     pub started: Option<bool>,
+    /// The status's `restartCount`; 0 when missing or when there is no status.
     pub restart_count: u32,
+    /// The status's `state`; `unknown` when there is no status.
     #[serde(borrow)]
     pub state: ContainerState<'a>,
+    /// The status's `lastState.terminated`: how the previous run ended;
+    /// absent when missing or when there is no status.
     #[serde(borrow)]
     pub last_terminated: Option<TerminatedState<'a>>,
 }
 
+/// A pod's `status.phase`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum PodPhase {
+    /// `Pending`: accepted, but not every container is running yet.
     Pending,
+    /// `Running`: bound to a node, with at least one container running or starting.
     Running,
+    /// `Succeeded`: every container exited successfully.
     Succeeded,
+    /// `Failed`: every container exited, at least one with a failure.
     Failed,
+    /// `Unknown`, or `status.phase` is missing or not one of the above.
     Unknown,
 }
 
+/// A pod of the target's ownership tree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Pod<'a> {
     /// This pod in [`Snapshot::objects`] (name, labels and owner live there).
     pub object: ObjectIndex,
+    /// `status.phase`.
     pub phase: PodPhase,
-    /// `status.reason`, e.g. `Evicted`.
+    /// `status.reason`, e.g. `Evicted`; absent when missing.
     #[serde(borrow)]
     pub reason: Option<Text<'a>>,
+    /// `status.message`; absent when missing.
     #[serde(borrow)]
     pub message: Option<Text<'a>>,
+    /// `status.conditions` (`PodScheduled`, `Initialized`, `ContainersReady`,
+    /// `Ready`, ...); empty when missing.
     #[serde(borrow)]
     pub conditions: Vec<Condition<'a>>,
+    /// `metadata.creationTimestamp`; absent when missing.
     pub created: Option<Timestamp>,
+    /// `status.startTime` (when the kubelet accepted the pod); absent when missing.
     pub started: Option<Timestamp>,
-    /// Set when the pod is being deleted.
+    /// Whether `metadata.deletionTimestamp` is set: the pod is being deleted.
     pub deleting: bool,
     /// Init containers (and sidecars) first, in spec order, then app
-    /// containers.
+    /// containers. Ephemeral containers are left out.
     #[serde(borrow)]
     pub containers: Vec<Container<'a>>,
 }
@@ -384,71 +464,123 @@ pub struct Pod<'a> {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct ObjectInfo<'a> {
+    /// `apiVersion`; empty when missing.
     #[serde(borrow)]
     pub api_version: Text<'a>,
+    /// `kind`; empty when missing.
     #[serde(borrow)]
     pub kind: Text<'a>,
+    /// `metadata.name`; empty when missing.
     #[serde(borrow)]
     pub name: Text<'a>,
+    /// `metadata.uid`; empty when missing.
     #[serde(borrow)]
     pub uid: Text<'a>,
+    /// `metadata.labels`, sorted by key; a value that is not a string is
+    /// given as its JSON text.
     #[serde(borrow)]
     pub labels: Pairs<'a>,
+    /// `metadata.annotations`, sorted by key; a value that is not a string
+    /// is given as its JSON text.
     #[serde(borrow)]
     pub annotations: Pairs<'a>,
-    /// The controlling owner inside the tree (none for the target).
+    /// Its owner in `objects`: the `controller: true` owner reference when that is
+    /// in the tree, else the owner it was found through (the Deployment, for a pod
+    /// whose ReplicaSet a dump lacks); absent for the target.
     pub owner: Option<ObjectIndex>,
 }
 
 /// A version of the workload the policy may return to. For a Deployment
-/// these are its ReplicaSets, ordered by revision (oldest first).
+/// these are its ReplicaSets, for a StatefulSet or DaemonSet its
+/// ControllerRevisions: those the target directly owns and its controller
+/// counts, ordered by revision (oldest first, unnumbered ones before all).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Release<'a> {
-    /// How the release is named in decisions: the revision number for a
-    /// Deployment.
+    /// How the release is named in decisions: its revision number as text,
+    /// or the history object's `metadata.name` when it has no revision.
     #[serde(borrow)]
     pub id: Text<'a>,
+    /// The ReplicaSet's `deployment.kubernetes.io/revision` annotation, or the
+    /// ControllerRevision's `revision`; absent when missing.
     pub revision: Option<u64>,
+    /// The ReplicaSet or ControllerRevision in [`Snapshot::objects`]; the
+    /// host always sets it.
     pub object: Option<ObjectIndex>,
+    /// The `pod-template-hash` label of the ReplicaSet's `spec.template` (absent when
+    /// missing); for a ControllerRevision, the `controller-revision-hash` its pods carry.
     #[serde(borrow)]
     pub pod_template_hash: Option<Text<'a>>,
+    /// The `image` of each app container of the release's pod template
+    /// (`spec.containers`, init containers left out), in order.
     #[serde(borrow)]
     pub images: Vec<Text<'a>>,
+    /// The history object's `metadata.creationTimestamp`; absent when missing.
     pub created: Option<Timestamp>,
+    /// The ReplicaSet's `status.replicas` (0 when missing); for a
+    /// ControllerRevision, how many of the target's pods carry its hash.
     pub replicas: u32,
+    /// The ReplicaSet's `status.readyReplicas` (0 when missing); for a
+    /// ControllerRevision, how many of those pods have `Ready` `True`.
     pub ready_replicas: u32,
-    /// The release the workload runs now.
+    /// The release the workload runs now: the one a StatefulSet's `status.updateRevision`
+    /// names, else the one whose pod template is the target's; failing both, once the
+    /// spec is observed, the revision a Deployment's annotation names or the highest.
     pub current: bool,
 }
 
+/// The workload being evaluated. Counts of a kind rewind does not know are
+/// read where a Deployment keeps them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct Target<'a> {
+    /// `apiVersion`; empty when missing.
     #[serde(borrow)]
     pub api_version: Text<'a>,
+    /// `kind`; empty when missing.
     #[serde(borrow)]
     pub kind: Text<'a>,
+    /// `metadata.namespace`; empty when missing.
     #[serde(borrow)]
     pub namespace: Text<'a>,
+    /// `metadata.name`; empty when missing.
     #[serde(borrow)]
     pub name: Text<'a>,
+    /// `metadata.uid`; empty when missing.
     #[serde(borrow)]
     pub uid: Text<'a>,
+    /// `metadata.generation`; 0 when missing.
     pub generation: i64,
+    /// `status.observedGeneration`: the generation its controller last acted
+    /// on; absent when missing.
     pub observed_generation: Option<i64>,
+    /// `metadata.labels`, sorted by key; a value that is not a string is
+    /// given as its JSON text.
     #[serde(borrow)]
     pub labels: Pairs<'a>,
+    /// `metadata.annotations`, sorted by key; a value that is not a string
+    /// is given as its JSON text.
     #[serde(borrow)]
     pub annotations: Pairs<'a>,
+    /// `status.conditions`; empty when missing.
     #[serde(borrow)]
     pub conditions: Vec<Condition<'a>>,
+    /// `spec.paused` (false when missing); always false for a StatefulSet or
+    /// DaemonSet.
     pub paused: bool,
+    /// `spec.replicas`; a DaemonSet's `status.desiredNumberScheduled`.
+    /// Absent when missing (no default of 1 is assumed).
     pub desired_replicas: Option<u32>,
+    /// `status.readyReplicas`; a DaemonSet's `status.numberReady`. Absent
+    /// when missing (Kubernetes leaves a Deployment's zero counts out).
     pub ready_replicas: Option<u32>,
+    /// `status.updatedReplicas`; a DaemonSet's `status.updatedNumberScheduled`.
+    /// Absent when missing (see `ready-replicas`).
     pub updated_replicas: Option<u32>,
+    /// `status.availableReplicas`; a DaemonSet's `status.numberAvailable`.
+    /// Absent when missing (see `ready-replicas`).
     pub available_replicas: Option<u32>,
 }
 

@@ -24,7 +24,13 @@ use std::path::{Component, Path, PathBuf};
 
 /// What the RolloutPolicies of the namespaces a bound selects may use.
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]
-#[kube(group = "rewind.dev", version = "v1alpha1", kind = "RolloutPolicyBound", shortname = "rpb")]
+#[kube(
+    group = "rewind.dev",
+    version = "v1alpha1",
+    kind = "RolloutPolicyBound",
+    shortname = "rpb",
+    doc = "What the RolloutPolicies of the namespaces it selects may use: module sources, grants, target kinds, Prometheus addresses and Secrets. Cluster-scoped; written by cluster administrators."
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BoundSpec {
     /// The namespaces it applies to, by their labels (matchLabels,

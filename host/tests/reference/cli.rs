@@ -30,7 +30,7 @@ pub fn page() -> String {
 
 fn section(command: &mut clap::Command) -> String {
     let name = command.get_name().to_string();
-    let usage = command.render_usage().to_string().replace("Usage: ", "").replacen(&name, &format!("rewind {name}"), 1);
+    let usage = command.render_usage().to_string().replace("Usage: ", "");
     let mut text = format!("\n## rewind {name}\n\n");
     text.push_str(&format!(
         "{}\n\n```text\n{usage}\n```\n",
@@ -77,6 +77,9 @@ fn signature(arg: &clap::Arg) -> String {
 
 fn describe(arg: &clap::Arg) -> String {
     let mut text = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
+    if !text.ends_with('.') {
+        text.push('.');
+    }
     let values: Vec<String> =
         arg.get_possible_values().iter().filter(|v| !v.is_hide_set()).map(|v| format!("`{}`", v.get_name())).collect();
     if !values.is_empty() && arg.get_action().takes_values() {
