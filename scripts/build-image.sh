@@ -87,9 +87,11 @@ $as_root cp examples/deployment/image-pull-backoff.yaml "$bundle/rootfs/check/"
 $as_root chown -R 65532:65532 "$bundle/rootfs/check"
 reported=$(run_in_image --version)
 [ "$reported" = "rewind $version" ] || { echo "build-image: the image's binary says '$reported', expected 'rewind $version'" >&2; exit 1; }
-release=$(run_in_image eval --policy /policies/deployment.wasm --cluster /check/image-pull-backoff.yaml \
-  --target Deployment/web --namespace shop --now 2024-11-06T14:34:00Z --cache-dir /check/cache --output json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["selection"]["release"])')
+# Exit status 1: the policy decided the example's rollout failed.
+report=$(run_in_image eval --policy /policies/deployment.wasm --cluster /check/image-pull-backoff.yaml \
+  --target Deployment/web --namespace shop --now 2024-11-06T14:34:00Z --cache-dir /check/cache --output json) ||
+  [ $? -eq 1 ] || { echo "build-image: the image's eval of image-pull-backoff.yaml failed" >&2; exit 1; }
+release=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["selection"]["release"])' <<<"$report")
 [ "$release" = 2 ] || { echo "build-image: the image's eval of image-pull-backoff.yaml chose release '$release', expected 2" >&2; exit 1; }
 compressed=$(python3 - "$layout" <<'PY'
 import json, sys

@@ -29,6 +29,8 @@ wait_for() {
   done
   fail "timed out waiting for $what"
 }
+# The CRD describes its fields to kubectl.
+kubectl explain rolloutpolicy.spec.mode | grep -q "changes nothing" || fail "kubectl explain rolloutpolicy.spec.mode does not describe the mode"
 state() { [ "$(kubectl get rdec deployment-web -n shop -o jsonpath='{.spec.state}')" = "$1" ]; }
 wait_for "web to be decided healthy" state healthy
 # The same policy without `mode`, and the grace period over: it plans the

@@ -41,7 +41,8 @@ fn eval_release(cache: &Path, policy: &str) -> Result<String, String> {
             "json",
         ],
     );
-    if code != 0 {
+    // Exit status 1: the policy decided the example's rollout failed.
+    if code != 1 {
         return Err(format!("{stdout}{stderr}"));
     }
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();

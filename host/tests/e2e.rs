@@ -413,7 +413,7 @@ async fn capture_writes_the_ownership_tree_without_secrets_and_eval_reads_it() {
     let eval = ["eval", "--policy", policy.to_str().unwrap(), "--cluster", dump.to_str().unwrap(), "--output", "json"];
     let eval = [&eval[..], &["--now", later.as_str()]].concat();
     let (code, stdout, stderr) = run_rewind(&[&eval[..], &workload[..]].concat(), &[]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(code, 1, "the rollout failed: {stdout}{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["failure"]["state"], "failed", "{stdout}");
     assert_eq!(report["selection"]["release"], "1", "{stdout}");

@@ -220,8 +220,10 @@ fn recorded_results_replay_to_the_same_decision_as_the_live_queries() {
     let path = workspace().join("target/metric-queries-recorded.yaml");
     std::fs::write(&path, serde_yaml::to_string(&recorded).unwrap()).unwrap();
     let (code, stdout, stderr) = eval_healthy(&["--metrics", path.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
-    let replayed: Value = serde_json::from_str(&stdout).unwrap();
+    let replayed: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    // The exit status follows the decision: 1 when the rollout failed.
+    let failed = replayed["failure"]["state"] == "failed";
+    assert_eq!(code, if failed { 1 } else { 0 }, "{stderr}");
     assert_eq!(replayed["failure"], live["failure"]);
     assert_eq!(replayed["selection"], live["selection"]);
 }

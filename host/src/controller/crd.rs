@@ -135,7 +135,7 @@ impl Default for FlapGuard {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutPolicyStatus {
-    /// PolicyReady, Overlap, FlapGuard and OutsideBound.
+    /// PolicyReady, Overlap and FlapGuard.
     #[serde(default)]
     pub conditions: Vec<StatusCondition>,
     /// The sha256 of the module serving now.
@@ -248,7 +248,7 @@ pub struct WorkloadStatus {
     /// ended in an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    /// The findings' reasons (`ImagePullBackOff`, `MetricBreached`, …).
+    /// The findings' reasons (`ImagePullBackOff`, `MetricFailed`, …).
     #[serde(default)]
     pub findings: Vec<String>,
     /// What the findings say, in their order (at most 8, each cut at 1,000
