@@ -7,7 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mdbook=$(scripts/mdbook.sh)
-"$mdbook" build docs >/dev/null
+# mdBook's warnings (an unclosed HTML tag, a missing include) fail the check.
+if ! output=$("$mdbook" build docs 2>&1) || grep -q WARN <<<"$output"; then
+  echo "$output" >&2
+  echo "docs: mdbook build docs failed or warned" >&2
+  exit 1
+fi
 scripts/docs-check.py --book target/book
 cargo package --quiet --allow-dirty -p rewind-snapshot -p rewind-sdk
 echo "docs: the book built, its links and examples checked, rewind-snapshot and rewind-sdk packaged" >&2

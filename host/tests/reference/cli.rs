@@ -92,5 +92,5 @@ fn describe(arg: &clap::Arg) -> String {
     if arg.is_required_set() {
         text.push_str(" Required.");
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    super::schema::cell(&text)
 }

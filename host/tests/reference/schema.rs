@@ -65,7 +65,13 @@ pub fn kind_of(schema: &Value) -> String {
     }
 }
 
-/// A table cell: one line, pipes escaped.
+/// A table cell: one line, pipes escaped, and angle brackets outside code
+/// spans written as entities (Markdown would read `<hex>` as a tag).
 pub fn cell(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
+    line.split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 0 { part.replace('<', "&lt;").replace('>', "&gt;") } else { part.to_string() })
+        .collect::<Vec<_>>()
+        .join("`")
 }

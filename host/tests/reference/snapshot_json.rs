@@ -103,7 +103,7 @@ fn kind_of(schema: &Value) -> String {
 }
 
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    super::schema::cell(text)
 }
 
 fn example(workspace: &std::path::Path) -> String {

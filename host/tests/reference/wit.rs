@@ -91,8 +91,8 @@ fn type_section(resolve: &Resolve, name: &str, id: TypeId) -> String {
         text.push_str("| Name | Type | Description |\n|---|---|---|\n");
         for (name, ty, docs) in rows {
             let ty = if ty.is_empty() { String::new() } else { format!("`{ty}`") };
-            let description = docs.contents.as_deref().unwrap_or_default().split_whitespace().collect::<Vec<_>>();
-            let _ = writeln!(text, "| `{name}` | {ty} | {} |", description.join(" ").replace('|', "\\|"));
+            let description = super::schema::cell(docs.contents.as_deref().unwrap_or_default());
+            let _ = writeln!(text, "| `{name}` | {ty} | {description} |");
         }
     }
     text
