@@ -32,6 +32,7 @@ pub mod change;
 pub mod dump;
 pub mod evaluation;
 pub mod executor;
+pub mod gitops;
 pub mod metrics;
 mod names;
 pub mod objects;
