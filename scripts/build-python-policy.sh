@@ -21,6 +21,6 @@ if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --versi
 fi
 mkdir -p target/python
 out=target/python/rollback-on-crash-py.wasm
-"$venv/bin/componentize-py" -d wit/0.4.0 -w rollback-policy componentize --stub-wasi \
+"$venv/bin/componentize-py" -d wit/0.5.0 -w rollback-policy componentize --stub-wasi \
   -p plugins/rollback-on-crash-py app -o "$out" >&2
 echo "$out"

@@ -7,7 +7,7 @@ scripts/ensure-toolchain.sh
 command -v promtool >/dev/null && command -v prometheus >/dev/null || scripts/apt-install.sh prometheus
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy --target wasm32-wasip2 -p rewind-sdk -p deployment -p bluegreen -p bookkeeper -p hostile -p socket -p floor -p contract-0-3 -p metrics-reader -p rollback-on-crash -- -D warnings
+cargo clippy --target wasm32-wasip2 -p rewind-sdk -p deployment -p bluegreen -p bookkeeper -p hostile -p socket -p floor -p contract-0-3 -p contract-0-4 -p metrics-reader -p rollback-on-crash -- -D warnings
 # Integration tests build the policies they run (tests/common), and the
 # binary they call, which runs the example suites below.
 cargo test --workspace

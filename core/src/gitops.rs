@@ -9,7 +9,8 @@
 //! confirmed owner is ever something the host acts on outside the
 //! workload's tree.
 
-use crate::objects::{self, at};
+use crate::objects::{self, ObjectSet, at};
+use rewind_snapshot::{GitOps, GitOpsOwner, GitOpsTool, OwnerState, Text};
 use serde_json::Value;
 
 /// The GitOps tools and the object of each that applies workloads.
@@ -151,7 +152,15 @@ pub struct OwnerStatus {
     /// The source revision it last applied: Flux's
     /// `status.lastAppliedRevision`, Argo CD's `status.sync.revision`.
     pub revision: Option<String>,
+    /// Its [`PAUSED_FOR`] annotation.
+    pub paused_for: Option<String>,
 }
+
+/// The annotation a policy writes on an owner object outside the tree when
+/// it changes the owner to pause it: `<namespace>/<name>` of the workload.
+/// Only a policy of that workload resumes what it names; a person's pause
+/// carries no such mark and is left alone.
+pub const PAUSED_FOR: &str = "rewind.dev/paused-for";
 
 /// Reads `owner`, the object `claim` names, as far as it concerns
 /// `workload`.
@@ -164,6 +173,7 @@ pub fn owner_status(tool: Tool, owner: &Value, workload: &Value) -> OwnerStatus 
             automated: None,
             self_heal: None,
             revision: text(&["status", "lastAppliedRevision"]),
+            paused_for: objects::annotation(owner, PAUSED_FOR).map(str::to_string),
         },
         Tool::ArgoCdApplication => {
             let automated = at(owner, &["spec", "syncPolicy", "automated"]).filter(|a| a.is_object());
@@ -174,6 +184,7 @@ pub fn owner_status(tool: Tool, owner: &Value, workload: &Value) -> OwnerStatus 
                 automated: Some(enabled),
                 self_heal: Some(enabled && automated.and_then(|a| a.get("selfHeal")) == Some(&Value::Bool(true))),
                 revision: text(&["status", "sync", "revision"]),
+                paused_for: objects::annotation(owner, PAUSED_FOR).map(str::to_string),
             }
         }
     }
@@ -200,6 +211,101 @@ fn in_argocd_resources(owner: &Value, workload: &Value) -> bool {
             && field(resource, "namespace") == key.namespace.as_deref().unwrap_or_default()
             && field(resource, "name") == key.name
     })
+}
+
+/// The kind of object that records what became of looking an owner up
+/// when the owner itself could not be added to the object set: written by
+/// the controller and by `rewind capture`, read like any dump object.
+pub const LOOKUP_KIND: &str = "GitOpsLookup";
+pub const LOOKUP_API_VERSION: &str = "rewind.dev/v1alpha1";
+
+/// What looking the owner up found, when it is not in the set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LookupResult {
+    /// The API server answered that it does not exist.
+    Missing,
+    /// It could not be read, and why.
+    Unreadable(String),
+}
+
+/// The lookup record of `claim`'s owner with `result`, to put beside the
+/// workload's objects.
+pub fn lookup_record(claim: &Claim, result: &LookupResult) -> Value {
+    let (result, reason) = match result {
+        LookupResult::Missing => ("Missing", None),
+        LookupResult::Unreadable(reason) => ("Unreadable", Some(reason.as_str())),
+    };
+    serde_json::json!({
+        "apiVersion": LOOKUP_API_VERSION, "kind": LOOKUP_KIND,
+        "metadata": {"name": claim.name, "namespace": claim.namespace},
+        "owner": {"group": claim.tool.group(), "kind": claim.tool.kind()},
+        "result": result, "reason": reason,
+    })
+}
+
+/// The snapshot's GitOps section for `workload`: its owner as `set` holds
+/// it (the object itself, or the record of a failed lookup), or, when the
+/// set holds neither, unreadable because it is not there.
+pub fn section(set: &ObjectSet, workload: &Value, argocd: &ArgoCdTracking) -> Option<GitOps<'static>> {
+    let claim = claim(workload, argocd)?;
+    let owner = find_owner(set, &claim).map_or_else(
+        || lookup_of(set, &claim),
+        |owner| {
+            let status = owner_status(claim.tool, owner, workload);
+            GitOpsOwner::Found(OwnerState {
+                confirmed: status.confirmed,
+                suspended: status.suspended,
+                automated: status.automated,
+                self_heal: status.self_heal,
+                revision: status.revision.as_deref().map(Text::copied),
+                paused_for: status.paused_for.as_deref().map(Text::copied),
+            })
+        },
+    );
+    Some(GitOps {
+        tool: match claim.tool {
+            Tool::FluxKustomization => GitOpsTool::FluxKustomization,
+            Tool::FluxHelmRelease => GitOpsTool::FluxHelmRelease,
+            Tool::ArgoCdApplication => GitOpsTool::ArgoCdApplication,
+        },
+        namespace: Text::copied(&claim.namespace),
+        name: Text::copied(&claim.name),
+        marked_by: Text::copied(&claim.marked_by),
+        owner,
+    })
+}
+
+/// The owner object `claim` names, if the set holds it.
+pub fn find_owner<'s>(set: &'s ObjectSet, claim: &Claim) -> Option<&'s Value> {
+    let (group, kind) = (claim.tool.group(), claim.tool.kind());
+    set.find_by_kind_name(kind, &claim.namespace, &claim.name)
+        .into_iter()
+        .filter_map(|id| set.get(id))
+        .find(|object| object.get("apiVersion").and_then(Value::as_str).map(objects::group_of) == Some(group))
+}
+
+fn lookup_of(set: &ObjectSet, claim: &Claim) -> GitOpsOwner<'static> {
+    let record = set
+        .find_by_kind_name(LOOKUP_KIND, &claim.namespace, &claim.name)
+        .into_iter()
+        .filter_map(|id| set.get(id))
+        .find(|record| {
+            at(record, &["owner", "group"]).and_then(Value::as_str) == Some(claim.tool.group())
+                && at(record, &["owner", "kind"]).and_then(Value::as_str) == Some(claim.tool.kind())
+        });
+    match record.and_then(|r| r.get("result")).and_then(Value::as_str) {
+        Some("Missing") => GitOpsOwner::Missing,
+        Some(_) => {
+            let reason = record.and_then(|r| r.get("reason")).and_then(Value::as_str).unwrap_or("it could not be read");
+            GitOpsOwner::Unreadable(Text::copied(reason))
+        }
+        None => GitOpsOwner::Unreadable(Text::copied(&format!(
+            "{}/{} in namespace {} is not among the objects read",
+            claim.tool.kind(),
+            claim.name,
+            claim.namespace
+        ))),
+    }
 }
 
 #[cfg(test)]

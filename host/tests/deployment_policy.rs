@@ -37,7 +37,7 @@ fn the_json_report_keeps_its_contract() {
         serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web"})
     );
     assert_eq!(json["now"], "2024-11-06T14:34:00Z");
-    assert_eq!(json["policy"]["wit"], "rewind:policy@0.4.0");
+    assert_eq!(json["policy"]["wit"], "rewind:policy@0.5.0");
     assert_eq!(json["policy"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(json["failure"]["state"], "healthy");
     assert!(json["eligibility"].is_null() && json["selection"].is_null());

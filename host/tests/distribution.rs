@@ -71,7 +71,7 @@ fn a_policy_pushed_to_a_registry_is_pulled_verified_and_evaluated() {
     let (code, stdout, stderr) = rewind(cache.path(), &["pull", &tag, "-o", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(sha256_of(&out), sha256_of(&deployment), "the pulled module is the pushed one");
-    assert!(stderr.contains("dev.rewind.policy.wit: rewind:policy@0.4.0"), "{stderr}");
+    assert!(stderr.contains("dev.rewind.policy.wit: rewind:policy@0.5.0"), "{stderr}");
     assert!(stderr.contains("team: platform"), "{stderr}");
     let cached = cached_modules(cache.path());
     assert_eq!(cached.len(), 1);

@@ -37,8 +37,8 @@ fn with_version(version: &str) -> Vec<u8> {
 #[test]
 fn another_contract_version_is_refused_naming_both() {
     // 0.1.0 passed the snapshot as typed records, 0.2.0 passed the later
-    // stages the report; 0.5.0 does not exist yet.
-    for version in ["0.1.0", "0.2.0", "0.5.0"] {
+    // stages the report; 0.6.0 does not exist yet.
+    for version in ["0.1.0", "0.2.0", "0.6.0"] {
         let err = refusal(&with_version(version));
         assert!(err.contains(&format!("rewind:policy@{version}")), "{err}");
         assert!(err.contains(&format!("rewind:policy@{}", current_version())), "{err}");

@@ -15,9 +15,12 @@
 //! components built against another version, so host and guest always
 //! agree on the layout.
 
+mod gitops;
 pub mod read;
 mod text;
 mod wire;
+
+pub use gitops::{GitOps, GitOpsOwner, GitOpsTool, OwnerState};
 
 pub use read::{condition, condition_is, lookup};
 pub use text::Text;
@@ -66,6 +69,10 @@ pub struct Snapshot<'a> {
     /// by name. Encoded from contract 0.4.0 on; a 0.3.0 snapshot has none.
     #[serde(borrow, default)]
     pub metrics: Vec<Metric<'a>>,
+    /// The GitOps object that applies the workload, when its marks name
+    /// one. Encoded from contract 0.5.0 on.
+    #[serde(borrow, default)]
+    pub gitops: Option<GitOps<'a>>,
 }
 
 /// One named query and what it returned.
@@ -179,6 +186,10 @@ pub struct JsonView<'s, 'a> {
     /// (contract 0.4.0 on; absent for 0.3.0 policies).
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<&'s [Metric<'a>]>,
+    /// The GitOps object that applies the workload, `null` when its marks
+    /// name none (contract 0.5.0 on; absent for older policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gitops: Option<Option<&'s GitOps<'a>>>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -190,7 +201,8 @@ impl<'a> Snapshot<'a> {
             objects: &self.objects,
             pods: &self.pods,
             settings: &self.settings,
-            metrics: (encoding != Encoding::V0_3).then_some(&self.metrics[..]),
+            metrics: encoding.has_metrics().then_some(&self.metrics[..]),
+            gitops: encoding.has_gitops().then_some(self.gitops.as_ref()),
         }
     }
 }
@@ -584,17 +596,27 @@ pub struct Target<'a> {
     pub available_replicas: Option<u32>,
 }
 
-/// The encoding of each contract version that changed it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The encoding of each contract version that changed it, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Encoding {
     /// `rewind:policy@0.3.0`: no metrics section.
     V0_3,
     /// `rewind:policy@0.4.0`: the metrics section follows the settings.
     V0_4,
+    /// `rewind:policy@0.5.0`: the GitOps section follows the metrics.
+    V0_5,
 }
 
 impl Encoding {
-    pub const LATEST: Encoding = Encoding::V0_4;
+    pub const LATEST: Encoding = Encoding::V0_5;
+
+    pub fn has_metrics(self) -> bool {
+        self >= Encoding::V0_4
+    }
+
+    pub fn has_gitops(self) -> bool {
+        self >= Encoding::V0_5
+    }
 }
 
 /// The snapshot's bytes in the latest encoding.

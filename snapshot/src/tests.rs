@@ -67,6 +67,7 @@ fn snapshot() -> Snapshot<'static> {
         pods: vec![pod("ImagePullBackOff"), pod("SomethingNew")],
         settings: "{}".into(),
         metrics: vec![],
+        gitops: None,
     }
 }
 
@@ -109,8 +110,17 @@ fn the_json_form_uses_the_wit_names() {
 #[test]
 fn each_version_s_json_has_its_fields_in_declared_order_and_keeps_non_finite_values() {
     let snapshot = every_case();
-    let latest = serde_json::to_string(&snapshot.json_view(Encoding::V0_4)).unwrap();
-    let fields = ["\"now\"", "\"target\"", "\"releases\"", "\"objects\"", "\"pods\"", "\"settings\"", "\"metrics\""];
+    let latest = serde_json::to_string(&snapshot.json_view(Encoding::V0_5)).unwrap();
+    let fields = [
+        "\"now\"",
+        "\"target\"",
+        "\"releases\"",
+        "\"objects\"",
+        "\"pods\"",
+        "\"settings\"",
+        "\"metrics\"",
+        "\"gitops\"",
+    ];
     let at: Vec<usize> = fields.iter().map(|f| latest.find(f).unwrap()).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     assert!(latest.contains(r#"{"time":-1,"value":1.7976931348623157e+308}"#), "{latest}");
@@ -126,6 +136,11 @@ fn each_version_s_json_has_its_fields_in_declared_order_and_keeps_non_finite_val
     let back: Snapshot = serde_json::from_str(&json).unwrap();
     let MetricResult::Samples(samples) = &back.metrics[0].result else { panic!("samples") };
     assert!(samples[0].value.is_nan() && samples[1].value == f64::INFINITY && samples[2].value == f64::NEG_INFINITY);
+    assert!(latest.contains(r#""owner":{"found":{"confirmed":true"#), "{latest}");
+    let without_owner = Snapshot { gitops: None, ..snapshot.clone() };
+    assert!(serde_json::to_string(&without_owner.json_view(Encoding::V0_5)).unwrap().ends_with(r#""gitops":null}"#));
+    let v0_4 = serde_json::to_string(&snapshot.json_view(Encoding::V0_4)).unwrap();
+    assert!(!v0_4.contains("\"gitops\"") && v0_4.contains("\"metrics\""), "{v0_4}");
     let old = serde_json::to_string(&snapshot.json_view(Encoding::V0_3)).unwrap();
     assert!(!old.contains("\"metrics\"") && old.ends_with(&format!("\"settings\":{:?}}}", snapshot.settings.as_str())));
 }
@@ -230,12 +245,41 @@ fn every_case() -> Snapshot<'static> {
         },
         Metric { name: "latency".into(), query: "p99".into(), result: MetricResult::Error("timeout ✗".into()) },
     ];
+    snapshot.gitops = Some(GitOps {
+        tool: GitOpsTool::ArgoCdApplication,
+        namespace: "argocd".into(),
+        name: "shop".into(),
+        marked_by: "argocd.argoproj.io/tracking-id".into(),
+        owner: GitOpsOwner::Found(OwnerState {
+            confirmed: true,
+            suspended: false,
+            automated: Some(true),
+            self_heal: Some(false),
+            revision: Some("4f2c9e1".into()),
+            paused_for: Some("shop/web".into()),
+        }),
+    });
     snapshot
+}
+
+/// [`every_case`] with each other GitOps case: no owner, one the API server
+/// does not have, one that could not be read.
+fn every_gitops_case() -> Vec<Snapshot<'static>> {
+    let tools = [GitOpsTool::FluxKustomization, GitOpsTool::FluxHelmRelease];
+    let owners = [GitOpsOwner::Missing, GitOpsOwner::Unreadable("forbidden ✗".into())];
+    let mut cases = vec![Snapshot { gitops: None, ..every_case() }];
+    for (tool, owner) in tools.into_iter().zip(owners) {
+        let mut snapshot = every_case();
+        let gitops = snapshot.gitops.as_mut().expect("every_case has a GitOps section");
+        (gitops.tool, gitops.owner) = (tool, owner);
+        cases.push(snapshot);
+    }
+    cases
 }
 
 #[test]
 fn the_encoding_is_postcard_byte_for_byte() {
-    for original in [snapshot(), every_case()] {
+    for original in [vec![snapshot(), every_case()], every_gitops_case()].concat() {
         let bytes = encode(&original);
         assert_eq!(bytes, postcard::to_allocvec(&original).unwrap());
         assert_eq!(decode(&bytes).unwrap(), original);
@@ -250,8 +294,19 @@ fn the_0_3_encoding_is_the_same_bytes_without_the_metrics_section() {
     let Snapshot { now, target, releases, objects, pods, settings, .. } = original.clone();
     assert_eq!(bytes, postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings)).unwrap());
     let decoded = decode_as(&bytes, Encoding::V0_3).unwrap();
-    assert_eq!(decoded, Snapshot { metrics: vec![], ..original });
-    assert!(decode(&bytes).is_err(), "0.3.0 bytes are not a 0.4.0 snapshot");
+    assert_eq!(decoded, Snapshot { metrics: vec![], gitops: None, ..original });
+    assert!(decode(&bytes).is_err(), "0.3.0 bytes are not a 0.5.0 snapshot");
+}
+
+#[test]
+fn the_0_4_encoding_is_the_same_bytes_without_the_gitops_section() {
+    let original = every_case();
+    let bytes = encode_as(&original, Encoding::V0_4);
+    let Snapshot { now, target, releases, objects, pods, settings, metrics, .. } = original.clone();
+    let expected = postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings, &metrics)).unwrap();
+    assert_eq!(bytes, expected);
+    assert_eq!(decode_as(&bytes, Encoding::V0_4).unwrap(), Snapshot { gitops: None, ..original });
+    assert!(decode(&bytes).is_err(), "0.4.0 bytes are not a 0.5.0 snapshot");
 }
 
 #[test]
@@ -292,12 +347,12 @@ fn corrupt_bytes_are_refused_or_decoded_never_a_panic() {
             let _ = decode(&corrupt);
         }
     }
-    // Where the pods start: the same snapshot without pods, settings or
-    // metrics ends with their three empty lengths.
+    // Where the pods start: the same snapshot without pods, settings,
+    // metrics or GitOps owner ends with three empty lengths and a none.
     let mut empty = snapshot();
     empty.pods.clear();
     empty.settings = "".into();
-    let pods_at = encode(&empty).len() - 3;
+    let pods_at = encode(&empty).len() - 4;
     let mut bad_phase = encode(&snapshot());
     // After the pod count and the first pod's object index: its phase.
     bad_phase[pods_at + 2] = 9;

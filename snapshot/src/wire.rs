@@ -289,15 +289,18 @@ macro_rules! wire_struct {
 /// The snapshot's fields in declaration order; the metrics section only in
 /// the encodings that have it.
 pub(crate) fn write_snapshot(snapshot: &Snapshot<'_>, encoding: Encoding, out: &mut Vec<u8>) {
-    let Snapshot { now, target, releases, objects, pods, settings, metrics } = snapshot;
+    let Snapshot { now, target, releases, objects, pods, settings, metrics, gitops } = snapshot;
     now.write(out);
     target.write(out);
     releases.write(out);
     objects.write(out);
     pods.write(out);
     settings.write(out);
-    if encoding != Encoding::V0_3 {
+    if encoding.has_metrics() {
         metrics.write(out);
+    }
+    if encoding.has_gitops() {
+        gitops.write(out);
     }
 }
 
@@ -309,7 +312,8 @@ pub(crate) fn read_snapshot<'a>(reader: &mut Reader<'a>, encoding: Encoding) -> 
         objects: Wire::read(reader)?,
         pods: Wire::read(reader)?,
         settings: Wire::read(reader)?,
-        metrics: if encoding == Encoding::V0_3 { Vec::new() } else { Wire::read(reader)? },
+        metrics: if encoding.has_metrics() { Wire::read(reader)? } else { Vec::new() },
+        gitops: if encoding.has_gitops() { Wire::read(reader)? } else { None },
     })
 }
 
@@ -329,6 +333,33 @@ impl Wire<'_> for f64 {
 }
 
 wire_struct!(Metric<'a> { name, query, result });
+wire_struct!(GitOps<'a> { tool, namespace, name, marked_by, owner });
+wire_struct!(OwnerState<'a> { confirmed, suspended, automated, self_heal, revision, paused_for });
+
+impl<'a> Wire<'a> for GitOpsOwner<'a> {
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            GitOpsOwner::Found(state) => {
+                out.push(0);
+                state.write(out);
+            }
+            GitOpsOwner::Missing => out.push(1),
+            GitOpsOwner::Unreadable(reason) => {
+                out.push(2);
+                reason.write(out);
+            }
+        }
+    }
+    #[inline]
+    fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
+        Ok(match reader.tag(3)? {
+            0 => GitOpsOwner::Found(Wire::read(reader)?),
+            1 => GitOpsOwner::Missing,
+            _ => GitOpsOwner::Unreadable(Wire::read(reader)?),
+        })
+    }
+}
 wire_struct!(Sample { time, value });
 
 impl<'a> Wire<'a> for MetricResult<'a> {
@@ -385,6 +416,7 @@ macro_rules! wire_unit_enum {
 }
 
 wire_unit_enum!(ConditionStatus { True, False, Unknown });
+wire_unit_enum!(GitOpsTool { FluxKustomization, FluxHelmRelease, ArgoCdApplication });
 wire_unit_enum!(ContainerRole { App, Init, Sidecar });
 wire_unit_enum!(PodPhase { Pending, Running, Succeeded, Failed, Unknown });
 

@@ -137,6 +137,6 @@ mod tests {
     fn version_messages_name_the_found_and_every_supported_version() {
         let message = LoadProblem::WrongVersion { found: "0.1.0".into() }.to_string();
         assert!(message.contains("built against rewind:policy@0.1.0"), "{message}");
-        assert!(message.contains("speaks rewind:policy@0.3.0, rewind:policy@0.4.0;"), "{message}");
+        assert!(message.contains("speaks rewind:policy@0.3.0, rewind:policy@0.4.0, rewind:policy@0.5.0;"), "{message}");
     }
 }

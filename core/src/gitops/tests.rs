@@ -87,7 +87,8 @@ fn a_kustomization_confirms_what_its_inventory_lists() {
             suspended: true,
             automated: None,
             self_heal: None,
-            revision: Some("v2@sha256:ab".into())
+            revision: Some("v2@sha256:ab".into()),
+            paused_for: None,
         }
     );
     let elsewhere = json!({"status": {"inventory": {"entries": [{"id": "shop_api_apps_Deployment"}]}}});
@@ -106,7 +107,7 @@ fn a_helm_release_is_never_confirmed() {
 fn an_application_says_how_it_syncs() {
     let workload = deployment(json!({}), json!({}));
     let application = json!({
-        "metadata": {"annotations": {"argocd.argoproj.io/skip-reconcile": "true"}},
+        "metadata": {"annotations": {"argocd.argoproj.io/skip-reconcile": "true", PAUSED_FOR: "shop/web"}},
         "spec": {"syncPolicy": {"automated": {"selfHeal": true, "prune": true}}},
         "status": {"sync": {"revision": "4f2c9e1"},
                    "resources": [{"group": "apps", "kind": "Deployment", "namespace": "shop", "name": "web"}]}});
@@ -118,7 +119,8 @@ fn an_application_says_how_it_syncs() {
             suspended: true,
             automated: Some(true),
             self_heal: Some(true),
-            revision: Some("4f2c9e1".into())
+            revision: Some("4f2c9e1".into()),
+            paused_for: Some("shop/web".into()),
         }
     );
     let manual = json!({"spec": {"syncPolicy": {}}});

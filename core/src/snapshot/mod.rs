@@ -196,6 +196,7 @@ pub fn build_with(
             pods,
             settings: Text::copied(settings),
             metrics,
+            gitops: crate::gitops::section(set, target_value, &crate::gitops::ArgoCdTracking::default()),
         },
         tree,
         warnings,

@@ -231,7 +231,8 @@ mod tests {
                 }
             }
         }
-        assert!(vendored("rewind-sdk/wit/policy.wit").contains("package rewind:policy@0.4.0"));
+        let latest = crate::runtime::contracts::Contract::latest().package();
+        assert!(vendored("rewind-sdk/wit/policy.wit").contains(&format!("package {latest};")));
         assert!(vendored("rewind-sdk/src/lib.rs").contains(r#"path: "wit","#));
         assert!(
             vendored_text("rewind-sdk/Cargo.toml", vendored("rewind-sdk/Cargo.toml")).contains("../rewind-snapshot")

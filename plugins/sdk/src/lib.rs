@@ -33,16 +33,16 @@ pub use self::rewind::policy::types::{
 };
 /// The snapshot a policy reads, decoded from the bytes the host passes.
 pub use rewind_snapshot::{
-    Condition, ConditionStatus, Container, ContainerRole, ContainerState, Metric, MetricResult, ObjectIndex,
-    ObjectInfo, Pod, PodPhase, Release, RunningState, Sample, Snapshot, Target, TerminatedState, Text, Timestamp,
-    WaitingReason, WaitingState,
+    Condition, ConditionStatus, Container, ContainerRole, ContainerState, GitOps, GitOpsOwner, GitOpsTool, Metric,
+    MetricResult, ObjectIndex, ObjectInfo, OwnerState, Pod, PodPhase, Release, RunningState, Sample, Snapshot, Target,
+    TerminatedState, Text, Timestamp, WaitingReason, WaitingState,
 };
 pub use settings::Settings;
 
 /// Declares the grants the policy needs beyond a rollback, one string each
 /// (`"patch:<Kind>:<JSON pointer>"` or `"delete:<Kind>"`), in the
-/// component's `rewind:needs` custom section. The host reads them before
-/// it compiles the component; an operator must also give each one (a
+/// component's `rewind:needs` custom section. The host reads them once it
+/// has compiled the component; an operator must also give each one (a
 /// RolloutPolicy's `spec.grants`) before actions that need it are allowed.
 ///
 /// ```ignore

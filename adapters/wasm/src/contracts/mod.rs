@@ -10,6 +10,7 @@
 
 mod v0_3;
 mod v0_4;
+mod v0_5;
 
 use super::Stages;
 use super::exports::{Answers, PolicyExports, PolicyFuncs};
@@ -106,6 +107,7 @@ macro_rules! versions {
 versions! {
     V0_3 => v0_3, "0.3.0";
     V0_4 => v0_4, "0.4.0";
+    V0_5 => v0_5, "0.5.0";
 }
 
 impl Contract {
