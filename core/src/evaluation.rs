@@ -237,6 +237,10 @@ fn scope_of(
         rolling_back_from: rolled_back_to
             .and_then(|_| built.snapshot.current_release())
             .map(|release| release.id.to_string()),
+        gitops_owner: crate::gitops::confirmed_owner(
+            objects,
+            objects.get(prepared.target).expect("the target is in the set"),
+        ),
         grants,
     }
 }

@@ -275,6 +275,14 @@ pub fn section(set: &ObjectSet, workload: &Value, argocd: &ArgoCdTracking) -> Op
     })
 }
 
+/// The key of the owner that applies `workload`, when the set holds it and
+/// its status confirms it.
+pub fn confirmed_owner(set: &ObjectSet, workload: &Value) -> Option<objects::ObjectKey> {
+    let claim = claim(workload, &ArgoCdTracking::default())?;
+    let owner = find_owner(set, &claim)?;
+    owner_status(claim.tool, owner, workload).confirmed.then(|| objects::ObjectKey::of(owner)).flatten()
+}
+
 /// The owner object `claim` names, if the set holds it.
 pub fn find_owner<'s>(set: &'s ObjectSet, claim: &Claim) -> Option<&'s Value> {
     let (group, kind) = (claim.tool.group(), claim.tool.kind());

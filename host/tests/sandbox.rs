@@ -133,7 +133,7 @@ fn writes_a_rollback_does_not_need_are_refused_naming_the_grant() {
         ("labels", "needs the grant `patch:Deployment:/metadata/labels/app`".into()),
         (
             "forge-last-applied",
-            "annotation \"kubectl.kubernetes.io/last-applied-configuration\" is reserved to Kubernetes".into(),
+            "annotation \"kubectl.kubernetes.io/last-applied-configuration\" is read by Kubernetes".into(),
         ),
         (
             "delete-history",

@@ -63,15 +63,29 @@ pub fn never_writable(path: &[String]) -> Option<String> {
         .map(|fixed| format!("`{}` is the object's identity or the API server's", pointer(fixed)))
 }
 
-/// Annotation keys Kubernetes reserves for its own components
-/// (`kubernetes.io/`, `k8s.io/` and their subdomains): `kubectl`'s
-/// last-applied configuration, a Deployment's revision.
-pub fn reserved_annotation(key: &str) -> bool {
-    let Some((prefix, _)) = key.split_once('/') else { return false };
+/// The component that reads annotations of `key`'s prefix and acts on them,
+/// so that writing one is not the policy's own business: Kubernetes
+/// (`kubernetes.io/`, `k8s.io/` and their subdomains: `kubectl`'s
+/// last-applied configuration, a Deployment's revision), Flux
+/// (`fluxcd.io` subdomains: `kustomize.toolkit.fluxcd.io/reconcile:
+/// disabled` stops Flux applying the object) and Argo CD (`argoproj.io`
+/// subdomains).
+pub fn annotation_owner(key: &str) -> Option<&'static str> {
+    let (prefix, _) = key.split_once('/')?;
     // Keys are case-sensitive but their prefixes are DNS names: compared
     // as such, so `Kubernetes.IO/` is no way around the rule.
     let prefix = prefix.to_ascii_lowercase();
-    ["kubernetes.io", "k8s.io"].iter().any(|reserved| prefix == *reserved || prefix.ends_with(&format!(".{reserved}")))
+    let under = |domain: &str| prefix == domain || prefix.ends_with(&format!(".{domain}"));
+    [("kubernetes.io", "Kubernetes"), ("k8s.io", "Kubernetes"), ("fluxcd.io", "Flux"), ("argoproj.io", "Argo CD")]
+        .into_iter()
+        .find(|(domain, _)| under(domain))
+        .map(|(_, owner)| owner)
+}
+
+/// Annotation keys a policy writes on its target only with a grant
+/// ([`annotation_owner`]).
+pub fn reserved_annotation(key: &str) -> bool {
+    annotation_owner(key).is_some()
 }
 
 /// A JSON pointer of `segments`, escaped as RFC 6901 says.
@@ -366,5 +380,9 @@ mod tests {
         assert!(!reserved_annotation("notkubernetes.io/x"));
         assert!(!reserved_annotation("plain"));
         assert!(reserved_annotation("Kubectl.Kubernetes.IO/last-applied-configuration"));
+        assert_eq!(annotation_owner("kustomize.toolkit.fluxcd.io/reconcile"), Some("Flux"));
+        assert_eq!(annotation_owner("helm.toolkit.fluxcd.io/driftDetection"), Some("Flux"));
+        assert_eq!(annotation_owner("argocd.argoproj.io/sync-options"), Some("Argo CD"));
+        assert_eq!(annotation_owner("notfluxcd.io/x"), None);
     }
 }

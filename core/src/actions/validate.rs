@@ -1,7 +1,7 @@
 //! Every action of an evaluation is checked before any is executed: one bad
 //! action rejects the whole list, so a policy never gets half its way.
 
-use super::grants::{Grants, Need, grant_kind, never_writable, pointer, reserved_annotation};
+use super::grants::{Grants, Need, annotation_owner, grant_kind, never_writable, pointer, reserved_annotation};
 use super::merge_patch::json_depth;
 use super::{Action, ConditionSpec, condition_status_text};
 use crate::answers::{PolicyAction, Subresource};
@@ -25,6 +25,10 @@ pub struct Scope {
     /// With a rollback in the evaluation, the release it rolls back from:
     /// the only value [`ROLLED_BACK_FROM`] may be set to.
     pub rolling_back_from: Option<String>,
+    /// The GitOps object that applies the target, when its own status
+    /// confirms it ([`crate::gitops`]): the one object outside the tree a
+    /// policy may patch, with a grant naming its kind and group.
+    pub gitops_owner: Option<ObjectKey>,
     pub grants: Grants,
 }
 
@@ -259,6 +263,10 @@ fn validate_one(
 fn in_scope(key: &ObjectKey, scope: &Scope, target_allowed: bool) -> Result<ObjectKey, String> {
     let key = key.clone();
     check_api_version(&key.api_version).map_err(|e| format!("{key}: {e}"))?;
+    // Patched, never deleted: `target_allowed` is what a patch asks.
+    if target_allowed && scope.gitops_owner.as_ref().is_some_and(|owner| owner.same_object(&key)) {
+        return Ok(key);
+    }
     if key.namespace.is_none() {
         return Err(format!("{key}: cluster-scoped objects are outside any workload's scope"));
     }
@@ -363,17 +371,16 @@ fn check_write(object: &ObjectKey, status: bool, path: &[String], value: &Value,
         .map_err(|e| format!("writing `{shown}` of {object}: {e}"))
 }
 
-/// The target's annotations are the policy's own, except those Kubernetes
-/// reserves (a Deployment's revision, kubectl's last-applied configuration).
+/// The target's annotations are the policy's own, except those another
+/// component acts on (a Deployment's revision, kubectl's last-applied
+/// configuration, Flux's and Argo CD's own).
 fn check_annotation_allowed(key: &str, scope: &Scope) -> Result<(), String> {
-    if !reserved_annotation(key) {
-        return Ok(());
-    }
+    let Some(owner) = annotation_owner(key) else { return Ok(()) };
     let path = ["metadata".to_string(), "annotations".to_string(), key.to_string()];
     scope
         .grants
         .allow(&Need::Write { kind: &grant_kind(&scope.target.kind, scope.target.group()), path: &path })
-        .map_err(|e| format!("annotation {key:?} is reserved to Kubernetes: {e}"))
+        .map_err(|e| format!("annotation {key:?} is read by {owner}: {e}"))
 }
 
 fn check_text(field: &str, text: &str, limits: &ActionLimits) -> Result<(), String> {

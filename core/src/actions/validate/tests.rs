@@ -28,6 +28,7 @@ fn scope_granting(declared: &[&str], given: &[&str]) -> Scope {
         ],
         replaceable_pods: vec![key("Pod", Some("shop"), "web-1-a")],
         rolling_back_from: Some("2".into()),
+        gitops_owner: None,
         grants: Grants { declared: Grant::parse_all(declared).unwrap(), granted: Grant::parse_all(given).unwrap() },
     }
 }
@@ -114,6 +115,7 @@ fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
         owned: vec![],
         replaceable_pods: vec![],
         rolling_back_from: None,
+        gitops_owner: None,
         grants: Grants::default(),
     };
     let limits = ActionLimits::default();
@@ -198,7 +200,7 @@ fn without_a_grant_a_policy_may_only_do_what_a_rollback_needs() {
     );
     let reserved =
         refused_with(&none, A::SetAnnotation { key: "deployment.kubernetes.io/revision".into(), value: "9".into() });
-    assert!(reserved.contains("reserved to Kubernetes") && reserved.contains("needs the grant"), "{reserved}");
+    assert!(reserved.contains("is read by Kubernetes") && reserved.contains("needs the grant"), "{reserved}");
     let history = refused_with(&none, A::DeleteObject(key("ReplicaSet", Some("shop"), "web-1")));
     assert!(history.contains("needs the grant `delete:ReplicaSet`"), "{history}");
     let serving = refused_with(&none, A::DeleteObject(key("Pod", Some("shop"), "web-2-a")));
@@ -366,4 +368,56 @@ fn a_grant_on_a_kind_opens_that_kind_of_its_group_only() {
         "patch:Deployment:/spec/replicas"
     );
     assert!(Grant::parse("delete:Deployment.Shadow_Example").unwrap_err().contains("is not an API group"));
+}
+
+fn application() -> Key {
+    Key {
+        api_version: "argoproj.io/v1alpha1".into(),
+        kind: "Application".into(),
+        namespace: Some("argocd".into()),
+        name: "shop".into(),
+    }
+}
+
+fn patch_of(object: Key, patch: &str) -> A {
+    A::MergePatch { object, subresource: Subresource::Main, patch: patch.into() }
+}
+
+/// The confirmed GitOps owner is the one object outside the tree (and the
+/// namespace) a policy may patch, and only with a grant naming its group.
+#[test]
+fn the_confirmed_gitops_owner_is_patched_with_a_grant_naming_its_group() {
+    let self_heal = r#"{"spec": {"syncPolicy": {"automated": {"selfHeal": false}}}}"#;
+    let grant = "patch:Application.argoproj.io:/spec/syncPolicy/automated/selfHeal";
+    let limits = ActionLimits::default();
+    let unconfirmed = scope_granting(&[grant], &[grant]);
+    let err = validate_actions(&[patch_of(application(), self_heal)], &unconfirmed, &limits).unwrap_err();
+    assert!(err.to_string().contains("outside the target's namespace"), "{err}");
+
+    let confirmed = Scope { gitops_owner: Some(application()), ..scope_granting(&[grant], &[grant]) };
+    assert!(validate_actions(&[patch_of(application(), self_heal)], &confirmed, &limits).is_ok());
+    // The kind alone is not the grant: `Application` is a kind name other
+    // projects use too.
+    let kind_only = "patch:Application:/spec/syncPolicy/automated/selfHeal";
+    let without_group = Scope { gitops_owner: Some(application()), ..scope_granting(&[kind_only], &[kind_only]) };
+    let err = validate_actions(&[patch_of(application(), self_heal)], &without_group, &limits).unwrap_err();
+    assert!(err.to_string().contains("Application.argoproj.io"), "{err}");
+    // Beyond the granted path, and deleting it, stay refused.
+    let prune = r#"{"spec": {"syncPolicy": {"automated": {"prune": false}}}}"#;
+    assert!(validate_actions(&[patch_of(application(), prune)], &confirmed, &limits).is_err());
+    assert!(validate_actions(&[A::DeleteObject(application())], &confirmed, &limits).is_err());
+}
+
+/// Flux stops applying an object annotated `kustomize.toolkit.fluxcd.io/
+/// reconcile: disabled`: setting it on the target is a grant's business.
+#[test]
+fn annotations_flux_and_argocd_act_on_need_a_grant() {
+    let limits = ActionLimits::default();
+    let disable = A::SetAnnotation { key: "kustomize.toolkit.fluxcd.io/reconcile".into(), value: "disabled".into() };
+    let err = validate_actions(std::slice::from_ref(&disable), &scope(), &limits).unwrap_err();
+    assert!(err.to_string().contains("is read by Flux"), "{err}");
+    let grant = "patch:Deployment:/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile";
+    assert!(validate_actions(&[disable], &scope_granting(&[grant], &[grant]), &limits).is_ok());
+    let skip = A::RemoveAnnotation("argocd.argoproj.io/sync-options".into());
+    assert!(validate_actions(&[skip], &scope(), &limits).unwrap_err().to_string().contains("is read by Argo CD"));
 }
