@@ -157,13 +157,12 @@ pub fn evaluate<S: PolicyStages>(
 where
     S::Error: fmt::Display,
 {
+    // Declared grants that are not given are shown with the grants in
+    // effect, not as warnings: a policy declares what its options may need
+    // (the Deployment policy's GitOps pause), most of which an operator
+    // never gives, and an action that needs one says so when refused.
     let grants = Grants { declared: declared.to_vec(), granted: options.grants.clone() };
-    let mut warnings = prepared.built.warnings.clone();
-    for missing in grants.missing() {
-        warnings.push(format!(
-            "policy {policy} declares the grant `{missing}`, which is not given: actions that need it are refused"
-        ));
-    }
+    let warnings = prepared.built.warnings.clone();
     let mut evaluated = Evaluated {
         grants,
         decision: None,

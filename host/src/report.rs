@@ -103,6 +103,9 @@ pub struct GrantsOut {
     pub declared: Vec<String>,
     pub given: Vec<String>,
     pub effective: Vec<String>,
+    /// Declared and not given: actions that need one are refused.
+    #[serde(rename = "notGiven", skip_serializing_if = "Vec::is_empty")]
+    pub not_given: Vec<String>,
 }
 
 impl GrantsOut {
@@ -112,6 +115,7 @@ impl GrantsOut {
             declared: grants.declared.iter().map(ToString::to_string).collect(),
             given: grants.granted.iter().map(ToString::to_string).collect(),
             effective: shown(&grants.effective()),
+            not_given: shown(&grants.missing()),
         }
     }
 
@@ -158,10 +162,15 @@ impl EvalReport {
         let _ = writeln!(out, "now:         {}", self.now);
         let sha = self.policy.sha256.get(..12).unwrap_or(&self.policy.sha256);
         let _ = writeln!(out, "policy:      {} (sha256 {sha}…, {})", self.policy.path, self.policy.wit);
-        let granted = match self.grants.effective.as_slice() {
+        let mut granted = match self.grants.effective.as_slice() {
             [] => "a rollback's only".to_string(),
             effective => format!("a rollback's and {}", effective.join(", ")),
         };
+        match self.grants.not_given.as_slice() {
+            [] => {}
+            few @ ([_] | [_, _]) => granted.push_str(&format!(" (declared, not given: {})", few.join(", "))),
+            many => granted.push_str(&format!(" ({} declared grants not given; --output json lists them)", many.len())),
+        }
         let _ = writeln!(out, "grants:      {granted}");
         match &self.failure {
             Some(f) => {

@@ -242,7 +242,7 @@ impl Grants {
         self.declared.iter().filter(|d| self.granted.iter().any(|g| g.includes(d))).collect()
     }
 
-    /// Declared grants the operator did not give, for a warning.
+    /// Declared grants the operator did not give, for the report.
     pub fn missing(&self) -> Vec<&Grant> {
         self.declared.iter().filter(|d| !self.granted.iter().any(|g| g.includes(d))).collect()
     }

@@ -61,8 +61,12 @@ where
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ObjectCheck {
-    /// `Kind/name`, in the case's namespace.
+    /// `Kind/name` (or `Kind.group/name`), in the case's namespace unless
+    /// `namespace` names another.
     pub object: String,
+    /// The object's namespace, when it is not the case's (a GitOps tool's
+    /// object).
+    pub namespace: Option<String>,
     pub pointer: Option<String>,
     pub equals: Option<Value>,
     pub annotation_absent: Option<String>,
@@ -154,13 +158,15 @@ impl Expectations {
 
 impl ObjectCheck {
     fn check(&self, report: &EvalReport, namespace: &str) -> Result<(), String> {
+        let namespace = self.namespace.as_deref().unwrap_or(namespace);
         let spec = TargetSpec::parse(&self.object, namespace)?;
         let objects =
             report.objects.as_ref().ok_or("the evaluation did not apply its actions (it ended in an error)")?;
         let found = objects.iter().find(|o| {
+            let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
             objects::name(o) == Some(spec.name.as_str())
                 && objects::namespace(o).is_none_or(|ns| ns == namespace)
-                && objects::kind(o).is_some_and(|k| k.eq_ignore_ascii_case(&spec.kind))
+                && objects::kind(o).is_some_and(|k| objects::names_kind(&spec.kind, k, api_version))
         });
         if self.deleted {
             return match found {

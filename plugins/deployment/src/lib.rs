@@ -19,15 +19,34 @@
 //!   as a failing pod would, one without data keeps it progressing;
 //! - `analysisSeconds` (default 3600): metrics are judged while the current
 //!   release is at most this old, so a long-settled release (or one
-//!   restored by a rollback) is not rolled back for a later incident.
+//!   restored by a rollback) is not rolled back for a later incident;
+//! - `gitops` (default `report`): what to do about a GitOps tool that would
+//!   undo the rollback: `pause` its reconciliation of the workload, `report`
+//!   the revision to revert in Git instead of rolling back, or `ignore` it
+//!   ([`gitops`]).
 //!
 //! A dump that holds the Deployment without its ReplicaSets or pods is
 //! judged from the Deployment's own status, as `kubectl rollout status`
 //! does; every "progressing" answer says what it is waiting for.
 
+mod gitops;
 mod replace;
 mod status;
 mod workload;
+
+// Pausing a GitOps tool's reconciliation of the workload (`gitops: pause`):
+// Flux's per-object switches on each workload kind, and an Argo CD
+// Application's self-heal with rewind's mark beside it.
+rewind_sdk::needs![
+    "patch:Deployment:/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile",
+    "patch:StatefulSet:/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile",
+    "patch:DaemonSet:/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile",
+    "patch:Deployment:/metadata/annotations/helm.toolkit.fluxcd.io~1driftDetection",
+    "patch:StatefulSet:/metadata/annotations/helm.toolkit.fluxcd.io~1driftDetection",
+    "patch:DaemonSet:/metadata/annotations/helm.toolkit.fluxcd.io~1driftDetection",
+    "patch:Application.argoproj.io:/spec/syncPolicy/automated/selfHeal",
+    "patch:Application.argoproj.io:/metadata/annotations/rewind.dev~1paused-for",
+];
 
 use rewind_sdk::{
     ConditionStatus, Eligibility, FailureReport, Finding, Health, Rules, Selection, Snapshot, act, analysis, classify,
@@ -44,6 +63,7 @@ pub struct Settings {
     pub rollback_annotation: String,
     pub analysis: Vec<analysis::Check>,
     pub analysis_seconds: i64,
+    pub gitops: gitops::Mode,
 }
 
 impl Default for Settings {
@@ -54,6 +74,7 @@ impl Default for Settings {
             rollback_annotation: "rewind.dev/rollback-to".into(),
             analysis: Vec::new(),
             analysis_seconds: 3600,
+            gitops: gitops::Mode::default(),
         }
     }
 }
@@ -111,6 +132,7 @@ impl Rules for DeploymentPolicy {
             None => select_previous(snapshot, report),
         };
         mark_for_replacement(snapshot, kind, &mut selection);
+        pause_gitops_first(snapshot, settings, &mut selection);
         Ok(selection)
     }
 }
@@ -123,6 +145,19 @@ fn mark_for_replacement(snapshot: &Snapshot, kind: Kind, selection: &mut Selecti
     let (true, Some(current)) = (rolls_back, snapshot.current_release()) else { return };
     if kind != Kind::Deployment && Strategy::of(kind).on_delete {
         selection.actions.push(act::set_annotation(replace::ROLLED_BACK_FROM, &current.id));
+    }
+}
+
+/// A rollback the GitOps owner would undo pauses it first (eligibility
+/// refused the rollback when the setting does not allow the pause).
+fn pause_gitops_first(snapshot: &Snapshot, settings: &Settings, selection: &mut Selection) {
+    let rolls_back = selection.actions.iter().any(|a| matches!(a, rewind_sdk::Action::Rollback(_)));
+    let verdict = gitops::before_rollback(snapshot, settings.gitops);
+    if let (true, gitops::Verdict::Pause { mut before, after }) = (rolls_back, verdict) {
+        before.append(&mut selection.actions);
+        before.extend(after);
+        before.extend(gitops::paused_event(snapshot));
+        selection.actions = before;
     }
 }
 
@@ -226,12 +261,20 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, kind: Kind, strategy
     };
     let mut findings = failing;
     findings.extend(settling);
+    let mut actions = replacing.actions;
+    // A pause rewind made is lifted once the owner applies another
+    // revision; until then every decision says it holds.
+    match gitops::paused(snapshot).map(|paused| gitops::while_paused(snapshot, &paused)) {
+        Some(gitops::WhilePaused::Resume(resume)) => actions.extend(resume),
+        Some(gitops::WhilePaused::Held(finding)) => findings.push(finding),
+        None => {}
+    }
     FailureReport {
         state,
         findings,
         manual_request: manual_request(snapshot, settings).is_some(),
         recheck_after,
-        actions: replacing.actions,
+        actions,
     }
 }
 
@@ -259,10 +302,28 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
         };
         return refuse(reason, actions);
     }
+    // What the GitOps owner means for the rollback, said beside the reason.
+    let gitops_note = match gitops::before_rollback(snapshot, settings.gitops) {
+        gitops::Verdict::Refuse(reason) => {
+            let actions = if report.manual_request {
+                vec![
+                    act::remove_annotation(&settings.rollback_annotation),
+                    act::warning("RollbackRefused", reason.clone()),
+                ]
+            } else {
+                Vec::new()
+            };
+            return refuse(reason, actions);
+        }
+        gitops::Verdict::Free(note) => note.map(|note| format!("; {note}")).unwrap_or_default(),
+        gitops::Verdict::Pause { .. } => {
+            "; the GitOps tool's reconciliation of it is paused with the rollback".to_string()
+        }
+    };
     if report.manual_request {
         return Eligibility {
             eligible: true,
-            reason: "a rollback was requested by annotation".into(),
+            reason: format!("a rollback was requested by annotation{gitops_note}"),
             actions: Vec::new(),
         };
     }
@@ -277,7 +338,7 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
     match snapshot.previous_release() {
         Some(previous) => Eligibility {
             eligible: true,
-            reason: format!("revision {} is older than the current revision {}", previous.id, current.id),
+            reason: format!("revision {} is older than the current revision {}{gitops_note}", previous.id, current.id),
             actions: Vec::new(),
         },
         None => refuse(
