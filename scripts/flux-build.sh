@@ -6,8 +6,8 @@
 #
 # Pinned to the newest releases the proxy served on 2026-12-01 whose go.mod
 # the machine's Go (1.26) accepts: 1.10.x of both say `go 1.27.0`. Built
-# once (first run only; see the timing printed) and cached outside the
-# repository, in $REWIND_FLUX_CACHE (default
+# once (first run only: about 7 minutes on 2 cores, downloads included)
+# and cached outside the repository, in $REWIND_FLUX_CACHE (default
 # ~/.cache/rewind/flux-source-<v>-kustomize-<v>).
 #
 # Both controllers' go.mod carry `replace` directives, which a module that
@@ -17,11 +17,12 @@
 #
 # The module proxy here refuses a few module versions the controllers
 # require (403 "This module version is not available"); each is replaced by
-# the nearest older patch release it serves, with the same code:
+# the nearest older patch release it serves:
 # - github.com/fluxcd/pkg/artifact v0.18.3 (source-controller 1.9.5, 1.9.6;
-#   1.9.4 wants v0.18.2, refused too): v0.18.1, whose Go code is the same
-#   (v0.18.1 to v0.18.3 changed only go.mod's requirements, which
-#   source-controller's own go.mod raises to the same versions anyway).
+#   1.9.4 wants v0.18.2, refused too) becomes v0.18.1. In fluxcd/pkg,
+#   v0.18.1 to v0.18.2 changed only artifact/go.mod, and v0.18.3's go.mod
+#   differs from theirs only in raised requirements, which
+#   source-controller's own go.mod raises to the same versions anyway.
 set -euo pipefail
 SOURCE_VERSION=${REWIND_FLUX_SOURCE_VERSION:-1.9.6}
 KUSTOMIZE_VERSION=${REWIND_FLUX_KUSTOMIZE_VERSION:-1.9.6}

@@ -8,8 +8,9 @@
 # source kinds kustomize-controller watches), creates the flux-system
 # namespace, starts both, waits until they are healthy and prints their run
 # directory, $REWIND_FLUX_RUN (default target/k8s/run/flux). It holds their
-# logs (*.log), pids (*.pid), source-controller's artifact storage and
-# ports.env, the loopback ports they listen on:
+# logs (*.log), pids (*.pid), source-controller's artifact storage (kept,
+# with its port, when the controllers are restarted) and ports.env, the
+# loopback addresses they listen on:
 #   SOURCE_STORAGE_ADDR   source-controller's artifact server, which
 #                         kustomize-controller downloads artifacts from
 #   SOURCE_METRICS_ADDR, SOURCE_HEALTH_ADDR,
@@ -26,7 +27,11 @@ kubectl=("$(scripts/k8s-build.sh)/kubectl" --kubeconfig="$kubeconfig")
 run=$(realpath -m "${REWIND_FLUX_RUN:-$root/target/k8s/run/flux}")
 command -v curl >/dev/null || scripts/apt-install.sh curl
 scripts/flux-down.sh >/dev/null 2>&1 || true
-rm -rf "$run"
+# A restart keeps the artifact server's address and storage: the artifact
+# URLs in existing sources' status name them, and kustomize-controller
+# retries such a URL for minutes (--http-retry) before it asks again.
+previous_storage=$(sed -n 's/^SOURCE_STORAGE_ADDR=//p' "$run/ports.env" 2>/dev/null || true)
+find "$run" -mindepth 1 -maxdepth 1 ! -name storage -exec rm -rf {} + 2>/dev/null || true
 mkdir -p "$run/storage"
 # A start that fails part-way leaves nothing running.
 trap 'status=$?; [ $status -eq 0 ] || REWIND_FLUX_RUN="$run" "$root/scripts/flux-down.sh"' EXIT
@@ -35,8 +40,19 @@ trap 'status=$?; [ $status -eq 0 ] || REWIND_FLUX_RUN="$run" "$root/scripts/flux
 "${kubectl[@]}" wait --for=condition=Established --timeout=60s -f "$bin/../crds" >/dev/null
 "${kubectl[@]}" create namespace flux-system --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-storage=127.0.0.1:$(free_port)
+free_port() { # [wanted]: that port if it is free, else any free one
+  python3 - "${1:-0}" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Go's listeners
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+storage=127.0.0.1:$(free_port "${previous_storage##*:}")
 cat > "$run/ports.env" <<EOF
 SOURCE_STORAGE_ADDR=$storage
 SOURCE_METRICS_ADDR=127.0.0.1:$(free_port)

@@ -22,6 +22,18 @@ pub enum Tool {
 }
 
 impl Tool {
+    pub const ALL: [Tool; 3] = [Tool::FluxKustomization, Tool::FluxHelmRelease, Tool::ArgoCdApplication];
+
+    /// The version of the owner kind the host reads (each tool's current
+    /// storage version).
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Tool::FluxKustomization => "kustomize.toolkit.fluxcd.io/v1",
+            Tool::FluxHelmRelease => "helm.toolkit.fluxcd.io/v2",
+            Tool::ArgoCdApplication => "argoproj.io/v1alpha1",
+        }
+    }
+
     pub fn group(self) -> &'static str {
         match self {
             Tool::FluxKustomization => "kustomize.toolkit.fluxcd.io",

@@ -3,7 +3,9 @@
 //! `rewind backtest` read. Secrets are never written, and server-side
 //! bookkeeping (`managedFields`) is left out as `kubectl get` does. With
 //! declared queries, the dump also holds their results at that moment (a
-//! RecordedMetrics object), so a timeline replays its metrics too.
+//! RecordedMetrics object), so a timeline replays its metrics too. The
+//! GitOps object the workload's marks name is written beside it, or the
+//! record of why it could not be read.
 
 use crate::controller::cluster::{Cluster, ClusterError};
 use crate::evaluate::TargetSpec;
@@ -52,6 +54,9 @@ pub async fn capture(
         .filter(|object| objects::kind(object) != Some("Secret"))
         .map(without_bookkeeping)
         .collect();
+    if let Some(owner) = gitops_owner(cluster, set.get(root).expect("the root is in the set")).await {
+        items.push(owner);
+    }
     if let Some(queries) = queries {
         items.push(queries.record(&set, root, now).await);
     }
@@ -63,6 +68,25 @@ pub async fn capture(
         crate::time::format(now)
     );
     Ok(header + &serde_yaml::to_string(&list).expect("JSON values serialize as YAML"))
+}
+
+/// The GitOps object `workload`'s marks name, as the cluster has it, or the
+/// lookup record saying it does not exist or cannot be read.
+async fn gitops_owner(cluster: &Cluster, workload: &Value) -> Option<Value> {
+    use crate::gitops::{self, LookupResult};
+    let claim = gitops::claim(workload, &gitops::ArgoCdTracking::default())?;
+    let read = async {
+        let resource = cluster.resource(claim.tool.api_version(), claim.tool.kind()).await?;
+        cluster.workloads(&resource, &claim.namespace, Some(&claim.name), None).await
+    };
+    let result = match read.await {
+        Ok(mut found) => match found.pop() {
+            Some(owner) => return Some(without_bookkeeping(&owner)),
+            None => LookupResult::Missing,
+        },
+        Err(error) => LookupResult::Unreadable(error.to_string()),
+    };
+    Some(gitops::lookup_record(&claim, &result))
 }
 
 /// The API resource a target's kind names (`Deployment`, `deployments`,

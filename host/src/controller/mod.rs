@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cluster;
 pub mod crd;
 pub mod decisions;
+pub mod gitops;
 pub mod leader;
 pub mod manifests;
 pub mod metrics;

@@ -173,6 +173,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         return Ok(Some(Duration::from_secs(if served.loading { 1 } else { 5 })));
     };
     let (mut objects, views) = ctx.cache.tree_of(&workload);
+    super::gitops::add_owner(&ctx.cache, &workload, &mut objects);
     let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
     let now = now();
     if rp.spec.metrics.is_some() {

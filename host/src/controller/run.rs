@@ -45,6 +45,7 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
         watch_kind(&ctx, ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind)), &watched);
     }
     watch_kind(&ctx, ApiResource::erase::<RolloutDecision>(&()), &watched);
+    watch_gitops_owners(&ctx, &watched).await;
 
     // RolloutPolicies: a change queues the policy (which queues its
     // workloads when its spec or module changed; its own status writes do
@@ -194,8 +195,11 @@ fn watch_kind(ctx: &Arc<Context>, resource: ApiResource, watched: &Mutex<Watched
     if watched.contains(&kind) {
         return;
     }
-    let built_in =
-        kind.0 == decisions::GROUP || tree_kinds().iter().any(|(g, k)| (*g, *k) == (&kind.0[..], &kind.1[..]));
+    let gitops_owner =
+        crate::gitops::Tool::ALL.iter().any(|tool| (tool.group(), tool.kind()) == (&kind.0[..], &kind.1[..]));
+    let built_in = kind.0 == decisions::GROUP
+        || gitops_owner
+        || tree_kinds().iter().any(|(g, k)| (*g, *k) == (&kind.0[..], &kind.1[..]));
     let api = Api::<DynamicObject>::all_with(ctx.cluster.client.clone(), &resource);
     let queue_ctx = ctx.clone();
     let changed = move |touched: Touched| queue_touched(&queue_ctx, &touched);
@@ -224,6 +228,23 @@ fn stop_unneeded_watches(ctx: &Context, watched: &Mutex<Watched>) {
             task.abort();
             ctx.cache.forget_kind(&kind.0, &kind.1);
             tracing::info!(group = %kind.0, kind = %kind.1, "no RolloutPolicy targets the kind any more; its watch stops");
+        }
+    }
+}
+
+/// Watches each GitOps owner kind the cluster serves, for the snapshots'
+/// GitOps section. A kind it does not serve is not watched: owners of that
+/// kind are reported unreadable (`super::gitops`).
+async fn watch_gitops_owners(ctx: &Arc<Context>, watched: &Arc<Mutex<Watched>>) {
+    for tool in crate::gitops::Tool::ALL {
+        match ctx.cluster.resource(tool.api_version(), tool.kind()).await {
+            Ok(resource) => watch_kind(ctx, resource, watched),
+            Err(error) => tracing::info!(
+                kind = tool.kind(),
+                api_version = tool.api_version(),
+                %error,
+                "not served by the cluster; workloads it would apply are evaluated with their GitOps owner unreadable"
+            ),
         }
     }
 }

@@ -138,9 +138,11 @@ fn pause(snapshot: &Snapshot, gitops: &GitOps, state: &OwnerState) -> Verdict {
         Verdict::Pause { before, after }
     };
     match gitops.tool {
+        // Before the rollback, so Flux cannot apply the failed version in
+        // between; again after it, which replaced the workload's annotations.
         GitOpsTool::FluxKustomization | GitOpsTool::FluxHelmRelease => {
             let switch = workload_switch(gitops.tool).expect("Flux has a per-object switch");
-            record(Vec::new(), vec![act::set_annotation(switch, "disabled")])
+            record(vec![act::set_annotation(switch, "disabled")], vec![act::set_annotation(switch, "disabled")])
         }
         GitOpsTool::ArgoCdApplication if !state.confirmed => Verdict::Refuse(format!(
             "{} is named by the workload's tracking id but does not list it among its resources, so rewind does \
