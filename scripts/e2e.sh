@@ -72,5 +72,7 @@ REWIND_E2E_CONTROLLER_NAMESPACE=rewind-e2e REWIND_E2E_LEASE=e2e-rewind-controlle
   cargo test --workspace --test e2e --test e2e_grants --test e2e_metrics --test e2e_tenants --test parity --test resilience -- --ignored --nocapture --test-threads=1
 # The README's install walked through with the image's own binary.
 scripts/install-e2e.sh "$kubeconfig" "${kubectl[0]}"
+# A rollback under GitOps, with the real Flux controllers.
+scripts/gitops-e2e.sh "$kubeconfig" "${kubectl[0]}"
 # The README's cluster quick start, as written (it starts a cluster of its own).
 scripts/quickstart-e2e.sh
