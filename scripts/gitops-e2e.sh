@@ -25,7 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-fail() { echo "gitops-e2e: $*; the end of rewind's log:" >&2; tail -20 "$run/rewind.log" >&2; exit 1; }
+fail() {
+  echo "gitops-e2e: $*; the decision, the workload's annotations and the end of rewind's log:" >&2
+  "${kubectl[@]}" get rdec deployment-web -n gitops -o yaml >&2 || true
+  "${kubectl[@]}" get deployment web -n gitops -o jsonpath='{.metadata.annotations}{"\n"}' >&2 || true
+  grep -v "cert bypassed" "$run/rewind.log" | tail -20 >&2
+  exit 1
+}
 wait_for() { # what, seconds, command...
   local what=$1 seconds=$2; shift 2
   for _ in $(seq $((seconds * 2))); do

@@ -340,3 +340,44 @@ async fn rollbacks_from_detect_failure_are_held_by_the_flap_guard_too() {
     assert_eq!(decision["flapGuardTripped"], true, "{decision:#}");
     assert_eq!(decision["rollbacks"].as_array().unwrap().len(), 1);
 }
+
+/// A Deployment a Flux Kustomization applies, with the Kustomization in the
+/// watch cache when `listed`: what the controller reads for its snapshot.
+fn applied_by_flux(listed: bool) -> Harness {
+    let h = harness("../gitops/web-flux.yaml");
+    if listed {
+        let owner = std::fs::read_to_string(common::workspace().join("examples/gitops/owners/kustomization.yaml"));
+        h.ctx.cache.insert(serde_yaml::from_str(&owner.unwrap()).unwrap());
+        h.ctx.cache.mark_listed("kustomize.toolkit.fluxcd.io", "Kustomization");
+    }
+    h
+}
+
+/// `gitops: report` (the default): the controller finds the Kustomization
+/// in its cache and the policy refuses the rollback Flux would undo.
+#[tokio::test]
+async fn a_rollback_flux_would_undo_is_refused_naming_the_revision() {
+    let mut h = applied_by_flux(true);
+    h.serve(policy("web", "plugins/deployment", json!({"settings": {"graceSeconds": 120}}))).await;
+    h.reconcile().await;
+    assert!(h.writes_to("PUT", "/deployments").is_empty(), "{:#?}", h.api.writes());
+    let decision = h.decision();
+    assert_eq!(decision["eligible"], false, "{decision}");
+    assert_eq!(decision["state"], "failed", "{decision}");
+    let reason = decision["eligibilityReason"].as_str().unwrap();
+    assert!(reason.contains("Flux Kustomization flux-system/apps applies revision main@sha1:1b2c3d4"), "{reason}");
+}
+
+/// A kind the controller does not list is an owner it cannot read, which
+/// is not taken for an owner that does not exist.
+#[tokio::test]
+async fn an_owner_kind_the_controller_does_not_list_is_unreadable_not_missing() {
+    let mut h = applied_by_flux(false);
+    let settings = json!({"settings": {"graceSeconds": 120, "gitops": "pause"}});
+    h.serve(policy("web", "plugins/deployment", settings)).await;
+    h.reconcile().await;
+    assert!(h.writes_to("PUT", "/deployments").is_empty(), "{:#?}", h.api.writes());
+    assert_eq!(h.decision()["eligible"], false, "{}", h.decision());
+    let reason = h.decision()["eligibilityReason"].as_str().unwrap().to_string();
+    assert!(reason.contains("the controller does not list Kustomization.kustomize.toolkit.fluxcd.io"), "{reason}");
+}

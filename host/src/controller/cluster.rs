@@ -189,8 +189,11 @@ impl<'a> KubeExecutor<'a> {
     }
 
     /// The resourceVersion a write to `key` must carry: the one the
-    /// decision saw, or the one read since; none after this execution
-    /// wrote it without reading it again.
+    /// decision saw, until this execution wrote it. After that first write
+    /// the decision is committed, and the workload's controller updates the
+    /// object on its own (a new generation's status): a precondition on
+    /// each later patch would race it. A replace still carries the version
+    /// it read, in the object it writes back.
     fn expected_version(&self, key: &ObjectKey) -> Option<String> {
         if self.written.contains(&key.to_string()) {
             return None;
@@ -220,7 +223,6 @@ impl<'a> KubeExecutor<'a> {
         {
             return Err(ClusterError::Conflict { what: target.to_string() });
         }
-        self.written.remove(&target.to_string());
         self.learn(value.clone())?;
         Ok(value)
     }

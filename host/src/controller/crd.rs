@@ -259,6 +259,10 @@ pub struct WorkloadStatus {
     /// it was not asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eligible: Option<bool>,
+    /// Why the policy found the workload may or may not roll back (cut at
+    /// 1,000 characters): what stands in the way, and what to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligibility_reason: Option<String>,
     /// The release the policy selected to return to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,

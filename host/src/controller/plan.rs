@@ -87,6 +87,9 @@ pub fn plan(
             .map(|f| cut(&f.message, MAX_FINDING_MESSAGE_CHARS))
             .collect(),
         eligible: decision.and_then(|d| d.eligibility.as_ref()).map(|e| e.eligible),
+        eligibility_reason: decision
+            .and_then(|d| d.eligibility.as_ref())
+            .map(|e| cut(&e.reason, MAX_FINDING_MESSAGE_CHARS)),
         release: decision.and_then(|d| d.selection.as_ref()).and_then(|s| s.release.clone()),
         actions,
         dry_run: mode == Mode::DryRun,
