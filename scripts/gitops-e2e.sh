@@ -8,6 +8,10 @@
 #   gitops: pause   the rollback holds across Flux intervals, and a fixed
 #                   artifact resumes Flux for web, which deploys the fix;
 #   gitops: report  no rollback; the decision names the revision in Git.
+# Argo CD at the API level (its controller needs a repo server and Redis,
+# and is not run): with Argo CD's own Application CRD, a self-healing
+# Application that lists web has its self-heal turned off and marked for
+# the rollback, and turned back on once it reports a newer revision.
 #   scripts/gitops-e2e.sh <kubeconfig> <kubectl>
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +24,8 @@ pids=()
 cleanup() {
   kill "${pids[@]}" 2>/dev/null || true
   scripts/flux-down.sh >/dev/null 2>&1 || true
-  "${kubectl[@]}" delete namespace gitops --wait=false >/dev/null 2>&1 || true
-  "${kubectl[@]}" delete rolloutpolicybound gitops-e2e --wait=false >/dev/null 2>&1 || true
+  "${kubectl[@]}" delete namespace gitops gitops-argo argocd --wait=false >/dev/null 2>&1 || true
+  "${kubectl[@]}" delete rolloutpolicybound gitops-e2e gitops-e2e-argo --wait=false >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -115,8 +119,15 @@ wait_for "Flux to deploy web" 120 is_image shop/web:1
 "${kubectl[@]}" rollout status -n gitops deployment/web --timeout=60s >/dev/null
 echo "gitops-e2e: Flux deployed web (shop/web:1) from an OCI artifact" >&2
 
-# The controller, with the bundled policies, started after Flux's CRDs so
-# it watches Kustomizations.
+# Argo CD's Application CRD, from the Go module proxy (v3.3.0: later
+# releases need a newer Go than this machine's to download).
+argocd_dir=$(cd "$(mktemp -d)" && go mod init rewind.dev/argocd >/dev/null 2>&1 &&
+  GOFLAGS=-mod=mod go mod download -json github.com/argoproj/argo-cd/v3@v3.3.0 | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+"${kubectl[@]}" apply --server-side -f "$argocd_dir/manifests/crds/application-crd.yaml" >/dev/null
+"${kubectl[@]}" wait --for=condition=Established crd/applications.argoproj.io --timeout=60s >/dev/null
+
+# The controller, with the bundled policies, started after Flux's and Argo
+# CD's CRDs so it watches Kustomizations and Applications.
 metrics_port=$(free_port)
 target/debug/rewind controller --kubeconfig "$kubeconfig" --policies-dir "$PWD/target/wasm32-wasip2/guest" \
   --metrics-address "127.0.0.1:$metrics_port" --lease-name gitops-e2e > "$run/rewind.log" 2>&1 &
@@ -196,3 +207,66 @@ sleep 5
 is_image shop/web:unpullable || fail "report rolled web back"
 [ "$(rollbacks)" = "$before" ] || fail "report rolled back: $(rollbacks) rollbacks, $before before"
 echo "gitops-e2e: report: no rollback; the decision names the revision to revert in Git" >&2
+
+# 5. Argo CD, at the API level: web in gitops-argo, tracked by the
+#    Application argocd/shop, which self-heals and lists it.
+"${kubectl[@]}" create namespace gitops-argo >/dev/null
+"${kubectl[@]}" create namespace argocd >/dev/null
+"${kubectl[@]}" apply -f - >/dev/null <<YAML
+apiVersion: rewind.dev/v1alpha1
+kind: RolloutPolicyBound
+metadata: {name: gitops-e2e-argo}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gitops-argo}}
+  grants:
+    - patch:Application.argoproj.io:/spec/syncPolicy/automated/selfHeal
+    - patch:Application.argoproj.io:/metadata/annotations/rewind.dev~1paused-for
+YAML
+"${kubectl[@]}" create deployment web -n gitops-argo --image=shop/web:1 >/dev/null
+"${kubectl[@]}" annotate deployment web -n gitops-argo "argocd.argoproj.io/tracking-id=shop:apps/Deployment:gitops-argo/web" >/dev/null
+"${kubectl[@]}" rollout status -n gitops-argo deployment/web --timeout=60s >/dev/null
+application() { # revision
+  "${kubectl[@]}" apply --server-side --force-conflicts --field-manager=argocd-controller -f - >/dev/null <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: shop, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: https://git.example.com/shop.git, path: deploy, targetRevision: main}
+  destination: {server: https://kubernetes.default.svc, namespace: gitops-argo}
+status:
+  sync: {status: Synced, revision: $1}
+  resources:
+    - {group: apps, version: v1, kind: Deployment, namespace: gitops-argo, name: web, status: Synced}
+YAML
+}
+application 1b2c3d4
+"${kubectl[@]}" patch application shop -n argocd --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}' >/dev/null
+"${kubectl[@]}" apply -n gitops-argo -f - >/dev/null <<YAML
+apiVersion: rewind.dev/v1alpha1
+kind: RolloutPolicy
+metadata: {name: web}
+spec:
+  target: {apiVersion: apps/v1, kind: Deployment, name: web}
+  policy: {module: $PWD/target/wasm32-wasip2/guest/deployment.wasm}
+  settings: {graceSeconds: 0, gitops: pause}
+  mode: Enforce
+  resyncSeconds: 2
+  grants:
+    - patch:Application.argoproj.io:/spec/syncPolicy/automated/selfHeal
+    - patch:Application.argoproj.io:/metadata/annotations/rewind.dev~1paused-for
+YAML
+"${kubectl[@]}" set image -n gitops-argo deployment/web web=shop/web:unpullable >/dev/null
+argo_image() { [ "$("${kubectl[@]}" get deployment web -n gitops-argo -o jsonpath='{.spec.template.spec.containers[0].image}')" = "$1" ]; }
+self_heal() { [ "$("${kubectl[@]}" get application shop -n argocd -o jsonpath='{.spec.syncPolicy.automated.selfHeal}')" = "$1" ]; }
+wait_for "the rollback of web in gitops-argo" 90 argo_image shop/web:1
+self_heal false || fail "web was rolled back but the Application still self-heals"
+mark=$("${kubectl[@]}" get application shop -n argocd -o jsonpath='{.metadata.annotations.rewind\.dev/paused-for}')
+[ "$mark" = gitops-argo/web ] || fail "the Application's pause mark is '$mark'"
+echo "gitops-e2e: Argo CD: the Application that lists web has self-heal off and rewind's mark; web is rolled back" >&2
+# The Application syncs a newer revision: rewind turns self-heal back on.
+application 5e6f7a8
+wait_for "self-heal to be turned back on" 60 self_heal true
+mark=$("${kubectl[@]}" get application shop -n argocd -o jsonpath='{.metadata.annotations.rewind\.dev/paused-for}')
+[ -z "$mark" ] || fail "the Application keeps the mark '$mark' after resuming"
+echo "gitops-e2e: Argo CD: once the Application reported a newer revision, its self-heal was turned back on" >&2

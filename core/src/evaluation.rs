@@ -64,12 +64,21 @@ pub struct EvalOptions {
     /// What the operator gives the policy beyond a rollback
     /// ([`crate::actions::grants`]).
     pub grants: Vec<Grant>,
+    /// How the cluster's Argo CD tracks what it applies, for the snapshot's
+    /// GitOps section.
+    pub argocd: crate::gitops::ArgoCdTracking,
 }
 
 impl EvalOptions {
     /// An offline run at `now` that applies its actions to the object set.
     pub fn offline(now: i64, grants: Vec<Grant>) -> Self {
-        EvalOptions { now, apply: true, action_limits: ActionLimits::default(), grants }
+        EvalOptions {
+            now,
+            apply: true,
+            action_limits: ActionLimits::default(),
+            grants,
+            argocd: crate::gitops::ArgoCdTracking::default(),
+        }
     }
 }
 
@@ -106,10 +115,17 @@ impl Prepared {
         now: i64,
         settings: &str,
         known: &dyn KnownViews,
+        argocd: &crate::gitops::ArgoCdTracking,
     ) -> Result<Prepared, EvalError> {
         let target = find_target(objects, target)?;
-        let built = snapshot::build_with(objects, target, now, settings, known)?;
-        let target_key = ObjectKey::of(objects.get(target).expect("found above")).expect("dump objects have keys");
+        let mut built = snapshot::build_with(objects, target, now, settings, known)?;
+        let target_value = objects.get(target).expect("found above");
+        // The builder reads Argo CD's default tracking; the installation's
+        // own is an evaluation option.
+        if *argocd != crate::gitops::ArgoCdTracking::default() {
+            built.snapshot.gitops = crate::gitops::section(objects, target_value, argocd);
+        }
+        let target_key = ObjectKey::of(target_value).expect("dump objects have keys");
         Ok(Prepared { target, target_key, built })
     }
 
@@ -189,7 +205,7 @@ where
     let asked = decision.actions();
     evaluated.decision = Some(decision);
     let context = ExecutionContext { target: prepared.target_key.clone(), now: options.now };
-    let scope = scope_of(prepared, objects, &asked, &context, evaluated.grants.clone());
+    let scope = scope_of(prepared, objects, &asked, &context, evaluated.grants.clone(), &options.argocd);
     evaluated.actions = match validate_actions(&asked, &scope, &options.action_limits) {
         Ok(actions) => actions,
         Err(e) => {
@@ -220,6 +236,7 @@ fn scope_of(
     asked: &[PolicyAction],
     context: &ExecutionContext,
     grants: Grants,
+    argocd: &crate::gitops::ArgoCdTracking,
 ) -> Scope {
     let built = &prepared.built;
     let rolled_back_to = asked
@@ -239,6 +256,7 @@ fn scope_of(
         gitops_owner: crate::gitops::confirmed_owner(
             objects,
             objects.get(prepared.target).expect("the target is in the set"),
+            argocd,
         ),
         grants,
     }
@@ -279,7 +297,8 @@ mod tests {
     }
 
     fn run(actions: Vec<PolicyAction>, objects: &mut ObjectSet) -> Evaluated {
-        let prepared = Prepared::new(objects, &web(), 1_730_903_640, "{}", &snapshot::NoViews).unwrap();
+        let argocd = crate::gitops::ArgoCdTracking::default();
+        let prepared = Prepared::new(objects, &web(), 1_730_903_640, "{}", &snapshot::NoViews, &argocd).unwrap();
         let options = EvalOptions::offline(1_730_903_640, vec![]);
         evaluate(Ok(&mut Answering(actions)), &prepared, objects, "p", &[], &options)
     }
@@ -313,7 +332,8 @@ mod tests {
     #[test]
     fn stages_that_cannot_be_asked_are_a_problem_not_a_decision() {
         let mut objects = set_of([deployment("web:3"), replica_set("3", "web:3")]);
-        let prepared = Prepared::new(&objects, &web(), 0, "{}", &snapshot::NoViews).unwrap();
+        let argocd = crate::gitops::ArgoCdTracking::default();
+        let prepared = Prepared::new(&objects, &web(), 0, "{}", &snapshot::NoViews, &argocd).unwrap();
         let options = EvalOptions::offline(0, vec![]);
         let evaluated =
             evaluate::<Answering>(Err("cannot instantiate".into()), &prepared, &mut objects, "p", &[], &options);

@@ -289,8 +289,8 @@ pub fn section(set: &ObjectSet, workload: &Value, argocd: &ArgoCdTracking) -> Op
 
 /// The key of the owner that applies `workload`, when the set holds it and
 /// its status confirms it.
-pub fn confirmed_owner(set: &ObjectSet, workload: &Value) -> Option<objects::ObjectKey> {
-    let claim = claim(workload, &ArgoCdTracking::default())?;
+pub fn confirmed_owner(set: &ObjectSet, workload: &Value, argocd: &ArgoCdTracking) -> Option<objects::ObjectKey> {
+    let claim = claim(workload, argocd)?;
     let owner = find_owner(set, &claim)?;
     owner_status(claim.tool, owner, workload).confirmed.then(|| objects::ObjectKey::of(owner)).flatten()
 }

@@ -192,13 +192,20 @@ pub fn run(
     target: &TargetSpec,
     action_limits: ActionLimits,
     grants: &[Grant],
+    argocd: &crate::gitops::ArgoCdTracking,
     progress: &mut dyn FnMut(usize, &Moment),
 ) -> Result<Backtest, BacktestError> {
     let mut steps = Vec::with_capacity(timeline.len());
     for (index, moment) in timeline.iter().enumerate() {
         progress(index, moment);
         let objects = dump::load_paths(std::slice::from_ref(&moment.path))?;
-        let options = EvalOptions { now: moment.at, apply: false, action_limits, grants: grants.to_vec() };
+        let options = EvalOptions {
+            now: moment.at,
+            apply: false,
+            action_limits,
+            grants: grants.to_vec(),
+            argocd: argocd.clone(),
+        };
         let verdicts: Vec<Verdict> = policies
             .iter()
             .map(|policy| match evaluate(policy, &mut objects.clone(), target, &options) {

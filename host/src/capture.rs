@@ -38,6 +38,7 @@ pub async fn capture(
     resource: &ApiResource,
     target: &TargetSpec,
     queries: Option<&LiveQueries>,
+    argocd: &crate::gitops::ArgoCdTracking,
 ) -> Result<String, CaptureError> {
     let now = jiff::Timestamp::now().as_second();
     let workload = cluster
@@ -54,7 +55,7 @@ pub async fn capture(
         .filter(|object| objects::kind(object) != Some("Secret"))
         .map(without_bookkeeping)
         .collect();
-    if let Some(owner) = gitops_owner(cluster, set.get(root).expect("the root is in the set")).await {
+    if let Some(owner) = gitops_owner(cluster, set.get(root).expect("the root is in the set"), argocd).await {
         items.push(owner);
     }
     if let Some(queries) = queries {
@@ -72,9 +73,9 @@ pub async fn capture(
 
 /// The GitOps object `workload`'s marks name, as the cluster has it, or the
 /// lookup record saying it does not exist or cannot be read.
-async fn gitops_owner(cluster: &Cluster, workload: &Value) -> Option<Value> {
+async fn gitops_owner(cluster: &Cluster, workload: &Value, argocd: &crate::gitops::ArgoCdTracking) -> Option<Value> {
     use crate::gitops::{self, LookupResult};
-    let claim = gitops::claim(workload, &gitops::ArgoCdTracking::default())?;
+    let claim = gitops::claim(workload, argocd)?;
     let read = async {
         let resource = cluster.resource(claim.tool.api_version(), claim.tool.kind()).await?;
         cluster.workloads(&resource, &claim.namespace, Some(&claim.name), None).await

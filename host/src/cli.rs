@@ -101,6 +101,31 @@ pub struct CacheArgs {
     pub no_cache: bool,
 }
 
+/// How the cluster's Argo CD tracks what it applies: an installation
+/// setting the workloads themselves cannot tell.
+#[derive(clap::Args, Clone)]
+#[command(next_help_heading = "GitOps")]
+pub struct ArgoCdArgs {
+    /// The namespace of Argo CD's control plane, where Applications live
+    /// unless a tracking id names another.
+    #[arg(long, default_value = "argocd")]
+    pub argocd_namespace: String,
+    /// Argo CD tracks resources by the `app.kubernetes.io/instance` label
+    /// (`application.resourceTrackingMethod: label`), not by its tracking-id
+    /// annotation.
+    #[arg(long)]
+    pub argocd_tracks_by_label: bool,
+}
+
+impl ArgoCdArgs {
+    pub fn tracking(&self) -> crate::gitops::ArgoCdTracking {
+        crate::gitops::ArgoCdTracking {
+            namespace: self.argocd_namespace.clone(),
+            by_label: self.argocd_tracks_by_label,
+        }
+    }
+}
+
 /// How text output is coloured.
 #[derive(clap::Args, Clone, Copy)]
 pub struct ColorArgs {
@@ -223,6 +248,8 @@ pub struct EvalArgs {
     #[arg(long, conflicts_with = "queries", help_heading = "Metrics")]
     pub metrics: Vec<PathBuf>,
     #[command(flatten)]
+    pub argocd: ArgoCdArgs,
+    #[command(flatten)]
     pub sandbox: SandboxArgs,
 }
 
@@ -283,6 +310,8 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub color: ColorArgs,
     #[command(flatten)]
+    pub argocd: ArgoCdArgs,
+    #[command(flatten)]
     pub sandbox: SandboxArgs,
 }
 
@@ -317,6 +346,8 @@ pub struct CaptureArgs {
     /// With --queries, each dump also holds the query results of its moment.
     #[command(flatten)]
     pub queries: QueryArgs,
+    #[command(flatten)]
+    pub argocd: ArgoCdArgs,
 }
 
 /// Metric queries run against a live Prometheus.
@@ -385,6 +416,8 @@ pub struct ControllerArgs {
     /// directly in it, custom ones below custom/; no other path is loaded.
     #[arg(long, default_value = "/policies")]
     pub policies_dir: PathBuf,
+    #[command(flatten)]
+    pub argocd: ArgoCdArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
 }

@@ -56,7 +56,7 @@ pub fn evaluate_with(
     options: &EvalOptions,
     known: &dyn snapshot::KnownViews,
 ) -> Result<Evaluation, EvalError> {
-    let prepared = Prepared::new(objects, target, options.now, policy.settings(), known)?;
+    let prepared = Prepared::new(objects, target, options.now, policy.settings(), known, &options.argocd)?;
     let raw = TreeObjects(prepared.tree_objects(objects));
     let mut session = policy.session(Arc::new(raw));
     let stages = session.as_mut().map_err(|e| e.to_string());

@@ -129,3 +129,25 @@ fn an_application_says_how_it_syncs() {
     let disabled = json!({"spec": {"syncPolicy": {"automated": {"enabled": false, "selfHeal": true}}}});
     assert_eq!(owner_status(Tool::ArgoCdApplication, &disabled, &workload).self_heal, Some(false));
 }
+
+/// Where an installation tracks by label, the evaluation's snapshot names
+/// the Application its label names, found in the set in Argo CD's namespace.
+#[test]
+fn the_snapshot_names_the_application_of_an_installation_that_tracks_by_label() {
+    let mut set = ObjectSet::new();
+    let origin = || crate::objects::Origin("test".into());
+    set.insert(deployment(json!({ARGOCD_INSTANCE_LABEL: "shop-app"}), json!({})), origin()).unwrap();
+    let application = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "shop-app", "namespace": "gitops-control"},
+        "status": {"sync": {"revision": "9a8b7c6"},
+                   "resources": [{"group": "apps", "kind": "Deployment", "namespace": "shop", "name": "web"}]}});
+    set.insert(application, origin()).unwrap();
+    let workload = set.get(set.find_by_kind_name("Deployment", "shop", "web")[0]).unwrap().clone();
+    assert_eq!(section(&set, &workload, &argocd()), None, "by annotation, the label names nothing");
+    let by_label = ArgoCdTracking { namespace: "gitops-control".into(), by_label: true };
+    let gitops = section(&set, &workload, &by_label).expect("a section");
+    let GitOpsOwner::Found(state) = &gitops.owner else { panic!("{gitops:?}") };
+    assert!(state.confirmed && state.revision.as_deref() == Some("9a8b7c6"), "{state:?}");
+    assert!(confirmed_owner(&set, &workload, &by_label).is_some());
+    assert!(confirmed_owner(&set, &workload, &argocd()).is_none());
+}

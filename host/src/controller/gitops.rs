@@ -12,8 +12,8 @@ use serde_json::Value;
 
 /// Adds the owner `workload`'s marks name to `objects`: the object from
 /// the watch cache, or the record of why it is not there.
-pub fn add_owner(cache: &Cache, workload: &Value, objects: &mut ObjectSet) {
-    let Some(claim) = gitops::claim(workload, &ArgoCdTracking::default()) else { return };
+pub fn add_owner(cache: &Cache, workload: &Value, objects: &mut ObjectSet, argocd: &ArgoCdTracking) {
+    let Some(claim) = gitops::claim(workload, argocd) else { return };
     let (group, kind) = (claim.tool.group(), claim.tool.kind());
     let origin = || Origin("the watch cache".into());
     let result = if !cache.is_synced(group, kind) {

@@ -14,4 +14,6 @@ pub struct Options {
     /// Where module paths may point: bundled policies directly in it,
     /// custom ones below `custom/` (default `/policies`, as in the image).
     pub policies_dir: Option<PathBuf>,
+    /// How the cluster's Argo CD tracks what it applies.
+    pub argocd: crate::gitops::ArgoCdTracking,
 }

@@ -49,6 +49,8 @@ pub struct Context {
     pub queries: Providers,
     /// What each namespace's RolloutPolicies may make the controller do.
     pub bounds: Bounds,
+    /// How the cluster's Argo CD tracks what it applies.
+    pub argocd: crate::gitops::ArgoCdTracking,
     /// Per RolloutPolicy (namespace, name): what its last reconcile saw.
     seen: Mutex<HashMap<(String, String), PolicySeen>>,
 }
@@ -92,6 +94,7 @@ impl Context {
             queue,
             queries: Providers::allowing(options.prometheus_addresses),
             bounds,
+            argocd: options.argocd,
             seen: Mutex::new(HashMap::new()),
         }
     }
@@ -173,7 +176,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         return Ok(Some(Duration::from_secs(if served.loading { 1 } else { 5 })));
     };
     let (mut objects, views) = ctx.cache.tree_of(&workload);
-    super::gitops::add_owner(&ctx.cache, &workload, &mut objects);
+    super::gitops::add_owner(&ctx.cache, &workload, &mut objects, &ctx.argocd);
     let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
     let now = now();
     if rp.spec.metrics.is_some() {
@@ -182,7 +185,8 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     }
     // Checked by `policy_for`, which serves no module while they are invalid.
     let grants = Grant::parse_all(&rp.spec.grants).map_err(ClusterError::Invalid)?;
-    let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default(), grants };
+    let argocd = ctx.argocd.clone();
+    let options = EvalOptions { now, apply: false, action_limits: ActionLimits::default(), grants, argocd };
     let started = std::time::Instant::now();
     let policy_for_eval = policy.clone();
     let (evaluation, objects) = tokio::task::spawn_blocking(move || {

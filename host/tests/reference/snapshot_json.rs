@@ -110,8 +110,10 @@ fn example(workspace: &std::path::Path) -> String {
     let objects = rewind::dump::load_paths(&[workspace.join(EXAMPLE_DUMP)]).expect("the example dump loads");
     let target = rewind::evaluate::TargetSpec::parse("Deployment/web", "shop").expect("a target");
     let now = rewind::time::parse("2024-11-06T14:34:00Z").expect("a time");
-    let prepared = rewind_core::evaluation::Prepared::new(&objects, &target, now, "{}", &rewind::snapshot::NoViews)
-        .expect("the example's snapshot builds");
+    let argocd = rewind::gitops::ArgoCdTracking::default();
+    let prepared =
+        rewind_core::evaluation::Prepared::new(&objects, &target, now, "{}", &rewind::snapshot::NoViews, &argocd)
+            .expect("the example's snapshot builds");
     let view = prepared.built.snapshot.json_view(rewind_snapshot::Encoding::LATEST);
     serde_json::to_string_pretty(&view).expect("snapshots serialize")
 }

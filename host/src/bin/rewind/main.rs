@@ -120,7 +120,8 @@ fn backtest(args: &BacktestArgs) -> Result<Exit> {
         }
     };
     let limits = action_limits(&args.sandbox);
-    let result = rewind::backtest::run(&policies, &timeline, &target, limits, &args.grants, &mut progress);
+    let argocd = args.argocd.tracking();
+    let result = rewind::backtest::run(&policies, &timeline, &target, limits, &args.grants, &argocd, &mut progress);
     if interactive {
         eprint!("\r\x1b[K");
     }
@@ -209,6 +210,7 @@ fn eval(args: &EvalArgs) -> Result<Exit> {
         apply: args.apply,
         action_limits: action_limits(&args.sandbox),
         grants: args.grants.clone(),
+        argocd: args.argocd.tracking(),
     };
     let mut evaluation = evaluate(&policy, &mut objects, &target, &options)?;
     evaluation.report.warnings.extend(metric_warnings);

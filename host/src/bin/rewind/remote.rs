@@ -31,7 +31,8 @@ pub fn capture(args: &CaptureArgs) -> Result<Exit> {
         // Discovery once: the kind's resource does not change between captures.
         let resource = rewind::capture::resource_of(&cluster, &target.kind).await?;
         let Some(dir) = &args.watch else {
-            let dump = rewind::capture::capture(&cluster, &resource, &target, live.as_ref()).await?;
+            let dump =
+                rewind::capture::capture(&cluster, &resource, &target, live.as_ref(), &args.argocd.tracking()).await?;
             match &args.output {
                 Some(path) => std::fs::write(path, dump).with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{dump}"),
@@ -42,7 +43,8 @@ pub fn capture(args: &CaptureArgs) -> Result<Exit> {
         let mut taken = 0u64;
         loop {
             let at = jiff::Timestamp::now().as_second();
-            let dump = rewind::capture::capture(&cluster, &resource, &target, live.as_ref()).await?;
+            let dump =
+                rewind::capture::capture(&cluster, &resource, &target, live.as_ref(), &args.argocd.tracking()).await?;
             let path = dir.join(rewind::backtest::moment_file_name(at));
             std::fs::write(&path, dump).with_context(|| format!("cannot write {}", path.display()))?;
             taken += 1;
@@ -164,6 +166,7 @@ pub fn controller(runtime: PolicyRuntime, args: &ControllerArgs, cache_root: Opt
             prometheus_addresses: prometheus_addresses.to_vec(),
             registry_credentials,
             policies_dir: Some(policies_dir.clone()),
+            argocd: args.argocd.tracking(),
         };
         rewind::controller::run::run(client, std::sync::Arc::new(runtime), metrics, options).await;
         Ok(Exit::Ok)
