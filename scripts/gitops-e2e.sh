@@ -31,8 +31,10 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fail() {
   echo "gitops-e2e: $*; the decision, the workload's annotations and the end of rewind's log:" >&2
-  "${kubectl[@]}" get rdec deployment-web -n gitops -o yaml >&2 || true
-  "${kubectl[@]}" get deployment web -n gitops -o jsonpath='{.metadata.annotations}{"\n"}' >&2 || true
+  for namespace in gitops gitops-argo; do
+    "${kubectl[@]}" get rdec deployment-web -n "$namespace" -o jsonpath='{.spec}{"\n"}' >&2 2>/dev/null || true
+    "${kubectl[@]}" get deployment web -n "$namespace" -o jsonpath='{.metadata.annotations}{"\n"}' >&2 2>/dev/null || true
+  done
   grep -v "cert bypassed" "$run/rewind.log" | tail -20 >&2
   exit 1
 }

@@ -109,6 +109,13 @@ pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
         }
         GitOpsOwner::Found(state) => state,
     };
+    // An earlier evaluation changed the owner and stopped before it
+    // recorded the pause on the workload (its rollback met a conflict):
+    // the pause is rewind's, and is finished rather than taken for a
+    // person's.
+    if state.paused_for.as_deref() == Some(workload_name(snapshot).as_str()) && mode == Mode::Pause {
+        return record_pause(snapshot, state, Vec::new(), Vec::new());
+    }
     if state.suspended {
         return Verdict::Free(Some(format!("{owner} is suspended, so it does not undo the rollback")));
     }
@@ -131,12 +138,15 @@ pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
     }
 }
 
+/// The pause, with its record on the workload after the rollback.
+fn record_pause(snapshot: &Snapshot, state: &OwnerState, before: Vec<Action>, mut after: Vec<Action>) -> Verdict {
+    after.push(act::set_annotation(PAUSED_AT, revision(state)));
+    after.push(act::set_annotation(PAUSED_SINCE, &rewind_sdk::time::format(snapshot.now)));
+    Verdict::Pause { before, after }
+}
+
 fn pause(snapshot: &Snapshot, gitops: &GitOps, state: &OwnerState) -> Verdict {
-    let record = |before: Vec<Action>, mut after: Vec<Action>| {
-        after.push(act::set_annotation(PAUSED_AT, revision(state)));
-        after.push(act::set_annotation(PAUSED_SINCE, &rewind_sdk::time::format(snapshot.now)));
-        Verdict::Pause { before, after }
-    };
+    let record = |before: Vec<Action>, after: Vec<Action>| record_pause(snapshot, state, before, after);
     match gitops.tool {
         // Before the rollback, so Flux cannot apply the failed version in
         // between; again after it, which replaced the workload's annotations.
