@@ -264,6 +264,18 @@ pub fn section(set: &ObjectSet, workload: &Value, argocd: &ArgoCdTracking) -> Op
         || lookup_of(set, &claim),
         |owner| {
             let status = owner_status(claim.tool, owner, workload);
+            // Anyone who may label the workload may name any owner: what an
+            // owner in another namespace says is shown only when it lists
+            // the workload, so a mark does not read another team's object.
+            let elsewhere = Some(claim.namespace.as_str()) != objects::namespace(workload);
+            if elsewhere && !status.confirmed {
+                return GitOpsOwner::Unreadable(Text::copied(&format!(
+                    "{}/{} in namespace {} does not list this workload among the objects it applies",
+                    claim.tool.kind(),
+                    claim.name,
+                    claim.namespace
+                )));
+            }
             GitOpsOwner::Found(OwnerState {
                 confirmed: status.confirmed,
                 suspended: status.suspended,

@@ -151,3 +151,23 @@ fn the_snapshot_names_the_application_of_an_installation_that_tracks_by_label() 
     assert!(confirmed_owner(&set, &workload, &by_label).is_some());
     assert!(confirmed_owner(&set, &workload, &argocd()).is_none());
 }
+
+/// A mark naming another namespace's Kustomization that does not list the
+/// workload reads nothing of it.
+#[test]
+fn an_owner_elsewhere_that_does_not_list_the_workload_is_not_shown() {
+    let mut set = ObjectSet::new();
+    let origin = || crate::objects::Origin("test".into());
+    let labels =
+        json!({"kustomize.toolkit.fluxcd.io/name": "payments", "kustomize.toolkit.fluxcd.io/namespace": "team-b"});
+    set.insert(deployment(labels, json!({})), origin()).unwrap();
+    let theirs = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "payments", "namespace": "team-b"},
+        "spec": {"suspend": true}, "status": {"lastAppliedRevision": "main@sha1:secret",
+        "inventory": {"entries": [{"id": "team-b_payments_apps_Deployment", "v": "v1"}]}}});
+    set.insert(theirs, origin()).unwrap();
+    let workload = set.get(set.find_by_kind_name("Deployment", "shop", "web")[0]).unwrap().clone();
+    let gitops = section(&set, &workload, &argocd()).expect("a section");
+    let GitOpsOwner::Unreadable(why) = &gitops.owner else { panic!("{gitops:?}") };
+    assert!(why.contains("does not list this workload") && !why.contains("secret"), "{why}");
+}
