@@ -137,7 +137,8 @@ pids+=($!)
 wait_for "the controller to be ready" 60 curl -sf "http://127.0.0.1:$metrics_port/readyz"
 
 # The RolloutPolicy for web with `gitops` set to $1 and at most $2
-# rollbacks an hour. The flap guard's history is the workload's: it
+# rollbacks an hour. A grace period of a few seconds: with none, the fix's
+# own new pod, Pending for a moment before it is scheduled, would fail it. The flap guard's history is the workload's: it
 # outlives a RolloutPolicy that is deleted and made again.
 policy() {
   "${kubectl[@]}" delete rolloutpolicy web -n gitops --ignore-not-found --wait=true >/dev/null
@@ -149,7 +150,7 @@ metadata: {name: web}
 spec:
   target: {apiVersion: apps/v1, kind: Deployment, name: web}
   policy: {module: $PWD/target/wasm32-wasip2/guest/deployment.wasm}
-  settings: {graceSeconds: 0, gitops: $1}
+  settings: {graceSeconds: 5, gitops: $1}
   mode: Enforce
   resyncSeconds: 2
   flapGuard: {maxRollbacks: $2, windowSeconds: 3600}
@@ -251,7 +252,7 @@ metadata: {name: web}
 spec:
   target: {apiVersion: apps/v1, kind: Deployment, name: web}
   policy: {module: $PWD/target/wasm32-wasip2/guest/deployment.wasm}
-  settings: {graceSeconds: 0, gitops: pause}
+  settings: {graceSeconds: 5, gitops: pause}
   mode: Enforce
   resyncSeconds: 2
   grants:
