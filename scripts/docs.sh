@@ -14,5 +14,13 @@ if ! output=$("$mdbook" build docs 2>&1) || grep -q WARN <<<"$output"; then
   exit 1
 fi
 scripts/docs-check.py --book target/book
-cargo package --quiet --allow-dirty -p rewind-snapshot -p rewind-sdk
+# cargo verifies the SDK against the snapshot crate through a local registry,
+# and takes a registry crate of a given version to be immutable: what an
+# earlier run unpacked and compiled under the same version would stand in
+# for the crate as it is now. Both go first.
+rm -rf target/package target/package-verify
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+find "$cargo_home/registry/src" -mindepth 2 -maxdepth 2 -path "$cargo_home/registry/src/-*" \
+  \( -name 'rewind-snapshot-*' -o -name 'rewind-sdk-*' \) -exec rm -rf {} + 2>/dev/null || true
+CARGO_TARGET_DIR=target/package-verify cargo package --quiet --allow-dirty -p rewind-snapshot -p rewind-sdk
 echo "docs: the book built, its links and examples checked, rewind-snapshot and rewind-sdk packaged" >&2
