@@ -101,6 +101,23 @@ pub fn claim(workload: &Value, argocd: &ArgoCdTracking) -> Option<Claim> {
         .or_else(|| flux_claim(workload, FLUX_HELM, Tool::FluxHelmRelease))
         .or_else(|| argocd_annotation_claim(workload, argocd))
         .or_else(|| argocd.by_label.then(|| argocd_label_claim(workload, argocd)).flatten())
+        // Free text the workload's writer chose: it names an object only as
+        // a Kubernetes name, so it can never reach a request path (or a
+        // message) as anything else.
+        .filter(|claim| is_dns_label(&claim.namespace) && is_dns_subdomain(&claim.name))
+}
+
+/// RFC 1123 label: what a namespace's name is.
+fn is_dns_label(text: &str) -> bool {
+    (1..=63).contains(&text.len())
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+/// RFC 1123 subdomain: what most objects' names are.
+fn is_dns_subdomain(text: &str) -> bool {
+    text.len() <= 253 && text.split('.').all(is_dns_label)
 }
 
 fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
@@ -179,12 +196,19 @@ pub const PAUSED_FOR: &str = "rewind.dev/paused-for";
 pub fn owner_status(tool: Tool, owner: &Value, workload: &Value) -> OwnerStatus {
     let text = |path: &[&str]| at(owner, path).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
     match tool {
+        // The revision last *attempted*: a Kustomization that waits for
+        // health moves `lastAppliedRevision` only once the new revision is
+        // healthy, so while it fails that field names the last good one;
+        // a HelmRelease (v2) writes only the attempted one.
         Tool::FluxKustomization | Tool::FluxHelmRelease => OwnerStatus {
             confirmed: tool == Tool::FluxKustomization && in_flux_inventory(owner, workload),
             suspended: at(owner, &["spec", "suspend"]) == Some(&Value::Bool(true)),
             automated: None,
-            self_heal: None,
-            revision: text(&["status", "lastAppliedRevision"]),
+            // A HelmRelease corrects drift only with drift detection
+            // `enabled` (it is `disabled` unless set).
+            self_heal: (tool == Tool::FluxHelmRelease)
+                .then(|| at(owner, &["spec", "driftDetection", "mode"]).and_then(Value::as_str) == Some("enabled")),
+            revision: text(&["status", "lastAttemptedRevision"]).or_else(|| text(&["status", "lastAppliedRevision"])),
             paused_for: objects::annotation(owner, PAUSED_FOR).map(str::to_string),
         },
         Tool::ArgoCdApplication => {
@@ -261,20 +285,14 @@ pub fn lookup_record(claim: &Claim, result: &LookupResult) -> Value {
 pub fn section(set: &ObjectSet, workload: &Value, argocd: &ArgoCdTracking) -> Option<GitOps<'static>> {
     let claim = claim(workload, argocd)?;
     let owner = find_owner(set, &claim).map_or_else(
-        || lookup_of(set, &claim),
+        || lookup_of(set, &claim, workload),
         |owner| {
             let status = owner_status(claim.tool, owner, workload);
             // Anyone who may label the workload may name any owner: what an
             // owner in another namespace says is shown only when it lists
             // the workload, so a mark does not read another team's object.
-            let elsewhere = Some(claim.namespace.as_str()) != objects::namespace(workload);
-            if elsewhere && !status.confirmed {
-                return GitOpsOwner::Unreadable(Text::copied(&format!(
-                    "{}/{} in namespace {} does not list this workload among the objects it applies",
-                    claim.tool.kind(),
-                    claim.name,
-                    claim.namespace
-                )));
+            if elsewhere(&claim, workload) && !status.confirmed {
+                return unconfirmed_elsewhere(&claim);
             }
             GitOpsOwner::Found(OwnerState {
                 confirmed: status.confirmed,
@@ -316,7 +334,20 @@ pub fn find_owner<'s>(set: &'s ObjectSet, claim: &Claim) -> Option<&'s Value> {
         .find(|object| object.get("apiVersion").and_then(Value::as_str).map(objects::group_of) == Some(group))
 }
 
-fn lookup_of(set: &ObjectSet, claim: &Claim) -> GitOpsOwner<'static> {
+fn elsewhere(claim: &Claim, workload: &Value) -> bool {
+    Some(claim.namespace.as_str()) != objects::namespace(workload)
+}
+
+fn unconfirmed_elsewhere(claim: &Claim) -> GitOpsOwner<'static> {
+    GitOpsOwner::Unreadable(Text::copied(&format!(
+        "{}/{} in namespace {} does not list this workload among the objects it applies",
+        claim.tool.kind(),
+        claim.name,
+        claim.namespace
+    )))
+}
+
+fn lookup_of(set: &ObjectSet, claim: &Claim, workload: &Value) -> GitOpsOwner<'static> {
     let record = set
         .find_by_kind_name(LOOKUP_KIND, &claim.namespace, &claim.name)
         .into_iter()
@@ -326,6 +357,10 @@ fn lookup_of(set: &ObjectSet, claim: &Claim) -> GitOpsOwner<'static> {
                 && at(record, &["owner", "kind"]).and_then(Value::as_str) == Some(claim.tool.kind())
         });
     match record.and_then(|r| r.get("result")).and_then(Value::as_str) {
+        // Whether an object exists in another namespace is not the
+        // workload's writer's to learn: said as an owner that does not
+        // confirm the workload is.
+        Some("Missing") if elsewhere(claim, workload) => unconfirmed_elsewhere(claim),
         Some("Missing") => GitOpsOwner::Missing,
         Some(_) => {
             let reason = record.and_then(|r| r.get("reason")).and_then(Value::as_str).unwrap_or("it could not be read");

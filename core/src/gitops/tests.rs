@@ -171,3 +171,29 @@ fn an_owner_elsewhere_that_does_not_list_the_workload_is_not_shown() {
     let GitOpsOwner::Unreadable(why) = &gitops.owner else { panic!("{gitops:?}") };
     assert!(why.contains("does not list this workload") && !why.contains("secret"), "{why}");
 }
+
+/// A mark's names reach requests only as Kubernetes names.
+#[test]
+fn marks_that_are_not_kubernetes_names_name_nothing() {
+    for (name, namespace) in [("apps/../x", "flux-system"), ("apps", "flux system"), ("apps?watch=1", "f"), ("", "f")] {
+        let labels =
+            json!({"kustomize.toolkit.fluxcd.io/name": name, "kustomize.toolkit.fluxcd.io/namespace": namespace});
+        assert_eq!(claim(&deployment(labels, json!({})), &argocd()), None, "{name} {namespace}");
+    }
+    let id = "team/a_shop:apps/Deployment:shop/web";
+    assert_eq!(claim(&deployment(json!({}), json!({ARGOCD_TRACKING_ID: id})), &argocd()), None);
+}
+
+/// The revision a Flux object last attempted: the one that is failing, not
+/// the last healthy one a waiting Kustomization still reports as applied.
+#[test]
+fn flux_owners_report_the_revision_they_attempted() {
+    let kustomization =
+        json!({"status": {"lastAppliedRevision": "main@sha1:good", "lastAttemptedRevision": "main@sha1:bad"}});
+    let status = owner_status(Tool::FluxKustomization, &kustomization, &deployment(json!({}), json!({})));
+    assert_eq!(status.revision.as_deref(), Some("main@sha1:bad"));
+    // A HelmRelease undoes changes only with drift detection enabled.
+    let release = json!({"spec": {"driftDetection": {"mode": "warn"}}, "status": {"lastAttemptedRevision": "1.4.0"}});
+    let status = owner_status(Tool::FluxHelmRelease, &release, &deployment(json!({}), json!({})));
+    assert_eq!((status.self_heal, status.revision.as_deref()), (Some(false), Some("1.4.0")));
+}
