@@ -158,6 +158,8 @@ pub struct KubeExecutor<'a> {
     /// since.
     known: ObjectSet,
     written: std::collections::HashSet<String>,
+    /// Objects read again after this execution wrote them.
+    read_since_write: std::collections::HashSet<String>,
     resources: HashMap<(String, String), ApiResource>,
 }
 
@@ -168,6 +170,7 @@ impl<'a> KubeExecutor<'a> {
             history_cache: None,
             known: objects.clone(),
             written: Default::default(),
+            read_since_write: Default::default(),
             resources: HashMap::new(),
         }
     }
@@ -198,6 +201,11 @@ impl<'a> KubeExecutor<'a> {
         if self.written.contains(&key.to_string()) {
             return None;
         }
+        self.known_version(key)
+    }
+
+    /// The resourceVersion of the copy of `key` known now.
+    fn known_version(&self, key: &ObjectKey) -> Option<String> {
         let id = self.known.find_key(key)?;
         objects::metadata(self.known.get(id)?)?.get("resourceVersion")?.as_str().map(str::to_string)
     }
@@ -222,6 +230,9 @@ impl<'a> KubeExecutor<'a> {
             && expected != found
         {
             return Err(ClusterError::Conflict { what: target.to_string() });
+        }
+        if self.written.contains(&target.to_string()) {
+            self.read_since_write.insert(target.to_string());
         }
         self.learn(value.clone())?;
         Ok(value)
@@ -285,10 +296,21 @@ impl<'a> KubeExecutor<'a> {
                     .await
                     .map_err(|e| ClusterError::from_write(e, &object))?;
                 self.written.insert(object.to_string());
+                self.read_since_write.remove(&object.to_string());
             }
             Change::MergePatch { object, status, mut patch } => {
                 let resource = self.resource(&object).await?;
-                if let Some(version) = self.expected_version(&object) {
+                // A status patch replaces `status.conditions` whole, which
+                // the workload's controller writes too: it is made on the
+                // version just read (a condition reads the target first),
+                // so a write in between is a conflict, not lost.
+                let read_since_write = self.read_since_write.contains(&object.to_string());
+                let version = if status && read_since_write {
+                    self.known_version(&object)
+                } else {
+                    self.expected_version(&object)
+                };
+                if let Some(version) = version {
                     patch["metadata"]["resourceVersion"] = json!(version);
                 }
                 let api = self.cluster.api(&resource, namespace_of(&object));
@@ -300,6 +322,7 @@ impl<'a> KubeExecutor<'a> {
                 }
                 .map_err(|e| ClusterError::from_write(e, &object))?;
                 self.written.insert(object.to_string());
+                self.read_since_write.remove(&object.to_string());
             }
             Change::Delete { object, uid } => {
                 let resource = self.resource(&object).await?;
