@@ -88,8 +88,19 @@ fn shown(revision: &str) -> String {
 /// Whether, and how, the workload may be rolled back given its owner.
 pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
     let Some(gitops) = &snapshot.gitops else { return Verdict::Free(None) };
-    if paused(snapshot).is_some() {
-        return Verdict::Free(Some(format!("{} is already paused for this workload", owner_name(gitops))));
+    // A rollback while paused (a manual request, or the rollback target
+    // failing too) replaces the workload's annotations with its release's,
+    // the pause's switch and record among them: they are set again after
+    // it. A pause the owner has moved past is lifted by this evaluation's
+    // report, and a new one is made below.
+    if let Some(held) = paused(snapshot)
+        && matches!(while_paused(snapshot, &held), WhilePaused::Held(_))
+    {
+        let mut after: Vec<Action> =
+            workload_switch(gitops.tool).map(|switch| act::set_annotation(switch, "disabled")).into_iter().collect();
+        after.push(act::set_annotation(PAUSED_AT, held.at));
+        after.extend(held.since.map(|since| act::set_annotation(PAUSED_SINCE, since)));
+        return Verdict::Pause { before: Vec::new(), after };
     }
     let owner = owner_name(gitops);
     if mode == Mode::Ignore {
