@@ -126,7 +126,9 @@ echo "gitops-e2e: Flux deployed web (shop/web:1) from an OCI artifact" >&2
 argocd_dir=$(cd "$(mktemp -d)" && go mod init rewind.dev/argocd >/dev/null 2>&1 &&
   GOFLAGS=-mod=mod go mod download -json github.com/argoproj/argo-cd/v3@v3.3.0 | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
 "${kubectl[@]}" apply --server-side -f "$argocd_dir/manifests/crds/application-crd.yaml" >/dev/null
-"${kubectl[@]}" wait --for=condition=Established crd/applications.argoproj.io --timeout=60s >/dev/null
+# Polled: `kubectl wait` fails outright while the new CRD has no conditions yet.
+established() { [ "$("${kubectl[@]}" get crd applications.argoproj.io -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ]; }
+wait_for "Argo CD's Application CRD" 60 established
 
 # The controller, with the bundled policies, started after Flux's and Argo
 # CD's CRDs so it watches Kustomizations and Applications.
