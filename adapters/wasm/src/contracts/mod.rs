@@ -1,8 +1,10 @@
 //! The contract versions this host speaks: one submodule each, owning its
 //! bindings of a frozen `wit/<version>/` directory, its host interface and
 //! the conversion of its answers into the core's types. Nothing past the
-//! runtime sees a version's types, and no version's code is shared with
-//! another's: a version whose types differ changes only its own file.
+//! runtime sees a version's types. A version whose types differ has its own
+//! conversions and changes only its own file; one whose types are an earlier
+//! version's field for field (0.5.0's are 0.4.0's) binds to that version's
+//! types and conversions instead of repeating them.
 //!
 //! A new version is a new submodule and one line in the [`versions!`]
 //! invocation below, which makes its case of [`Contract`], [`Exports`] and
