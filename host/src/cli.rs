@@ -234,11 +234,8 @@ pub struct EvalArgs {
     /// The report's format.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Give the policy a grant beyond a rollback (`patch:<Kind>:<JSON
-    /// pointer>` or `delete:<Kind>`); it takes effect only if the policy
-    /// declares it. May be repeated; the report lists what is in effect.
-    #[arg(long = "grant", value_parser = parse_grant)]
-    pub grants: Vec<Grant>,
+    #[command(flatten)]
+    pub grants: GrantArgs,
     #[command(flatten)]
     pub color: ColorArgs,
     #[command(flatten)]
@@ -302,17 +299,25 @@ pub struct BacktestArgs {
     /// The report's format.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    /// Give the policy a grant beyond a rollback (`patch:<Kind>:<JSON
-    /// pointer>` or `delete:<Kind>`); it takes effect only if the policy
-    /// declares it. May be repeated; the report lists what is in effect.
-    #[arg(long = "grant", value_parser = parse_grant)]
-    pub grants: Vec<Grant>,
+    #[command(flatten)]
+    pub grants: GrantArgs,
     #[command(flatten)]
     pub color: ColorArgs,
     #[command(flatten)]
     pub argocd: ArgoCdArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+}
+
+/// Grants an offline run gives the policy, as a RolloutPolicy's
+/// `spec.grants` does in the cluster.
+#[derive(clap::Args)]
+pub struct GrantArgs {
+    /// Give the policy a grant beyond a rollback (`patch:<Kind>:<JSON
+    /// pointer>` or `delete:<Kind>`); it takes effect only if the policy
+    /// declares it. May be repeated; the report lists what is in effect.
+    #[arg(long = "grant", value_parser = parse_grant)]
+    pub grants: Vec<Grant>,
 }
 
 fn parse_grant(text: &str) -> Result<Grant, String> {

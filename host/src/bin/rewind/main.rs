@@ -121,7 +121,8 @@ fn backtest(args: &BacktestArgs) -> Result<Exit> {
     };
     let limits = action_limits(&args.sandbox);
     let argocd = args.argocd.tracking();
-    let result = rewind::backtest::run(&policies, &timeline, &target, limits, &args.grants, &argocd, &mut progress);
+    let result =
+        rewind::backtest::run(&policies, &timeline, &target, limits, &args.grants.grants, &argocd, &mut progress);
     if interactive {
         eprint!("\r\x1b[K");
     }
@@ -209,7 +210,7 @@ fn eval(args: &EvalArgs) -> Result<Exit> {
         now,
         apply: args.apply,
         action_limits: action_limits(&args.sandbox),
-        grants: args.grants.clone(),
+        grants: args.grants.grants.clone(),
         argocd: args.argocd.tracking(),
     };
     let mut evaluation = evaluate(&policy, &mut objects, &target, &options)?;
