@@ -29,8 +29,11 @@ wait_for() {
   done
   fail "timed out waiting for $what"
 }
-# The CRD describes its fields to kubectl.
-kubectl explain rolloutpolicy.spec.mode | grep -q "changes nothing" || fail "kubectl explain rolloutpolicy.spec.mode does not describe the mode"
+# The CRD describes its fields to kubectl. The API server publishes a new
+# CRD's schema a moment after the CRD is established, and kubectl wraps long
+# descriptions, so wait for it and join the lines.
+explains_mode() { kubectl explain rolloutpolicy.spec.mode | tr -s ' \n' ' ' | grep -q "changes nothing"; }
+wait_for "kubectl explain rolloutpolicy.spec.mode to describe the mode" explains_mode
 state() { [ "$(kubectl get rdec deployment-web -n shop -o jsonpath='{.spec.state}')" = "$1" ]; }
 wait_for "web to be decided healthy" state healthy
 # The same policy without `mode`, and the grace period over: it plans the
