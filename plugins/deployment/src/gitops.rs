@@ -56,8 +56,10 @@ const ARGOCD_API_VERSION: &str = "argoproj.io/v1alpha1";
 /// What to do about the owner before rolling back.
 #[derive(Debug)]
 pub enum Verdict {
-    /// Roll back; the note (if any) says why the owner does not matter.
-    Free(Option<String>),
+    /// Roll back; the note (if any) says why the owner does not matter,
+    /// and `after` keeps it so once the rollback replaced the workload's
+    /// annotations (a person's own per-object switch).
+    Free { note: Option<String>, after: Vec<Action> },
     /// Pause the owner: `before` the rollback (the owner object itself, so
     /// it does not undo the rollback), and `after` it (the workload's own
     /// annotations, which a rollback replaces with its release's, as
@@ -87,7 +89,7 @@ fn shown(revision: &str) -> String {
 
 /// Whether, and how, the workload may be rolled back given its owner.
 pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
-    let Some(gitops) = &snapshot.gitops else { return Verdict::Free(None) };
+    let Some(gitops) = &snapshot.gitops else { return Verdict::Free { note: None, after: Vec::new() } };
     // A rollback while paused (a manual request, or the rollback target
     // failing too) replaces the workload's annotations with its release's,
     // the pause's switch and record among them: they are set again after
@@ -104,13 +106,23 @@ pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
     }
     let owner = owner_name(gitops);
     if mode == Mode::Ignore {
-        return Verdict::Free(Some(format!(
-            "{owner} applies this workload and may undo the rollback (gitops: ignore)"
-        )));
+        return free(format!("{owner} applies this workload and may undo the rollback (gitops: ignore)"));
+    }
+    // A person's own per-object switch: the owner skips this workload, so
+    // the rollback holds; the switch is kept across it, and never lifted by
+    // rewind, which records no pause of its own.
+    if let Some(switch) = workload_switch(gitops.tool)
+        && snapshot.target_annotation(switch) == Some("disabled")
+        && paused(snapshot).is_none()
+    {
+        return Verdict::Free {
+            note: Some(format!("{switch}: disabled on the workload keeps {owner} from undoing the rollback")),
+            after: vec![act::set_annotation(switch, "disabled")],
+        };
     }
     let state = match &gitops.owner {
         GitOpsOwner::Missing => {
-            return Verdict::Free(Some(format!("the workload names {owner}, which does not exist")));
+            return free(format!("the workload names {owner}, which does not exist"));
         }
         GitOpsOwner::Unreadable(why) => {
             return Verdict::Refuse(format!(
@@ -124,18 +136,18 @@ pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
     // recorded the pause on the workload (its rollback met a conflict):
     // the pause is rewind's, and is finished rather than taken for a
     // person's.
-    if state.paused_for.as_deref() == Some(workload_name(snapshot).as_str()) && mode == Mode::Pause {
+    if paused_for_this(snapshot, state) && mode == Mode::Pause {
         return record_pause(snapshot, state, Vec::new(), Vec::new());
     }
     if state.suspended {
-        return Verdict::Free(Some(format!("{owner} is suspended, so it does not undo the rollback")));
+        return free(format!("{owner} is suspended, so it does not undo the rollback"));
     }
     if state.automated == Some(false) || state.self_heal == Some(false) {
-        return Verdict::Free(Some(format!(
+        return free(format!(
             "{owner} does not undo changes made in the cluster; its next sync of Git deploys {} again unless it is \
              reverted there",
             shown(revision(state))
-        )));
+        ));
     }
     let at = revision(state);
     match mode {
@@ -147,6 +159,10 @@ pub fn before_rollback(snapshot: &Snapshot, mode: Mode) -> Verdict {
         Mode::Pause => pause(snapshot, gitops, state),
         Mode::Ignore => unreachable!("handled above"),
     }
+}
+
+fn free(note: String) -> Verdict {
+    Verdict::Free { note: Some(note), after: Vec::new() }
 }
 
 /// The pause, with its record on the workload after the rollback.
@@ -266,17 +282,50 @@ fn pause_mechanism(tool: GitOpsTool) -> &'static str {
 }
 
 /// The Application is changed back only where rewind changed it for this
-/// workload: a person's own `selfHeal: false` stays.
+/// workload: a person's own `selfHeal: false` stays, and automated sync a
+/// person turned off meanwhile is not turned on again by setting selfHeal
+/// (a merge patch would create `automated` anew); only the mark goes.
 fn resume_owner(snapshot: &Snapshot, gitops: &GitOps, state: &OwnerState) -> Vec<Action> {
-    let ours = state.paused_for.as_deref() == Some(workload_name(snapshot).as_str());
-    if gitops.tool != GitOpsTool::ArgoCdApplication || !ours || !state.confirmed {
+    if gitops.tool != GitOpsTool::ArgoCdApplication || !paused_for_this(snapshot, state) || !state.confirmed {
         return Vec::new();
     }
-    let patch = json!({
-        "metadata": {"annotations": {PAUSED_FOR: null}},
-        "spec": {"syncPolicy": {"automated": {"selfHeal": true}}},
-    });
+    let patch = match state.automated {
+        Some(true) => json!({
+            "metadata": {"annotations": {PAUSED_FOR: null}},
+            "spec": {"syncPolicy": {"automated": {"selfHeal": true}}},
+        }),
+        _ => json!({"metadata": {"annotations": {PAUSED_FOR: null}}}),
+    };
     vec![act::merge_patch(application(gitops), &patch)]
+}
+
+fn paused_for_this(snapshot: &Snapshot, state: &OwnerState) -> bool {
+    state.paused_for.as_deref() == Some(workload_name(snapshot).as_str())
+}
+
+/// An Application rewind paused for this workload whose rollback never
+/// followed (it met a conflict, and then the rollout recovered, or the
+/// setting left `pause`): nothing on the workload records that pause, so
+/// it is lifted here rather than left for no one to find. While the
+/// rollout still fails under `pause`, the next rollback finishes it
+/// instead ([`before_rollback`]).
+pub fn lift_unrecorded_pause(snapshot: &Snapshot, failing: bool, mode: Mode) -> Vec<Action> {
+    let Some(gitops) = &snapshot.gitops else { return Vec::new() };
+    let GitOpsOwner::Found(state) = &gitops.owner else { return Vec::new() };
+    if paused(snapshot).is_some() || (failing && mode == Mode::Pause) {
+        return Vec::new();
+    }
+    let mut actions = resume_owner(snapshot, gitops, state);
+    if !actions.is_empty() {
+        actions.push(act::normal(
+            "GitOpsResumed",
+            format!(
+                "{} was paused for a rollback of this workload that did not follow: its reconciliation is resumed",
+                owner_name(gitops)
+            ),
+        ));
+    }
+    actions
 }
 
 /// Removes the pause from the workload: the tool's switch (only those set,

@@ -152,12 +152,18 @@ fn mark_for_replacement(snapshot: &Snapshot, kind: Kind, selection: &mut Selecti
 /// refused the rollback when the setting does not allow the pause).
 fn pause_gitops_first(snapshot: &Snapshot, settings: &Settings, selection: &mut Selection) {
     let rolls_back = selection.actions.iter().any(|a| matches!(a, rewind_sdk::Action::Rollback(_)));
-    let verdict = gitops::before_rollback(snapshot, settings.gitops);
-    if let (true, gitops::Verdict::Pause { mut before, after }) = (rolls_back, verdict) {
-        before.append(&mut selection.actions);
-        before.extend(after);
-        before.extend(gitops::paused_event(snapshot));
-        selection.actions = before;
+    if !rolls_back {
+        return;
+    }
+    match gitops::before_rollback(snapshot, settings.gitops) {
+        gitops::Verdict::Pause { mut before, after } => {
+            before.append(&mut selection.actions);
+            before.extend(after);
+            before.extend(gitops::paused_event(snapshot));
+            selection.actions = before;
+        }
+        gitops::Verdict::Free { after, .. } => selection.actions.extend(after),
+        gitops::Verdict::Refuse(_) => {}
     }
 }
 
@@ -267,7 +273,7 @@ fn detect_failure(snapshot: &Snapshot, settings: &Settings, kind: Kind, strategy
     match gitops::paused(snapshot).map(|paused| gitops::while_paused(snapshot, &paused)) {
         Some(gitops::WhilePaused::Resume(resume)) => actions.extend(resume),
         Some(gitops::WhilePaused::Held(finding)) => findings.push(finding),
-        None => {}
+        None => actions.extend(gitops::lift_unrecorded_pause(snapshot, state == Health::Failed, settings.gitops)),
     }
     FailureReport {
         state,
@@ -315,7 +321,7 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
             };
             return refuse(reason, actions);
         }
-        gitops::Verdict::Free(note) => note.map(|note| format!("; {note}")).unwrap_or_default(),
+        gitops::Verdict::Free { note, .. } => note.map(|note| format!("; {note}")).unwrap_or_default(),
         gitops::Verdict::Pause { .. } => {
             "; the GitOps tool's reconciliation of it is paused with the rollback".to_string()
         }
