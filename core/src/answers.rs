@@ -110,4 +110,9 @@ pub enum PolicyAction {
         reason: String,
         message: String,
     },
+    /// Writes back the ConfigMaps recorded for the release with this
+    /// revision (contract 0.5.0 on).
+    RestoreConfiguration {
+        revision: u64,
+    },
 }

@@ -4,6 +4,7 @@
 //! I/O only.
 
 use crate::actions::{Action, ConditionSpec, EventType};
+use crate::configuration;
 use crate::objects::{self, ObjectKey, ObjectSet};
 use crate::workloads::{self, UndoOutcome};
 use serde_json::{Value, json};
@@ -27,6 +28,8 @@ pub enum Change {
     Delete { object: ObjectKey, uid: Option<String> },
     /// A new object (an Event).
     Create { object: Value },
+    /// The ConfigMaps of a release, written back as recorded.
+    Configuration { writes: Vec<configuration::Write> },
 }
 
 /// What carrying out an action comes to.
@@ -122,6 +125,7 @@ pub fn plan(set: &ObjectSet, context: &ExecutionContext, action: &Action) -> Res
             let event = event_object(target, *event_type, reason, message, context.now, sequence);
             change(Change::Create { object: event }, format!("{event_type:?} event {reason}"))
         }
+        Action::RestoreConfiguration { revision } => plan_restore(set, target_key, target, *revision),
     }
 }
 
@@ -162,6 +166,31 @@ pub fn upsert_condition(current: Option<&Value>, condition: &ConditionSpec, now:
         }
     }
     Value::Array(list)
+}
+
+/// The writes that give the ConfigMaps of `target`'s release `revision`
+/// what was recorded of them; a ConfigMap the record keeps no data of is
+/// named in what the outcome says.
+fn plan_restore(set: &ObjectSet, target_key: &ObjectKey, target: &Value, revision: u64) -> Result<Planned, String> {
+    let workload = workloads::of(target_key)
+        .ok_or_else(|| format!("{target_key} is not a kind rewind rolls back ({})", workloads::names()))?;
+    let history = workloads::owned_history(workload, target, set.iter().map(|(_, v)| v))
+        .into_iter()
+        .find(|history| workload.revision(history).ok().flatten() == Some(revision))
+        .ok_or_else(|| format!("{target_key} has no {} with revision {revision}", workload.history_kind()))?;
+    let (writes, left) = configuration::plan_restore(set, history)?;
+    let left = match left.is_empty() {
+        true => String::new(),
+        false => format!("; left as they are: {}", left.join(", ")),
+    };
+    if writes.is_empty() {
+        return Ok(Planned::Skip(format!("the ConfigMaps of revision {revision} hold what was recorded{left}")));
+    }
+    let names: Vec<String> = writes.iter().map(|w| w.key().name.clone()).collect();
+    Ok(Planned::Change {
+        change: Change::Configuration { writes },
+        done: format!("restored ConfigMap {} as revision {revision} had it{left}", names.join(", ")),
+    })
 }
 
 /// A core/v1 Event about `target`, as the controller would create it.

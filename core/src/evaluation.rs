@@ -253,6 +253,7 @@ fn scope_of(
         rolling_back_from: rolled_back_to
             .and_then(|_| built.snapshot.current_release())
             .map(|release| release.id.to_string()),
+        current_revision: built.snapshot.current_release().and_then(|release| release.revision),
         gitops_owner: crate::gitops::confirmed_owner(
             objects,
             objects.get(prepared.target).expect("the target is in the set"),

@@ -5,6 +5,7 @@
 
 use crate::actions::{Action, apply_merge_patch};
 use crate::change::{Change, Planned, plan};
+use crate::configuration::Write;
 use crate::objects::{self, ObjectKey, ObjectSet};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -162,6 +163,23 @@ pub fn apply(set: &mut ObjectSet, change: Change) -> Result<(), String> {
         }
         Change::Create { object } => {
             set.insert(object, objects::Origin("emitted by the policy".into())).map_err(|e| e.to_string())?;
+        }
+        Change::Configuration { writes } => {
+            for write in writes {
+                match write {
+                    Write::Replace { key, updated } => {
+                        let id = find(set, &key)?;
+                        update(set, id, |v| *v = updated);
+                    }
+                    Write::Create { key, object, delete_first } => {
+                        if delete_first.is_some() {
+                            let id = find(set, &key)?;
+                            set.remove(id);
+                        }
+                        set.insert(object, objects::Origin("restored by rewind".into())).map_err(|e| e.to_string())?;
+                    }
+                }
+            }
         }
     }
     Ok(())

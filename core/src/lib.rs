@@ -29,6 +29,7 @@
 pub mod actions;
 pub mod answers;
 pub mod change;
+pub mod configuration;
 pub mod dump;
 pub mod evaluation;
 pub mod executor;

@@ -7,7 +7,8 @@
 //! [`backtest`], [`report`]).
 
 pub use rewind_core::{
-    Snapshot, actions, answers, change, dump, executor, gitops, objects, pipeline, snapshot, synthetic, time, workloads,
+    Snapshot, actions, answers, change, configuration, dump, executor, gitops, objects, pipeline, snapshot, synthetic,
+    time, workloads,
 };
 /// The Wasm adapter ([`rewind_wasm`]), under the name the rest of the host
 /// knows it by.

@@ -15,11 +15,13 @@
 //! components built against another version, so host and guest always
 //! agree on the layout.
 
+mod configuration;
 mod gitops;
 pub mod read;
 mod text;
 mod wire;
 
+pub use configuration::{ConfigKind, ConfigSource, Live, Recorded, ReleaseConfiguration};
 pub use gitops::{GitOps, GitOpsOwner, GitOpsTool, OwnerState};
 
 pub use read::{condition, condition_is, lookup};
@@ -73,6 +75,10 @@ pub struct Snapshot<'a> {
     /// one. Encoded from contract 0.5.0 on.
     #[serde(borrow, default)]
     pub gitops: Option<GitOps<'a>>,
+    /// Each release's recorded configuration, in the order of `releases`
+    /// (only releases that have an `object`). Encoded from contract 0.5.0 on.
+    #[serde(borrow, default)]
+    pub configuration: Vec<ReleaseConfiguration<'a>>,
 }
 
 /// One named query and what it returned.
@@ -190,6 +196,10 @@ pub struct JsonView<'s, 'a> {
     /// name none (contract 0.5.0 on; absent for older policies).
     #[serde(skip_serializing_if = "Option::is_none")]
     gitops: Option<Option<&'s GitOps<'a>>>,
+    /// Each release's recorded configuration and whether the cluster still
+    /// matches it (contract 0.5.0 on; absent for older policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration: Option<&'s [ReleaseConfiguration<'a>]>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -203,6 +213,7 @@ impl<'a> Snapshot<'a> {
             settings: &self.settings,
             metrics: encoding.has_metrics().then_some(&self.metrics[..]),
             gitops: encoding.has_gitops().then_some(self.gitops.as_ref()),
+            configuration: encoding.has_configuration().then_some(&self.configuration[..]),
         }
     }
 }
@@ -603,7 +614,8 @@ pub enum Encoding {
     V0_3,
     /// `rewind:policy@0.4.0`: the metrics section follows the settings.
     V0_4,
-    /// `rewind:policy@0.5.0`: the GitOps section follows the metrics.
+    /// `rewind:policy@0.5.0`: the GitOps and then the configuration
+    /// sections follow the metrics.
     V0_5,
 }
 
@@ -615,6 +627,10 @@ impl Encoding {
     }
 
     pub fn has_gitops(self) -> bool {
+        self >= Encoding::V0_5
+    }
+
+    pub fn has_configuration(self) -> bool {
         self >= Encoding::V0_5
     }
 }

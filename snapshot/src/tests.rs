@@ -68,6 +68,7 @@ fn snapshot() -> Snapshot<'static> {
         settings: "{}".into(),
         metrics: vec![],
         gitops: None,
+        configuration: vec![],
     }
 }
 
@@ -120,6 +121,7 @@ fn each_version_s_json_has_its_fields_in_declared_order_and_keeps_non_finite_val
         "\"settings\"",
         "\"metrics\"",
         "\"gitops\"",
+        "\"configuration\"",
     ];
     let at: Vec<usize> = fields.iter().map(|f| latest.find(f).unwrap()).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
@@ -138,9 +140,13 @@ fn each_version_s_json_has_its_fields_in_declared_order_and_keeps_non_finite_val
     assert!(samples[0].value.is_nan() && samples[1].value == f64::INFINITY && samples[2].value == f64::NEG_INFINITY);
     assert!(latest.contains(r#""owner":{"found":{"confirmed":true"#), "{latest}");
     let without_owner = Snapshot { gitops: None, ..snapshot.clone() };
-    assert!(serde_json::to_string(&without_owner.json_view(Encoding::V0_5)).unwrap().ends_with(r#""gitops":null}"#));
+    let json = serde_json::to_string(&without_owner.json_view(Encoding::V0_5)).unwrap();
+    assert!(json.contains(r#""gitops":null,"configuration":[{"release":"2""#), "{json}");
     let v0_4 = serde_json::to_string(&snapshot.json_view(Encoding::V0_4)).unwrap();
-    assert!(!v0_4.contains("\"gitops\"") && v0_4.contains("\"metrics\""), "{v0_4}");
+    assert!(
+        !v0_4.contains("\"gitops\"") && !v0_4.contains("\"configuration\"") && v0_4.contains("\"metrics\""),
+        "{v0_4}"
+    );
     let old = serde_json::to_string(&snapshot.json_view(Encoding::V0_3)).unwrap();
     assert!(!old.contains("\"metrics\"") && old.ends_with(&format!("\"settings\":{:?}}}", snapshot.settings.as_str())));
 }
@@ -259,6 +265,27 @@ fn every_case() -> Snapshot<'static> {
             paused_for: Some("shop/web".into()),
         }),
     });
+    let source = |kind, name: &'static str, recorded, live| ConfigSource {
+        kind,
+        name: name.into(),
+        optional: false,
+        recorded,
+        live,
+    };
+    snapshot.configuration = vec![ReleaseConfiguration {
+        release: "2".into(),
+        recorded: Some(1_700_000_000),
+        sources: vec![
+            source(ConfigKind::ConfigMap, "web-config", Recorded::Data, Live::Changed),
+            source(ConfigKind::ConfigMap, "web-static", Recorded::Data, Live::Matches),
+            source(ConfigKind::ConfigMap, "web-big", Recorded::VersionOnly("over the cap".into()), Live::Missing),
+            source(ConfigKind::ConfigMap, "web-new", Recorded::Absent, Live::Present),
+            ConfigSource {
+                optional: true,
+                ..source(ConfigKind::Secret, "web-tls", Recorded::NotRecorded, Live::Unknown("forbidden ✗".into()))
+            },
+        ],
+    }];
     snapshot
 }
 
@@ -294,7 +321,7 @@ fn the_0_3_encoding_is_the_same_bytes_without_the_metrics_section() {
     let Snapshot { now, target, releases, objects, pods, settings, .. } = original.clone();
     assert_eq!(bytes, postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings)).unwrap());
     let decoded = decode_as(&bytes, Encoding::V0_3).unwrap();
-    assert_eq!(decoded, Snapshot { metrics: vec![], gitops: None, ..original });
+    assert_eq!(decoded, Snapshot { metrics: vec![], gitops: None, configuration: vec![], ..original });
     assert!(decode(&bytes).is_err(), "0.3.0 bytes are not a 0.5.0 snapshot");
 }
 

@@ -289,7 +289,7 @@ macro_rules! wire_struct {
 /// The snapshot's fields in declaration order; the metrics section only in
 /// the encodings that have it.
 pub(crate) fn write_snapshot(snapshot: &Snapshot<'_>, encoding: Encoding, out: &mut Vec<u8>) {
-    let Snapshot { now, target, releases, objects, pods, settings, metrics, gitops } = snapshot;
+    let Snapshot { now, target, releases, objects, pods, settings, metrics, gitops, configuration } = snapshot;
     now.write(out);
     target.write(out);
     releases.write(out);
@@ -301,6 +301,9 @@ pub(crate) fn write_snapshot(snapshot: &Snapshot<'_>, encoding: Encoding, out: &
     }
     if encoding.has_gitops() {
         gitops.write(out);
+    }
+    if encoding.has_configuration() {
+        configuration.write(out);
     }
 }
 
@@ -314,6 +317,7 @@ pub(crate) fn read_snapshot<'a>(reader: &mut Reader<'a>, encoding: Encoding) -> 
         settings: Wire::read(reader)?,
         metrics: if encoding.has_metrics() { Wire::read(reader)? } else { Vec::new() },
         gitops: if encoding.has_gitops() { Wire::read(reader)? } else { None },
+        configuration: if encoding.has_configuration() { Wire::read(reader)? } else { Vec::new() },
     })
 }
 
@@ -334,6 +338,8 @@ impl Wire<'_> for f64 {
 
 wire_struct!(Metric<'a> { name, query, result });
 wire_struct!(GitOps<'a> { tool, namespace, name, marked_by, owner });
+wire_struct!(ReleaseConfiguration<'a> { release, recorded, sources });
+wire_struct!(ConfigSource<'a> { kind, name, optional, recorded, live });
 wire_struct!(OwnerState<'a> { confirmed, suspended, automated, self_heal, revision, paused_for });
 
 impl<'a> Wire<'a> for GitOpsOwner<'a> {
@@ -416,9 +422,60 @@ macro_rules! wire_unit_enum {
 }
 
 wire_unit_enum!(ConditionStatus { True, False, Unknown });
+wire_unit_enum!(ConfigKind { ConfigMap, Secret });
 wire_unit_enum!(GitOpsTool { FluxKustomization, FluxHelmRelease, ArgoCdApplication });
 wire_unit_enum!(ContainerRole { App, Init, Sidecar });
 wire_unit_enum!(PodPhase { Pending, Running, Succeeded, Failed, Unknown });
+
+impl<'a> Wire<'a> for Recorded<'a> {
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Recorded::Data => out.push(0),
+            Recorded::VersionOnly(why) => {
+                out.push(1);
+                why.write(out);
+            }
+            Recorded::Absent => out.push(2),
+            Recorded::NotRecorded => out.push(3),
+        }
+    }
+    #[inline]
+    fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
+        Ok(match reader.tag(4)? {
+            0 => Recorded::Data,
+            1 => Recorded::VersionOnly(Wire::read(reader)?),
+            2 => Recorded::Absent,
+            _ => Recorded::NotRecorded,
+        })
+    }
+}
+
+impl<'a> Wire<'a> for Live<'a> {
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Live::Matches => out.push(0),
+            Live::Changed => out.push(1),
+            Live::Missing => out.push(2),
+            Live::Present => out.push(3),
+            Live::Unknown(why) => {
+                out.push(4);
+                why.write(out);
+            }
+        }
+    }
+    #[inline]
+    fn read(reader: &mut Reader<'a>) -> Result<Self, Stop> {
+        Ok(match reader.tag(5)? {
+            0 => Live::Matches,
+            1 => Live::Changed,
+            2 => Live::Missing,
+            3 => Live::Present,
+            _ => Live::Unknown(Wire::read(reader)?),
+        })
+    }
+}
 
 impl<'a> Wire<'a> for WaitingReason<'a> {
     #[inline]

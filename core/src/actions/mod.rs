@@ -64,6 +64,9 @@ pub enum Action {
         reason: String,
         message: String,
     },
+    RestoreConfiguration {
+        revision: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +89,7 @@ impl Action {
             Action::RemoveAnnotation { .. } => "remove-annotation",
             Action::SetCondition { .. } => "set-condition",
             Action::EmitEvent { .. } => "emit-event",
+            Action::RestoreConfiguration { .. } => "restore-configuration",
         }
     }
 }

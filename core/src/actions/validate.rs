@@ -29,6 +29,9 @@ pub struct Scope {
     /// confirms it ([`crate::gitops`]): the one object outside the tree a
     /// policy may patch, with a grant naming its kind and group.
     pub gitops_owner: Option<ObjectKey>,
+    /// The revision of the release the target runs now, when it has one:
+    /// the one release whose configuration is restored without a rollback.
+    pub current_revision: Option<u64>,
     pub grants: Grants,
 }
 
@@ -89,7 +92,12 @@ pub fn validate_actions(
         .enumerate()
         .map(|(i, action)| {
             let after_rollback = rollbacks.first().is_none_or(|r| i > *r);
-            validate_one(action, scope, limits, after_rollback).map_err(|(name, problem)| ValidationError::Rejected {
+            let later_rollback = rollbacks.first().filter(|r| **r > i).and_then(|r| match &actions[*r] {
+                PolicyAction::Rollback { revision, .. } => Some(*revision),
+                _ => None,
+            });
+            let order = Order { after_rollback, later_rollback };
+            validate_one(action, scope, limits, order).map_err(|(name, problem)| ValidationError::Rejected {
                 index: i + 1,
                 action: name,
                 problem,
@@ -100,16 +108,23 @@ pub fn validate_actions(
 
 type Problem = (&'static str, String);
 
-/// `after_rollback`: the action comes after the evaluation's rollback, or
-/// there is none (so it runs only once the rollback took effect).
-fn validate_one(
-    action: &PolicyAction,
-    scope: &Scope,
-    limits: &ActionLimits,
+/// Where an action stands to the evaluation's rollback.
+#[derive(Clone, Copy)]
+struct Order {
+    /// The action comes after the rollback, or there is none (so it runs
+    /// only once the rollback took effect).
     after_rollback: bool,
-) -> Result<Action, Problem> {
+    /// The revision of the rollback that comes after the action.
+    later_rollback: Option<u64>,
+}
+
+fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits, order: Order) -> Result<Action, Problem> {
     use PolicyAction as A;
+    let after_rollback = order.after_rollback;
     match action {
+        A::RestoreConfiguration { revision } => restore_allowed(*revision, order.later_rollback, scope)
+            .map(|()| Action::RestoreConfiguration { revision: *revision })
+            .map_err(|p| ("restore-configuration", p)),
         A::Rollback { revision, deployment_only: true } => {
             let name = "rollback-deployment";
             if scope.target.kind != "Deployment" || scope.target.group() != "apps" {
@@ -257,6 +272,26 @@ fn validate_one(
             Ok(Action::EmitEvent { event_type: *event_type, reason: reason.clone(), message: message.clone() })
         }
     }
+}
+
+/// A restore writes the ConfigMaps of one release, with what was recorded
+/// of them: the release the target runs (its configuration changed alone),
+/// or the one a rollback after it returns to, so the pods it starts find
+/// their configuration. The grant to write ConfigMaps' data is asked for
+/// either way.
+fn restore_allowed(revision: u64, later_rollback: Option<u64>, scope: &Scope) -> Result<(), String> {
+    if scope.current_revision != Some(revision) && later_rollback != Some(revision) {
+        let current = scope.current_revision.map_or("none".to_string(), |r| r.to_string());
+        return Err(format!(
+            "revision {revision} is neither the release {} runs (revision {current}) nor one a rollback after this              action returns to",
+            scope.target
+        ));
+    }
+    let path = ["data".to_string()];
+    scope
+        .grants
+        .allow(&Need::Write { kind: "ConfigMap", path: &path })
+        .map_err(|e| format!("restoring the ConfigMaps of revision {revision}: {e}"))
 }
 
 /// The key, if it names the target (when allowed) or an object of its tree.

@@ -335,7 +335,47 @@ impl<'a> KubeExecutor<'a> {
             }
             // Events do not change the workload: no read, no precondition.
             Change::Create { object } => emit(self.cluster, object).await?,
+            Change::Configuration { writes } => {
+                for write in writes {
+                    self.write_config_map(write).await?;
+                }
+            }
         }
+        Ok(())
+    }
+
+    /// One ConfigMap of a restore. A replace carries the version read, so a
+    /// change made since is a conflict; an immutable one is deleted (on its
+    /// uid) and created again.
+    async fn write_config_map(&mut self, write: crate::configuration::Write) -> Result<(), ClusterError> {
+        use crate::configuration::Write;
+        let key = write.key().clone();
+        let resource = self.resource(&key).await?;
+        let api = self.cluster.api(&resource, namespace_of(&key));
+        let as_object = |value: Value| {
+            serde_json::from_value::<DynamicObject>(value)
+                .map_err(|e| ClusterError::Invalid(format!("{key} cannot be written: {e}")))
+        };
+        match write {
+            Write::Replace { updated, .. } => {
+                api.replace(&key.name, &PostParams::default(), &as_object(updated)?)
+                    .await
+                    .map_err(|e| ClusterError::from_write(e, &key))?;
+            }
+            Write::Create { object, delete_first, .. } => {
+                if let Some(uid) = delete_first {
+                    let params = DeleteParams {
+                        preconditions: Some(Preconditions { uid: Some(uid), resource_version: None }),
+                        ..DeleteParams::background()
+                    };
+                    api.delete(&key.name, &params).await.map_err(|e| ClusterError::from_write(e, &key))?;
+                }
+                api.create(&PostParams::default(), &as_object(object)?)
+                    .await
+                    .map_err(|e| ClusterError::from_write(e, &key))?;
+            }
+        }
+        self.written.insert(key.to_string());
         Ok(())
     }
 }

@@ -32,6 +32,15 @@ pub fn rollback(revision: u64) -> Action {
     Action::Rollback(revision)
 }
 
+/// Writes back the ConfigMaps of the release with `revision` as the host
+/// recorded them ([`Snapshot::configuration`]). Put it before a rollback to
+/// the same revision, so the pods the rollback starts find it; alone, it
+/// restores the configuration of the release the workload runs. Needs the
+/// grant `patch:ConfigMap:/data`.
+pub fn restore_configuration(revision: u64) -> Action {
+    Action::RestoreConfiguration(revision)
+}
+
 pub fn set_condition(kind: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Action {
     Action::SetCondition(ConditionUpdate {
         kind: kind.to_string(),

@@ -1,10 +1,9 @@
 //! The contract versions this host speaks: one submodule each, owning its
 //! bindings of a frozen `wit/<version>/` directory, its host interface and
 //! the conversion of its answers into the core's types. Nothing past the
-//! runtime sees a version's types. A version whose types differ has its own
-//! conversions and changes only its own file; one whose types are an earlier
-//! version's field for field (0.5.0's are 0.4.0's) binds to that version's
-//! types and conversions instead of repeating them.
+//! runtime sees a version's types. Versions whose answer types match field
+//! for field (0.4.0 and 0.5.0, which only adds an action) share their
+//! conversions through [`answer_conversions`] rather than repeat them.
 //!
 //! A new version is a new submodule and one line in the [`versions!`]
 //! invocation below, which makes its case of [`Contract`], [`Exports`] and
@@ -13,6 +12,124 @@
 mod v0_3;
 mod v0_4;
 mod v0_5;
+
+/// The conversions into the core's types of the answer types 0.4.0 and
+/// 0.5.0 share field for field, for the generated `types` module `$t` of
+/// either; the match arms in braces convert the action cases a version
+/// adds to 0.4.0's.
+macro_rules! answer_conversions {
+    ($t:ident { $($extra:tt)* }) => {
+        use rewind_core::actions::EventType;
+        use rewind_core::answers::{self, ConditionStatus, PolicyAction, Subresource};
+        use rewind_core::objects::ObjectKey;
+
+        impl From<$t::FailureReport> for answers::FailureReport {
+            fn from(report: $t::FailureReport) -> Self {
+                answers::FailureReport {
+                    state: report.state.into(),
+                    recheck_after: report.recheck_after,
+                    findings: report.findings.into_iter().map(Into::into).collect(),
+                    manual_request: report.manual_request,
+                    actions: actions(report.actions),
+                }
+            }
+        }
+
+        impl From<$t::Eligibility> for answers::Eligibility {
+            fn from(e: $t::Eligibility) -> Self {
+                answers::Eligibility { eligible: e.eligible, reason: e.reason, actions: actions(e.actions) }
+            }
+        }
+
+        impl From<$t::Selection> for answers::Selection {
+            fn from(s: $t::Selection) -> Self {
+                answers::Selection { release: s.release, reason: s.reason, error: s.error, actions: actions(s.actions) }
+            }
+        }
+
+        impl From<$t::Health> for answers::Health {
+            fn from(health: $t::Health) -> Self {
+                match health {
+                    $t::Health::Healthy => answers::Health::Healthy,
+                    $t::Health::Progressing => answers::Health::Progressing,
+                    $t::Health::Failed => answers::Health::Failed,
+                }
+            }
+        }
+
+        impl From<$t::Finding> for answers::Finding {
+            fn from(f: $t::Finding) -> Self {
+                answers::Finding { reason: f.reason, message: f.message, pod: f.pod, container: f.container, since: f.since }
+            }
+        }
+
+        fn actions(actions: Vec<$t::Action>) -> Vec<PolicyAction> {
+            actions.into_iter().map(Into::into).collect()
+        }
+
+        impl From<$t::ObjectKey> for ObjectKey {
+            fn from(key: $t::ObjectKey) -> Self {
+                ObjectKey { api_version: key.api_version, kind: key.kind, namespace: key.namespace, name: key.name }
+            }
+        }
+
+        impl From<$t::Subresource> for Subresource {
+            fn from(subresource: $t::Subresource) -> Self {
+                match subresource {
+                    $t::Subresource::Main => Subresource::Main,
+                    $t::Subresource::Status => Subresource::Status,
+                }
+            }
+        }
+
+        impl From<$t::ConditionStatus> for ConditionStatus {
+            fn from(status: $t::ConditionStatus) -> Self {
+                match status {
+                    $t::ConditionStatus::True => ConditionStatus::True,
+                    $t::ConditionStatus::False => ConditionStatus::False,
+                    $t::ConditionStatus::Unknown => ConditionStatus::Unknown,
+                }
+            }
+        }
+
+        impl From<$t::EventType> for EventType {
+            fn from(event_type: $t::EventType) -> Self {
+                match event_type {
+                    $t::EventType::Normal => EventType::Normal,
+                    $t::EventType::Warning => EventType::Warning,
+                }
+            }
+        }
+
+        impl From<$t::Action> for PolicyAction {
+            fn from(action: $t::Action) -> Self {
+                use $t::Action as A;
+                match action {
+                    A::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
+                    A::MergePatch(patch) => PolicyAction::MergePatch {
+                        object: patch.object.into(),
+                        subresource: patch.subresource.into(),
+                        patch: patch.patch,
+                    },
+                    A::DeleteObject(object) => PolicyAction::DeleteObject(object.into()),
+                    A::SetAnnotation((key, value)) => PolicyAction::SetAnnotation { key, value },
+                    A::RemoveAnnotation(key) => PolicyAction::RemoveAnnotation(key),
+                    A::SetCondition(c) => PolicyAction::SetCondition {
+                        kind: c.kind,
+                        status: c.status.into(),
+                        reason: c.reason,
+                        message: c.message,
+                    },
+                    A::EmitEvent(e) => {
+                        PolicyAction::EmitEvent { event_type: e.event_type.into(), reason: e.reason, message: e.message }
+                    }
+                    $($extra)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use answer_conversions;
 
 use super::Stages;
 use super::exports::{Answers, PolicyExports, PolicyFuncs};

@@ -1,15 +1,14 @@
-//! `rewind:policy@0.5.0`: 0.4.0's types, and the snapshot's GitOps section
-//! (which is in the snapshot's bytes, not in these types).
+//! `rewind:policy@0.5.0`: the `restore-configuration` action, and the
+//! snapshot's GitOps and configuration sections (which are in the
+//! snapshot's bytes, not in these types).
 //!
-//! Its bindings and host interface are here. Its `types` interface is
-//! 0.4.0's, field for field, so the bindings use 0.4.0's generated types
-//! and their conversions into the core's (`v0_4.rs`); a 0.5.x whose types
-//! differ gets its own, as each earlier version has.
+//! Its bindings, host interface and the conversion of its action are here;
+//! the answer types it shares with 0.4.0 are converted by
+//! [`super::answer_conversions`].
 
-use super::v0_4::rewind::policy::types;
 use crate::exports::Answers;
 use crate::sandbox::Sandbox;
-use rewind::policy::host;
+use rewind::policy::{host, types};
 use rewind_snapshot::Encoding;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -17,7 +16,6 @@ wasmtime::component::bindgen!({
     path: "../../wit/0.5.0",
     world: "rollback-policy",
     imports: { "rewind:policy/host.log": trappable },
-    with: { "rewind:policy/types": super::v0_4::rewind::policy::types },
 });
 
 pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
@@ -32,6 +30,8 @@ impl Answers for Version {
     type Eligibility = types::Eligibility;
     type Selection = types::Selection;
 }
+
+impl types::Host for Sandbox {}
 
 impl host::Host for Sandbox {
     fn get_object(&mut self, object: u32) -> Option<String> {
@@ -52,3 +52,7 @@ impl host::Host for Sandbox {
         Sandbox::log(self, level, message)
     }
 }
+
+super::answer_conversions!(types {
+    types::Action::RestoreConfiguration(revision) => PolicyAction::RestoreConfiguration { revision },
+});

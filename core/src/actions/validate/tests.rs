@@ -29,6 +29,7 @@ fn scope_granting(declared: &[&str], given: &[&str]) -> Scope {
         replaceable_pods: vec![key("Pod", Some("shop"), "web-1-a")],
         rolling_back_from: Some("2".into()),
         gitops_owner: None,
+        current_revision: Some(3),
         grants: Grants { declared: Grant::parse_all(declared).unwrap(), granted: Grant::parse_all(given).unwrap() },
     }
 }
@@ -116,6 +117,7 @@ fn rollback_requires_a_workload_kind_and_the_0_3_form_a_deployment() {
         replaceable_pods: vec![],
         rolling_back_from: None,
         gitops_owner: None,
+        current_revision: Some(3),
         grants: Grants::default(),
     };
     let limits = ActionLimits::default();
@@ -420,4 +422,23 @@ fn annotations_flux_and_argocd_act_on_need_a_grant() {
     assert!(validate_actions(&[disable], &scope_granting(&[grant], &[grant]), &limits).is_ok());
     let skip = A::RemoveAnnotation("argocd.argoproj.io/sync-options".into());
     assert!(validate_actions(&[skip], &scope(), &limits).unwrap_err().to_string().contains("is read by Argo CD"));
+}
+
+#[test]
+fn configuration_is_restored_for_the_current_release_or_the_one_a_later_rollback_returns_to() {
+    let granted = scope_granting(&["patch:ConfigMap:/data"], &["patch:ConfigMap:/data"]);
+    let check = |actions: &[A], scope: &Scope| validate_actions(actions, scope, &ActionLimits::default());
+    let restore = |revision| A::RestoreConfiguration { revision };
+    let rollback = |revision| A::Rollback { revision, deployment_only: false };
+    assert_eq!(check(&[restore(3)], &granted).unwrap(), vec![Action::RestoreConfiguration { revision: 3 }]);
+    assert!(check(&[restore(2), rollback(2)], &granted).is_ok());
+    let problem = check(&[rollback(2), restore(2)], &granted).unwrap_err().to_string();
+    assert!(problem.contains("action 2 (restore-configuration): revision 2 is neither the release"), "{problem}");
+    let problem = check(&[restore(1), rollback(2)], &granted).unwrap_err().to_string();
+    assert!(problem.contains("revision 1 is neither"), "{problem}");
+    let problem = check(&[restore(3)], &scope()).unwrap_err().to_string();
+    assert!(
+        problem.contains("restoring the ConfigMaps of revision 3") && problem.contains("patch:ConfigMap:/data"),
+        "{problem}"
+    );
 }
