@@ -1,7 +1,9 @@
 //! Reading a snapshot: the target, its releases, the ownership tree. Pure
 //! lookups, shared by the host and every policy.
 
-use crate::{Condition, ConditionStatus, Metric, ObjectIndex, ObjectInfo, Pod, Release, Snapshot, Text};
+use crate::{
+    Condition, ConditionStatus, Metric, ObjectIndex, ObjectInfo, Pod, Release, ReleaseConfiguration, Snapshot, Text,
+};
 use std::collections::BTreeMap;
 
 /// Looks a key up in a label or annotation list.
@@ -73,6 +75,11 @@ impl<'a> Snapshot<'a> {
     /// The result of the metric query named `name`, if the snapshot has one.
     pub fn metric(&self, name: &str) -> Option<&Metric<'a>> {
         self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// The recorded configuration of `release` (contract 0.5.0 on).
+    pub fn configuration_of(&self, release: &Release<'_>) -> Option<&ReleaseConfiguration<'a>> {
+        self.configuration.iter().find(|c| c.release == release.id)
     }
 
     pub fn release_by_revision(&self, revision: u64) -> Option<&Release<'a>> {

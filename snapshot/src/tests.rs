@@ -326,13 +326,16 @@ fn the_0_3_encoding_is_the_same_bytes_without_the_metrics_section() {
 }
 
 #[test]
-fn the_0_4_encoding_is_the_same_bytes_without_the_gitops_section() {
+fn the_0_4_encoding_is_the_same_bytes_without_the_gitops_and_configuration_sections() {
     let original = every_case();
     let bytes = encode_as(&original, Encoding::V0_4);
     let Snapshot { now, target, releases, objects, pods, settings, metrics, .. } = original.clone();
     let expected = postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings, &metrics)).unwrap();
     assert_eq!(bytes, expected);
-    assert_eq!(decode_as(&bytes, Encoding::V0_4).unwrap(), Snapshot { gitops: None, ..original });
+    assert_eq!(
+        decode_as(&bytes, Encoding::V0_4).unwrap(),
+        Snapshot { gitops: None, configuration: vec![], ..original }
+    );
     assert!(decode(&bytes).is_err(), "0.4.0 bytes are not a 0.5.0 snapshot");
 }
 
@@ -375,11 +378,12 @@ fn corrupt_bytes_are_refused_or_decoded_never_a_panic() {
         }
     }
     // Where the pods start: the same snapshot without pods, settings,
-    // metrics or GitOps owner ends with three empty lengths and a none.
+    // metrics, GitOps owner or configuration ends with three empty lengths,
+    // a none and an empty length.
     let mut empty = snapshot();
     empty.pods.clear();
     empty.settings = "".into();
-    let pods_at = encode(&empty).len() - 4;
+    let pods_at = encode(&empty).len() - 5;
     let mut bad_phase = encode(&snapshot());
     // After the pod count and the first pod's object index: its phase.
     bad_phase[pods_at + 2] = 9;

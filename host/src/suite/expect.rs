@@ -28,6 +28,8 @@ pub struct Expectations {
     pub eligible: Option<Option<bool>>,
     /// Text the eligibility reason must contain.
     pub eligibility_reason: Option<String>,
+    /// Text the selection's reason must contain.
+    pub selection_reason: Option<String>,
     /// The selected release; `null` means none selected (or not asked).
     #[serde(default, deserialize_with = "present")]
     pub release: Option<Option<String>>,
@@ -108,11 +110,16 @@ impl Expectations {
             let actual = report.selection.as_ref().and_then(|s| s.release.clone());
             differ("selected release", show_option(release), show_option(&actual));
         }
-        if let Some(want) = &self.eligibility_reason {
-            match &report.eligibility {
-                Some(e) if e.reason.contains(want.as_str()) => {}
-                Some(e) => problems.push(format!("eligibility reason: {:?} does not contain {want:?}", e.reason)),
-                None => problems.push(format!("eligibility reason: expected one containing {want:?}, not asked")),
+        let reasons = [
+            ("eligibility reason", &self.eligibility_reason, report.eligibility.as_ref().map(|e| e.reason.as_str())),
+            ("selection reason", &self.selection_reason, report.selection.as_ref().map(|s| s.reason.as_str())),
+        ];
+        for (what, want, actual) in reasons {
+            let Some(want) = want else { continue };
+            match actual {
+                Some(reason) if reason.contains(want.as_str()) => {}
+                Some(reason) => problems.push(format!("{what}: {reason:?} does not contain {want:?}")),
+                None => problems.push(format!("{what}: expected one containing {want:?}, not asked")),
             }
         }
         let messages: Vec<&str> =

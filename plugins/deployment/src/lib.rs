@@ -29,6 +29,7 @@
 //! judged from the Deployment's own status, as `kubectl rollout status`
 //! does; every "progressing" answer says what it is waiting for.
 
+mod configuration;
 mod gitops;
 mod replace;
 mod status;
@@ -36,7 +37,9 @@ mod workload;
 
 // Pausing a GitOps tool's reconciliation of the workload (`gitops: pause`):
 // Flux's per-object switches on each workload kind, and an Argo CD
-// Application's self-heal with rewind's mark beside it.
+// Application's self-heal with rewind's mark beside it. Restoring the
+// configuration a release ran with (`configuration: restore`): ConfigMaps'
+// data.
 rewind_sdk::needs![
     "patch:Deployment:/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile",
     "patch:StatefulSet:/metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile",
@@ -46,6 +49,7 @@ rewind_sdk::needs![
     "patch:DaemonSet:/metadata/annotations/helm.toolkit.fluxcd.io~1driftDetection",
     "patch:Application.argoproj.io:/spec/syncPolicy/automated/selfHeal",
     "patch:Application.argoproj.io:/metadata/annotations/rewind.dev~1paused-for",
+    "patch:ConfigMap:/data",
 ];
 
 use rewind_sdk::{
@@ -64,6 +68,7 @@ pub struct Settings {
     pub analysis: Vec<analysis::Check>,
     pub analysis_seconds: i64,
     pub gitops: gitops::Mode,
+    pub configuration: configuration::Mode,
 }
 
 impl Default for Settings {
@@ -75,6 +80,7 @@ impl Default for Settings {
             analysis: Vec::new(),
             analysis_seconds: 3600,
             gitops: gitops::Mode::default(),
+            configuration: configuration::Mode::default(),
         }
     }
 }
@@ -132,6 +138,7 @@ impl Rules for DeploymentPolicy {
             None => select_previous(snapshot, report),
         };
         mark_for_replacement(snapshot, kind, &mut selection);
+        restore_configuration_first(snapshot, settings, &mut selection);
         pause_gitops_first(snapshot, settings, &mut selection);
         Ok(selection)
     }
@@ -145,6 +152,24 @@ fn mark_for_replacement(snapshot: &Snapshot, kind: Kind, selection: &mut Selecti
     let (true, Some(current)) = (rolls_back, snapshot.current_release()) else { return };
     if kind != Kind::Deployment && Strategy::of(kind).on_delete {
         selection.actions.push(act::set_annotation(replace::ROLLED_BACK_FROM, &current.id));
+    }
+}
+
+/// The configuration the release rolled back to ran with, written back
+/// just before the rollback (or reported), as the setting says.
+fn restore_configuration_first(snapshot: &Snapshot, settings: &Settings, selection: &mut Selection) {
+    let Some((at, revision)) = selection.actions.iter().enumerate().find_map(|(i, a)| match a {
+        rewind_sdk::Action::Rollback(revision) => Some((i, *revision)),
+        _ => None,
+    }) else {
+        return;
+    };
+    let Some(release) = snapshot.release_by_revision(revision) else { return };
+    let found = configuration::before_rollback(snapshot, release, settings.configuration);
+    selection.actions.splice(at..at, found.actions);
+    for note in found.notes {
+        selection.reason.push_str("; ");
+        selection.reason.push_str(&note);
     }
 }
 
