@@ -141,6 +141,9 @@ fn resource_version(object: &Value) -> Option<&str> {
 pub enum Found<'v> {
     Object(&'v Value),
     Absent,
+    /// Not read (the controller reads no Secrets unless allowed): left out
+    /// of the record, so the snapshot says it is not recorded.
+    Unread,
 }
 
 /// The record of `history` (a release's ReplicaSet or ControllerRevision)
@@ -157,6 +160,7 @@ pub fn record<'v>(history: &Value, found: &dyn Fn(&Reference) -> Found<'v>, now:
         let mut entry = Map::new();
         entry.insert("name".into(), json!(reference.name));
         match found(&reference) {
+            Found::Unread => continue,
             Found::Absent => {
                 entry.insert("absent".into(), json!(true));
             }
@@ -208,6 +212,76 @@ pub fn record<'v>(history: &Value, found: &dyn Fn(&Reference) -> Found<'v>, now:
             "secrets": secrets,
         },
     }))
+}
+
+/// What the record of the release a workload runs needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordWrite {
+    /// The release has none yet.
+    Create(Value),
+    /// Its record holds other configuration than the cluster does, and the
+    /// workload is healthy with what the cluster holds: the record takes
+    /// it, at the record's version. While the workload fails, the record
+    /// keeps the configuration it last ran well with.
+    Replace(Value),
+}
+
+/// The write that keeps the record of the release `target` (in `set`) runs
+/// current, if one is needed: none while a referenced ConfigMap is neither
+/// in the set nor known to be absent (it could not be read). A Secret not
+/// read is left out of the record.
+pub fn record_write(
+    set: &ObjectSet,
+    target: &Value,
+    tree: &[TreeNode],
+    releases: &[Release<'_>],
+    healthy: bool,
+    now: &str,
+) -> Option<RecordWrite> {
+    let current = releases.iter().find(|r| r.current)?;
+    let history = set.get(tree.get(current.object? as usize)?.object)?;
+    let namespace = objects::namespace(target)?;
+    let template = release_template(history)?;
+    let config_maps_read =
+        references(template).iter().all(|r| r.kind == ConfigKind::Secret || live_object(set, namespace, r).is_ok());
+    if !config_maps_read {
+        return None;
+    }
+    let found = |reference: &Reference| match live_object(set, namespace, reference) {
+        Ok(Some(object)) => Found::Object(object),
+        Ok(None) => Found::Absent,
+        Err(_) => Found::Unread,
+    };
+    let fresh = record(history, &found, now)?;
+    match find_record(set, history) {
+        None => Some(RecordWrite::Create(fresh)),
+        Some(existing) if healthy && !same_configuration(existing, &fresh) => {
+            let mut updated = fresh;
+            updated["metadata"]["resourceVersion"] = json!(resource_version(existing));
+            Some(RecordWrite::Replace(updated))
+        }
+        Some(_) => None,
+    }
+}
+
+/// Whether two records hold the same configuration, whenever recorded.
+fn same_configuration(a: &Value, b: &Value) -> bool {
+    let digest = |record: &Value| -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+        ["configMaps", "secrets"]
+            .iter()
+            .flat_map(|field| at(record, &["spec", field]).and_then(Value::as_array).cloned().unwrap_or_default())
+            .map(|entry| {
+                let text = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
+                (
+                    text("name").unwrap_or_default(),
+                    text("sha256"),
+                    text("resourceVersion").filter(|_| entry.get("sha256").is_none()),
+                    text("uid"),
+                )
+            })
+            .collect()
+    };
+    digest(a) == digest(b)
 }
 
 /// The record of the release whose history object is `history`: a

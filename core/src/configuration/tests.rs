@@ -187,3 +187,42 @@ fn a_restore_without_a_record_says_so() {
     let problem = plan_restore(&set, &old).unwrap_err();
     assert!(problem.contains("has no recorded configuration"), "{problem}");
 }
+
+fn write_for(set: &ObjectSet, healthy: bool) -> Option<RecordWrite> {
+    let target = set.find_by_kind_name("Deployment", NAMESPACE, "web")[0];
+    let tree = crate::tree::ownership_tree(set, target);
+    let workload = crate::workloads::of_value(set.get(target).unwrap()).unwrap();
+    let (releases, _) = workload.releases(set, &tree).unwrap();
+    record_write(set, set.get(target).unwrap(), &tree, &releases, healthy, "2024-11-06T14:00:00Z")
+}
+
+#[test]
+fn the_running_release_is_recorded_once_and_again_only_when_healthy_with_other_configuration() {
+    let current = release_with_config("3");
+    let token = secret("web-token", "11");
+    let unread = set_with(vec![deployment("shop/web:3"), current.clone(), secret("web-token", "11")]);
+    assert_eq!(write_for(&unread, true), None, "the ConfigMap was not read, so nothing is recorded");
+    let secret_unread = set_with(vec![deployment("shop/web:3"), current.clone(), config_map("web-config", "v=2")]);
+    let Some(RecordWrite::Create(without)) = write_for(&secret_unread, true) else { panic!("recorded") };
+    assert_eq!(without["spec"]["secrets"], json!([]), "a Secret not read is not recorded");
+
+    let live = vec![deployment("shop/web:3"), current.clone(), config_map("web-config", "v=2"), token.clone()];
+    let Some(RecordWrite::Create(created)) = write_for(&set_with(live), false) else { panic!("a first record") };
+    assert_eq!(created["spec"]["configMaps"][0]["data"]["app.conf"], "v=2");
+
+    let mut stored = created.clone();
+    stored["metadata"]["resourceVersion"] = json!("900");
+    let unchanged =
+        vec![deployment("shop/web:3"), current.clone(), stored.clone(), config_map("web-config", "v=2"), token.clone()];
+    assert_eq!(write_for(&set_with(unchanged), true), None);
+
+    let changed = vec![deployment("shop/web:3"), current, stored, config_map("web-config", "v=3"), token];
+    assert_eq!(
+        write_for(&set_with(changed.clone()), false),
+        None,
+        "a failing workload keeps what it last ran well with"
+    );
+    let Some(RecordWrite::Replace(replaced)) = write_for(&set_with(changed), true) else { panic!("replaced") };
+    assert_eq!(replaced["spec"]["configMaps"][0]["data"]["app.conf"], "v=3");
+    assert_eq!(replaced["metadata"]["resourceVersion"], "900");
+}
