@@ -165,8 +165,13 @@ pub fn record<'v>(history: &Value, found: &dyn Fn(&Reference) -> Found<'v>, now:
                 entry.insert("absent".into(), json!(true));
             }
             Found::Object(object) => {
-                entry.insert("uid".into(), json!(objects::uid(object)));
-                entry.insert("resourceVersion".into(), json!(resource_version(object)));
+                // Absent fields are left out: a CRD schema takes no nulls.
+                if let Some(uid) = objects::uid(object) {
+                    entry.insert("uid".into(), json!(uid));
+                }
+                if let Some(version) = resource_version(object) {
+                    entry.insert("resourceVersion".into(), json!(version));
+                }
                 if reference.kind == ConfigKind::ConfigMap {
                     entry.insert("sha256".into(), json!(data_hash(object)));
                     entry.insert("immutable".into(), json!(object.get("immutable") == Some(&Value::Bool(true))));
@@ -264,20 +269,17 @@ pub fn record_write(
     }
 }
 
-/// Whether two records hold the same configuration, whenever recorded.
+/// Whether two records hold the same configuration, whenever recorded: the
+/// same objects, ConfigMaps with the same data, Secrets at the same version.
 fn same_configuration(a: &Value, b: &Value) -> bool {
-    let digest = |record: &Value| -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+    let digest = |record: &Value| -> Vec<String> {
         ["configMaps", "secrets"]
             .iter()
             .flat_map(|field| at(record, &["spec", field]).and_then(Value::as_array).cloned().unwrap_or_default())
             .map(|entry| {
-                let text = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
-                (
-                    text("name").unwrap_or_default(),
-                    text("sha256"),
-                    text("resourceVersion").filter(|_| entry.get("sha256").is_none()),
-                    text("uid"),
-                )
+                let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                let version = if entry.get("sha256").is_some() { text("sha256") } else { text("resourceVersion") };
+                [text("name"), text("uid"), version].join("\u{0}")
             })
             .collect()
     };

@@ -38,6 +38,7 @@ pub enum ConfigKind {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub struct ConfigSource<'a> {
+    /// A ConfigMap or a Secret.
     pub kind: ConfigKind,
     /// The object's name, in the target's namespace.
     #[serde(borrow)]

@@ -119,15 +119,13 @@ fn the_section_says_what_changed_since_each_release_was_recorded() {
         secret("web-token", "12"),
     ]);
     let section = section_of(&set);
-    let by_release: Vec<(&str, Vec<(&str, &Recorded, &Live)>)> = section
-        .iter()
-        .map(|r| (r.release.as_str(), r.sources.iter().map(|s| (s.name.as_str(), &s.recorded, &s.live)).collect()))
-        .collect();
-    assert_eq!(by_release[0].0, "2");
-    assert_eq!(by_release[0].1[0], ("web-config", &Recorded::Data, &Live::Changed));
-    assert!(matches!(by_release[0].1[1], ("web-token", Recorded::VersionOnly(_), Live::Changed)));
-    assert_eq!(by_release[1].0, "3");
-    assert_eq!(by_release[1].1[0], ("web-config", &Recorded::NotRecorded, &Live::Present));
+    let sources = |release: usize| -> Vec<(&str, &Recorded, &Live)> {
+        section[release].sources.iter().map(|s| (s.name.as_str(), &s.recorded, &s.live)).collect()
+    };
+    assert_eq!((section[0].release.as_str(), section[1].release.as_str()), ("2", "3"));
+    assert_eq!(sources(0)[0], ("web-config", &Recorded::Data, &Live::Changed));
+    assert!(matches!(sources(0)[1], ("web-token", Recorded::VersionOnly(_), Live::Changed)));
+    assert_eq!(sources(1)[0], ("web-config", &Recorded::NotRecorded, &Live::Present));
     assert_eq!(section[1].recorded, None);
 }
 

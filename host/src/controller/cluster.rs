@@ -29,7 +29,7 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
-    fn from_write(error: kube::Error, what: &ObjectKey) -> ClusterError {
+    pub(crate) fn from_write(error: kube::Error, what: &ObjectKey) -> ClusterError {
         match &error {
             kube::Error::Api(status) if status.code == 409 => ClusterError::Conflict { what: what.to_string() },
             _ => ClusterError::Api(error),

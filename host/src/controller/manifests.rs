@@ -2,6 +2,7 @@
 //! crd` prints them.
 
 use super::bound::RolloutPolicyBound;
+use super::configuration::ReleaseConfiguration;
 use super::crd::{RolloutDecision, RolloutPolicy};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
@@ -10,9 +11,9 @@ use serde_json::Value;
 /// without warnings: schemars' unsigned formats (`uint32`, `uint64`) are not
 /// OpenAPI formats Kubernetes knows, so they are dropped (the `minimum: 0`
 /// beside them keeps the meaning).
-pub fn crds() -> [CustomResourceDefinition; 3] {
+pub fn crds() -> [CustomResourceDefinition; 4] {
     use kube::CustomResourceExt;
-    [RolloutPolicy::crd(), RolloutDecision::crd(), RolloutPolicyBound::crd()].map(|crd| {
+    [RolloutPolicy::crd(), RolloutDecision::crd(), RolloutPolicyBound::crd(), ReleaseConfiguration::crd()].map(|crd| {
         let mut value = serde_json::to_value(crd).expect("a CRD serializes");
         drop_unknown_formats(&mut value);
         serde_json::from_value(value).expect("a CRD without formats is a CRD")

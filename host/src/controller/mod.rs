@@ -4,6 +4,7 @@
 pub mod bound;
 pub mod cache;
 pub mod cluster;
+pub mod configuration;
 pub mod crd;
 pub mod decisions;
 pub mod gitops;

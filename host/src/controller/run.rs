@@ -5,14 +5,14 @@ use super::bound::{self, Bounds, RolloutPolicyBound};
 use super::cache::{Cache, Touched};
 use super::cluster::{tree_kinds, tree_resources};
 use super::crd::{RolloutDecision, RolloutPolicy};
-use super::decisions;
 use super::metrics::Metrics;
 use super::queue::{Job, Queue};
 use super::reconcile::{Context, Stores, covering, error_policy, policy_job, reconcile_policy, reconcile_workload};
+use super::{configuration, decisions};
 use crate::objects::{self, ObjectKey};
 use crate::runtime::PolicyRuntime;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
@@ -45,6 +45,8 @@ pub async fn run(client: Client, runtime: Arc<PolicyRuntime>, metrics: Metrics, 
         watch_kind(&ctx, ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind)), &watched);
     }
     watch_kind(&ctx, ApiResource::erase::<RolloutDecision>(&()), &watched);
+    watch_kind(&ctx, ApiResource::erase::<configuration::ReleaseConfiguration>(&()), &watched);
+    watch_kind(&ctx, ApiResource::erase::<ConfigMap>(&()), &watched);
     watch_gitops_owners(&ctx, &watched).await;
 
     // RolloutPolicies: a change queues the policy (which queues its
@@ -199,6 +201,7 @@ fn watch_kind(ctx: &Arc<Context>, resource: ApiResource, watched: &Mutex<Watched
         crate::gitops::Tool::ALL.iter().any(|tool| (tool.group(), tool.kind()) == (&kind.0[..], &kind.1[..]));
     let built_in = kind.0 == decisions::GROUP
         || gitops_owner
+        || (kind.0.is_empty() && kind.1 == "ConfigMap")
         || tree_kinds().iter().any(|(g, k)| (*g, *k) == (&kind.0[..], &kind.1[..]));
     let api = Api::<DynamicObject>::all_with(ctx.cluster.client.clone(), &resource);
     let queue_ctx = ctx.clone();
