@@ -44,7 +44,7 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
 pub async fn install_crd(client: &Client) {
     install_crds(client).await;
     let mut grants: Vec<String> = Vec::new();
-    for crate_dir in ["plugins/bluegreen", "tests/components/hostile"] {
+    for crate_dir in ["plugins/bluegreen", "plugins/deployment", "tests/components/hostile"] {
         let module = std::fs::read(component(crate_dir)).unwrap();
         let declared = rewind::actions::needs::declared_grants(&module).unwrap();
         grants.extend(declared.iter().map(ToString::to_string));
