@@ -232,7 +232,8 @@ pub enum RecordWrite {
 }
 
 /// The write that keeps the record of the release `target` (in `set`) runs
-/// current, if one is needed: none while a referenced ConfigMap is neither
+/// current, if one is needed: none for a release that references no
+/// ConfigMap or Secret, and none while a referenced ConfigMap is neither
 /// in the set nor known to be absent (it could not be read). A Secret not
 /// read is left out of the record.
 pub fn record_write(
@@ -247,9 +248,12 @@ pub fn record_write(
     let history = set.get(tree.get(current.object? as usize)?.object)?;
     let namespace = objects::namespace(target)?;
     let template = release_template(history)?;
+    let references = references(template);
+    // A release that reads no ConfigMap or Secret has nothing to record,
+    // and costs no object.
     let config_maps_read =
-        references(template).iter().all(|r| r.kind == ConfigKind::Secret || live_object(set, namespace, r).is_ok());
-    if !config_maps_read {
+        references.iter().all(|r| r.kind == ConfigKind::Secret || live_object(set, namespace, r).is_ok());
+    if references.is_empty() || !config_maps_read {
         return None;
     }
     let found = |reference: &Reference| match live_object(set, namespace, reference) {

@@ -196,6 +196,8 @@ fn write_for(set: &ObjectSet, healthy: bool) -> Option<RecordWrite> {
 
 #[test]
 fn the_running_release_is_recorded_once_and_again_only_when_healthy_with_other_configuration() {
+    let plain = set_with(vec![deployment("shop/web:3"), replica_set("3", "shop/web:3")]);
+    assert_eq!(write_for(&plain, true), None, "a release without configuration has no record");
     let current = release_with_config("3");
     let token = secret("web-token", "11");
     let unread = set_with(vec![deployment("shop/web:3"), current.clone(), secret("web-token", "11")]);
