@@ -1,9 +1,10 @@
 //! The contract versions this host speaks: one submodule each, owning its
 //! bindings of a frozen `wit/<version>/` directory, its host interface and
 //! the conversion of its answers into the core's types. Nothing past the
-//! runtime sees a version's types. Versions whose answer types match field
-//! for field (0.4.0 and 0.5.0, which only adds an action) share their
-//! conversions through [`answer_conversions`] rather than repeat them.
+//! runtime sees a version's types. What every version has alike (bindings,
+//! linker, host interface) comes from [`version_bindings`]; versions whose
+//! answer types match field for field (0.4.0 and 0.5.0, which only adds an
+//! action) share their conversions through [`answer_conversions`].
 //!
 //! A new version is a new submodule and one line in the [`versions!`]
 //! invocation below, which makes its case of [`Contract`], [`Exports`] and
@@ -12,6 +13,62 @@
 mod v0_3;
 mod v0_4;
 mod v0_5;
+
+/// What every version module has alike: its bindings of `wit/<version>/`,
+/// its `add_to_linker`, its `Version` (answer types and snapshot encoding)
+/// and its host interface, which the [`Sandbox`] serves the same way in
+/// every version. Brings the version's generated `types` and `host` into
+/// the module.
+macro_rules! version_bindings {
+    ($path:literal, $encoding:expr) => {
+        use crate::exports::Answers;
+        use crate::sandbox::Sandbox;
+        use rewind::policy::{host, types};
+        use wasmtime::component::{HasSelf, Linker};
+
+        wasmtime::component::bindgen!({
+            path: $path,
+            world: "rollback-policy",
+            imports: { "rewind:policy/host.log": trappable },
+        });
+
+        pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+            RollbackPolicy::add_to_linker::<_, HasSelf<_>>(linker, |sandbox| sandbox)
+        }
+
+        pub struct Version;
+
+        impl Answers for Version {
+            const ENCODING: rewind_snapshot::Encoding = $encoding;
+            type Report = types::FailureReport;
+            type Eligibility = types::Eligibility;
+            type Selection = types::Selection;
+        }
+
+        impl types::Host for Sandbox {}
+
+        impl host::Host for Sandbox {
+            fn get_object(&mut self, object: u32) -> Option<String> {
+                Sandbox::get_object(self, object)
+            }
+
+            fn snapshot_json(&mut self) -> String {
+                Sandbox::snapshot_json(self)
+            }
+
+            fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
+                let level = match level {
+                    types::LogLevel::Debug => "debug",
+                    types::LogLevel::Info => "info",
+                    types::LogLevel::Warn => "warn",
+                    types::LogLevel::Error => "error",
+                };
+                Sandbox::log(self, level, message)
+            }
+        }
+    };
+}
+pub(crate) use version_bindings;
 
 /// The conversions into the core's types of the answer types 0.4.0 and
 /// 0.5.0 share field for field, for the generated `types` module `$t` of

@@ -2,60 +2,16 @@
 //! `recheck-after`, no metrics section in the snapshot. Frozen: it changes
 //! only if the core's types do.
 //!
-//! Everything of the version is here: its bindings, its host interface and
-//! the conversion of its answers into the core's types. `v0_4.rs` has the
-//! same shape with its own types; the likeness is kept as plain code rather
-//! than shared, so that a version whose types differ touches only its file.
+//! Its bindings and host interface come from [`super::version_bindings`];
+//! the conversion of its answers into the core's types is here, its own:
+//! its report has no `recheck-after` and its action no `rollback`.
 
-use crate::exports::Answers;
-use crate::sandbox::Sandbox;
-use rewind::policy::{host, types};
 use rewind_core::actions::EventType;
 use rewind_core::answers::{self, ConditionStatus, PolicyAction, Subresource};
 use rewind_core::objects::ObjectKey;
 use rewind_snapshot::Encoding;
-use wasmtime::component::{HasSelf, Linker};
 
-wasmtime::component::bindgen!({
-    path: "../../wit/0.3.0",
-    world: "rollback-policy",
-    imports: { "rewind:policy/host.log": trappable },
-});
-
-pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
-    RollbackPolicy::add_to_linker::<_, HasSelf<_>>(linker, |sandbox| sandbox)
-}
-
-pub struct Version;
-
-impl Answers for Version {
-    const ENCODING: Encoding = Encoding::V0_3;
-    type Report = types::FailureReport;
-    type Eligibility = types::Eligibility;
-    type Selection = types::Selection;
-}
-
-impl types::Host for Sandbox {}
-
-impl host::Host for Sandbox {
-    fn get_object(&mut self, object: u32) -> Option<String> {
-        Sandbox::get_object(self, object)
-    }
-
-    fn snapshot_json(&mut self) -> String {
-        Sandbox::snapshot_json(self)
-    }
-
-    fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            types::LogLevel::Debug => "debug",
-            types::LogLevel::Info => "info",
-            types::LogLevel::Warn => "warn",
-            types::LogLevel::Error => "error",
-        };
-        Sandbox::log(self, level, message)
-    }
-}
+super::version_bindings!("../../wit/0.3.0", Encoding::V0_3);
 
 impl From<types::FailureReport> for answers::FailureReport {
     fn from(report: types::FailureReport) -> Self {
