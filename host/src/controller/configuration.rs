@@ -40,7 +40,7 @@ pub struct ReleaseConfigurationSpec {
     /// Each Secret it references that the controller read: which object and
     /// version, never its data.
     #[serde(default)]
-    pub secrets: Vec<SecretRecord>,
+    pub secrets: Vec<RecordedObject>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema)]
@@ -57,20 +57,29 @@ pub struct ReleaseReference {
     pub uid: String,
 }
 
+/// Which object a record's entry names, and which version of it.
+#[derive(Deserialize, Serialize, Clone, Debug, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedObject {
+    /// The object's name, in the release's namespace.
+    pub name: String,
+    /// The object did not exist while the release was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Its uid when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Its resourceVersion when recorded. A Secret is compared by it: any
+    /// write since, to its data or its metadata, reads as a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+}
+
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMapRecord {
-    /// The ConfigMap's name, in the release's namespace.
-    pub name: String,
-    /// The ConfigMap did not exist while the release was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub absent: Option<bool>,
-    /// The ConfigMap's uid when recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    /// Its resourceVersion when recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_version: Option<String>,
+    #[serde(flatten)]
+    pub object: RecordedObject,
     /// A SHA-256 of `data` and `binaryData`, whatever their key order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
@@ -89,44 +98,28 @@ pub struct ConfigMapRecord {
     pub omitted: Option<String>,
 }
 
-#[derive(Deserialize, Serialize, Clone, Debug, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SecretRecord {
-    /// The Secret's name, in the release's namespace.
-    pub name: String,
-    /// The Secret did not exist while the release was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub absent: Option<bool>,
-    /// The Secret's uid when recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    /// Its resourceVersion when recorded: any write since, to its data or
-    /// its metadata, reads as a change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_version: Option<String>,
-}
-
 /// Adds to `objects` the ConfigMaps the releases in it reference, from the
 /// cache, or the lookup record of one the API server does not have. While
 /// the ConfigMap watch has not listed, nothing is added, and the snapshot
-/// says they could not be read.
-pub fn add_config_maps(cache: &Cache, objects: &mut ObjectSet) {
-    if !cache.is_synced("", "ConfigMap") {
-        return;
-    }
-    let mut wanted: Vec<(String, String)> = objects
+/// says they could not be read. Says whether any release references a
+/// ConfigMap or Secret: without one there is no record to keep.
+pub fn add_config_maps(cache: &Cache, objects: &mut ObjectSet) -> bool {
+    let referenced: Vec<(String, configuration::Reference)> = objects
         .iter()
         .filter_map(|(_, value)| {
             let namespace = objects::namespace(value)?;
             let template = configuration::release_template(value)?;
-            Some(
-                configuration::references(template)
-                    .into_iter()
-                    .filter(|r| r.kind == ConfigKind::ConfigMap)
-                    .map(move |r| (namespace.to_string(), r.name)),
-            )
+            Some(configuration::references(template).into_iter().map(move |r| (namespace.to_string(), r)))
         })
         .flatten()
+        .collect();
+    if referenced.is_empty() || !cache.is_synced("", "ConfigMap") {
+        return !referenced.is_empty();
+    }
+    let mut wanted: Vec<(String, String)> = referenced
+        .into_iter()
+        .filter(|(_, r)| r.kind == ConfigKind::ConfigMap)
+        .map(|(namespace, r)| (namespace, r.name))
         .collect();
     wanted.sort();
     wanted.dedup();
@@ -137,6 +130,7 @@ pub fn add_config_maps(cache: &Cache, objects: &mut ObjectSet) {
             None => objects.insert(configuration::lookup_record(ConfigKind::ConfigMap, &namespace, &name), origin()),
         };
     }
+    true
 }
 
 /// Writes the record `write` says the running release needs.

@@ -177,7 +177,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     };
     let (mut objects, views) = ctx.cache.tree_of(&workload);
     super::gitops::add_owner(&ctx.cache, &workload, &mut objects, &ctx.argocd);
-    super::configuration::add_config_maps(&ctx.cache, &mut objects);
+    let configured = super::configuration::add_config_maps(&ctx.cache, &mut objects);
     let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
     let now = now();
     if rp.spec.metrics.is_some() {
@@ -247,7 +247,8 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     // The running release's configuration is rewind's own record, kept in
     // either mode, so a rollback enforced later finds it.
     let healthy = evaluation.decision.as_ref().is_some_and(|d| d.failure.state == crate::answers::Health::Healthy);
-    if !conflict
+    if configured
+        && !conflict
         && let Some(write) = super::configuration::needed(&objects, &workload, healthy, now)
         && let Err(e) = super::configuration::write_record(&ctx.cluster, write).await
     {
