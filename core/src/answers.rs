@@ -115,4 +115,10 @@ pub enum PolicyAction {
     RestoreConfiguration {
         revision: u64,
     },
+    /// `action` on member `member` of the application the snapshot holds
+    /// (contract 0.5.0 on); never nested.
+    ForMember {
+        member: u32,
+        action: Box<PolicyAction>,
+    },
 }

@@ -41,17 +41,29 @@ pub enum Planned {
     Skip(String),
 }
 
+impl ExecutionContext {
+    /// The context `action` runs in and the action to run there: a member
+    /// action runs with its member as the target.
+    pub fn resolve<'a>(&self, action: &'a Action) -> (ExecutionContext, &'a Action) {
+        match action.on_member() {
+            (Some(member), inner) => (ExecutionContext { target: member.clone(), now: self.now }, inner),
+            (None, action) => (self.clone(), action),
+        }
+    }
+}
+
 impl Action {
     /// Whether planning reads the target as it is now: an executor on a
     /// live cluster refreshes it (and the workload's history, for a
     /// rollback) before calling [`plan`].
     pub fn reads_target(&self) -> bool {
-        matches!(self, Action::Rollback { .. } | Action::RemoveAnnotation { .. } | Action::SetCondition { .. })
+        matches!(
+            self.on_member().1,
+            Action::Rollback { .. } | Action::RemoveAnnotation { .. } | Action::SetCondition { .. }
+        )
     }
 }
 
-/// The change `action` makes to `set`, where `context.target` is the
-/// evaluation's target. An error names why it cannot be made.
 /// Whether rolling the target back to `revision` would change it now: a
 /// rollback to the release it already runs restores nothing, and so opens
 /// nothing a rollback opens (deleting the pods of the release left, the
@@ -60,7 +72,12 @@ pub fn rollback_restores(set: &ObjectSet, context: &ExecutionContext, revision: 
     matches!(plan(set, context, &Action::Rollback { revision }), Ok(Planned::Change { .. }))
 }
 
+/// The change `action` makes to `set`, where `context.target` is the
+/// evaluation's target (or the member a member action names). An error
+/// names why it cannot be made.
 pub fn plan(set: &ObjectSet, context: &ExecutionContext, action: &Action) -> Result<Planned, String> {
+    let (context, action) = context.resolve(action);
+    let context = &context;
     let target_key = &context.target;
     let target_id = set.find_key(target_key).ok_or_else(|| format!("{target_key} no longer exists"))?;
     let target = set.get(target_id).expect("found above");
@@ -126,6 +143,7 @@ pub fn plan(set: &ObjectSet, context: &ExecutionContext, action: &Action) -> Res
             change(Change::Create { object: event }, format!("{event_type:?} event {reason}"))
         }
         Action::RestoreConfiguration { revision } => plan_restore(set, target_key, target, *revision),
+        Action::Member { .. } => Err("a member action names another member action".into()),
     }
 }
 

@@ -6,7 +6,7 @@
 //! controller's plan); nothing here is text meant for display except the
 //! problems it names.
 
-use crate::actions::{Action, ActionLimits, Grant, Grants, Scope, validate_actions};
+use crate::actions::{Action, ActionLimits, Grant, Grants, Scope, ValidationError, validate_actions};
 use crate::answers::PolicyAction;
 use crate::change::{ExecutionContext, rollback_restores};
 use crate::executor::{InMemoryExecutor, Outcome};
@@ -50,6 +50,8 @@ pub enum EvalError {
     AmbiguousTarget { target: TargetSpec, count: usize },
     #[error("{target}: {problem}")]
     NotATarget { target: TargetSpec, problem: String },
+    #[error("application {name} in namespace {namespace}: {problem}")]
+    Application { name: String, namespace: String, problem: String },
     #[error(transparent)]
     Snapshot(#[from] snapshot::SnapshotError),
 }
@@ -173,12 +175,44 @@ pub fn evaluate<S: PolicyStages>(
 where
     S::Error: fmt::Display,
 {
+    let asked = Asked { snapshot: &prepared.built.snapshot, target: &prepared.target_key, policy, declared };
+    let warnings = prepared.built.warnings.clone();
+    evaluate_asked(stages, asked, warnings, objects, options, |actions, objects, grants| {
+        let context = ExecutionContext { target: prepared.target_key.clone(), now: options.now };
+        let scope = scope_of(prepared, objects, actions, &context, grants, &options.argocd);
+        validate_actions(actions, &scope, &options.action_limits)
+    })
+}
+
+/// What an evaluation asks the policy about, and who the policy is.
+pub(crate) struct Asked<'a> {
+    pub snapshot: &'a crate::Snapshot,
+    /// The target of the actions that name none (an application's member 0).
+    pub target: &'a ObjectKey,
+    pub policy: &'a str,
+    pub declared: &'a [Grant],
+}
+
+/// The evaluation of a workload alone or of an application: they differ in
+/// the snapshot asked about and in how the answer's actions are checked
+/// (`validate`, given the grants in effect).
+pub(crate) fn evaluate_asked<S: PolicyStages>(
+    stages: Result<&mut S, String>,
+    asked: Asked<'_>,
+    warnings: Vec<String>,
+    objects: &mut ObjectSet,
+    options: &EvalOptions,
+    validate: impl FnOnce(&[PolicyAction], &ObjectSet, Grants) -> Result<Vec<Action>, ValidationError>,
+) -> Evaluated
+where
+    S::Error: fmt::Display,
+{
+    let Asked { snapshot, target, policy, declared } = asked;
     // Declared grants that are not given are shown with the grants in
     // effect, not as warnings: a policy declares what its options may need
     // (the Deployment policy's GitOps pause), most of which an operator
     // never gives, and an action that needs one says so when refused.
     let grants = Grants { declared: declared.to_vec(), granted: options.grants.clone() };
-    let warnings = prepared.built.warnings.clone();
     let mut evaluated = Evaluated {
         grants,
         decision: None,
@@ -189,7 +223,7 @@ where
         warnings,
         fatal: true,
     };
-    let decision = stages.and_then(|stages| decide(stages, &prepared.built.snapshot).map_err(|e| e.to_string()));
+    let decision = stages.and_then(|stages| decide(stages, snapshot).map_err(|e| e.to_string()));
     let decision = match decision {
         Ok(decision) => decision,
         Err(problem) => {
@@ -204,9 +238,7 @@ where
     evaluated.problems.extend(decision.selection.as_ref().and_then(|s| s.error.clone()));
     let asked = decision.actions();
     evaluated.decision = Some(decision);
-    let context = ExecutionContext { target: prepared.target_key.clone(), now: options.now };
-    let scope = scope_of(prepared, objects, &asked, &context, evaluated.grants.clone(), &options.argocd);
-    evaluated.actions = match validate_actions(&asked, &scope, &options.action_limits) {
+    evaluated.actions = match validate(&asked, objects, evaluated.grants.clone()) {
         Ok(actions) => actions,
         Err(e) => {
             evaluated.problems.push(format!("policy {policy}: {e}; none of this evaluation's actions is executed"));
@@ -216,6 +248,7 @@ where
     evaluated.fatal = false;
     if options.apply {
         evaluated.applied = true;
+        let context = ExecutionContext { target: target.clone(), now: options.now };
         match (InMemoryExecutor { objects }).execute_now(&context, &evaluated.actions) {
             Ok(outcomes) => evaluated.outcomes = outcomes,
             Err(e) => {
@@ -230,7 +263,7 @@ where
 /// What the evaluation's actions may touch. Only a rollback that restores
 /// a release opens what a rollback opens: deleting the pods of the release
 /// it leaves, and the mark naming that release.
-fn scope_of(
+pub(crate) fn scope_of(
     prepared: &Prepared,
     objects: &ObjectSet,
     asked: &[PolicyAction],

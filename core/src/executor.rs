@@ -52,24 +52,27 @@ pub trait Executor {
 
 /// Only a rollback that is carried out opens what a rollback opens. The
 /// actions were validated against the objects as they were; if, by the
-/// time it runs, the list's rollback changes nothing (the template was
-/// restored meanwhile), the pod deletions and the rollback mark after it
-/// are not carried out: no release was left. Every executor runs its list
-/// through one gate.
+/// time it runs, a workload's rollback changes nothing (the template was
+/// restored meanwhile), the pod deletions and the rollback mark after it on
+/// that workload are not carried out: no release was left. Every executor
+/// runs its list through one gate, which tells an application's members
+/// apart.
 #[derive(Debug, Default)]
 pub struct RollbackGate {
-    rollback_skipped: bool,
+    rollback_skipped: Vec<ObjectKey>,
 }
 
 impl RollbackGate {
     /// The outcome of `action` without running it, when the gate holds it.
-    pub fn holds(&self, action: &Action) -> Option<Outcome> {
+    pub fn holds(&self, context: &ExecutionContext, action: &Action) -> Option<Outcome> {
+        let (context, action) = context.resolve(action);
         let opened_by_rollback = match action {
             Action::DeleteObject { object } => object.kind == "Pod" && object.group().is_empty(),
             Action::SetAnnotation { key, .. } => key == crate::snapshot::ROLLED_BACK_FROM,
             _ => false,
         };
-        (self.rollback_skipped && opened_by_rollback).then(|| {
+        let skipped = self.rollback_skipped.iter().any(|target| target.same_object(&context.target));
+        (skipped && opened_by_rollback).then(|| {
             Outcome::Skipped(format!(
                 "not carried out: the rollback before it changed nothing, so no release was left ({})",
                 action.type_name()
@@ -78,9 +81,10 @@ impl RollbackGate {
     }
 
     /// Notes what `action` did.
-    pub fn record(&mut self, action: &Action, outcome: &Outcome) {
+    pub fn record(&mut self, context: &ExecutionContext, action: &Action, outcome: &Outcome) {
+        let (context, action) = context.resolve(action);
         if matches!(action, Action::Rollback { .. }) && matches!(outcome, Outcome::Skipped(_)) {
-            self.rollback_skipped = true;
+            self.rollback_skipped.push(context.target);
         }
     }
 }
@@ -97,13 +101,13 @@ impl Executor for InMemoryExecutor<'_> {
         let mut outcomes = Vec::with_capacity(actions.len());
         let mut gate = RollbackGate::default();
         for (i, action) in actions.iter().enumerate() {
-            let outcome = match gate.holds(action) {
+            let outcome = match gate.holds(context, action) {
                 Some(held) => Ok(held),
                 None => execute_one(&mut working, context, action),
             };
             match outcome {
                 Ok(outcome) => {
-                    gate.record(action, &outcome);
+                    gate.record(context, action, &outcome);
                     outcomes.push(outcome);
                 }
                 Err(message) => {

@@ -28,6 +28,7 @@
 
 pub mod actions;
 pub mod answers;
+pub mod application;
 pub mod change;
 pub mod configuration;
 pub mod dump;

@@ -112,6 +112,10 @@ pub fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     metadata(object)?.get("annotations")?.get(key)?.as_str()
 }
 
+pub fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    metadata(object)?.get("labels")?.get(key)?.as_str()
+}
+
 /// One entry of `metadata.ownerReferences`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnerReference {

@@ -15,12 +15,14 @@
 //! components built against another version, so host and guest always
 //! agree on the layout.
 
+mod application;
 mod configuration;
 mod gitops;
 pub mod read;
 mod text;
 mod wire;
 
+pub use application::Application;
 pub use configuration::{ConfigKind, ConfigSource, Live, Recorded, ReleaseConfiguration};
 pub use gitops::{GitOps, GitOpsOwner, GitOpsTool, OwnerState};
 
@@ -79,6 +81,10 @@ pub struct Snapshot<'a> {
     /// (only releases that have an `object`). Encoded from contract 0.5.0 on.
     #[serde(borrow, default)]
     pub configuration: Vec<ReleaseConfiguration<'a>>,
+    /// When the RolloutPolicy targets an application, all its members; the
+    /// sections above then describe member 0. Encoded from contract 0.5.0 on.
+    #[serde(borrow, default)]
+    pub application: Option<Application<'a>>,
 }
 
 /// One named query and what it returned.
@@ -200,6 +206,23 @@ pub struct JsonView<'s, 'a> {
     /// matches it (contract 0.5.0 on; absent for older policies).
     #[serde(skip_serializing_if = "Option::is_none")]
     configuration: Option<&'s [ReleaseConfiguration<'a>]>,
+    /// The application evaluated together, each member as this document
+    /// describes one workload; `null` for a workload evaluated alone
+    /// (contract 0.5.0 on; absent for older policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    application: Option<Option<ApplicationView<'s>>>,
+}
+
+/// An application as a policy reads it in JSON.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct ApplicationView<'s> {
+    /// The application's name.
+    name: &'s str,
+    /// Each member as a workload evaluated alone; member actions name them
+    /// by index, and member 0 is the top-level target.
+    members: Vec<JsonView<'s, 's>>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -214,6 +237,12 @@ impl<'a> Snapshot<'a> {
             metrics: encoding.has_metrics().then_some(&self.metrics[..]),
             gitops: encoding.has_gitops().then_some(self.gitops.as_ref()),
             configuration: encoding.has_configuration().then_some(&self.configuration[..]),
+            application: encoding.has_application().then(|| {
+                self.application.as_ref().map(|app| ApplicationView {
+                    name: &app.name,
+                    members: app.members.iter().map(|m| m.json_view(encoding)).collect(),
+                })
+            }),
         }
     }
 }
@@ -614,7 +643,7 @@ pub enum Encoding {
     V0_3,
     /// `rewind:policy@0.4.0`: the metrics section follows the settings.
     V0_4,
-    /// `rewind:policy@0.5.0`: the GitOps and then the configuration
+    /// `rewind:policy@0.5.0`: the GitOps, configuration and application
     /// sections follow the metrics.
     V0_5,
 }
@@ -631,6 +660,10 @@ impl Encoding {
     }
 
     pub fn has_configuration(self) -> bool {
+        self >= Encoding::V0_5
+    }
+
+    pub fn has_application(self) -> bool {
         self >= Encoding::V0_5
     }
 }

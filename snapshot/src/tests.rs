@@ -69,7 +69,16 @@ fn snapshot() -> Snapshot<'static> {
         metrics: vec![],
         gitops: None,
         configuration: vec![],
+        application: None,
     }
+}
+
+/// [`every_case`] as member 0 of an application whose member 1 is
+/// [`snapshot`].
+fn an_application() -> Snapshot<'static> {
+    let first = every_case();
+    let application = Application { name: "shop".into(), members: vec![first.clone(), snapshot()] };
+    Snapshot { application: Some(application), ..first }
 }
 
 #[test]
@@ -306,7 +315,7 @@ fn every_gitops_case() -> Vec<Snapshot<'static>> {
 
 #[test]
 fn the_encoding_is_postcard_byte_for_byte() {
-    for original in [vec![snapshot(), every_case()], every_gitops_case()].concat() {
+    for original in [vec![snapshot(), every_case(), an_application()], every_gitops_case()].concat() {
         let bytes = encode(&original);
         assert_eq!(bytes, postcard::to_allocvec(&original).unwrap());
         assert_eq!(decode(&bytes).unwrap(), original);
@@ -316,27 +325,52 @@ fn the_encoding_is_postcard_byte_for_byte() {
 
 #[test]
 fn the_0_3_encoding_is_the_same_bytes_without_the_metrics_section() {
-    let original = every_case();
+    let original = an_application();
     let bytes = encode_as(&original, Encoding::V0_3);
     let Snapshot { now, target, releases, objects, pods, settings, .. } = original.clone();
     assert_eq!(bytes, postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings)).unwrap());
     let decoded = decode_as(&bytes, Encoding::V0_3).unwrap();
-    assert_eq!(decoded, Snapshot { metrics: vec![], gitops: None, configuration: vec![], ..original });
+    assert_eq!(
+        decoded,
+        Snapshot { metrics: vec![], gitops: None, configuration: vec![], application: None, ..original }
+    );
     assert!(decode(&bytes).is_err(), "0.3.0 bytes are not a 0.5.0 snapshot");
 }
 
 #[test]
 fn the_0_4_encoding_is_the_same_bytes_without_the_gitops_and_configuration_sections() {
-    let original = every_case();
+    let original = an_application();
     let bytes = encode_as(&original, Encoding::V0_4);
     let Snapshot { now, target, releases, objects, pods, settings, metrics, .. } = original.clone();
     let expected = postcard::to_allocvec(&(now, &target, &releases, &objects, &pods, &settings, &metrics)).unwrap();
     assert_eq!(bytes, expected);
     assert_eq!(
         decode_as(&bytes, Encoding::V0_4).unwrap(),
-        Snapshot { gitops: None, configuration: vec![], ..original }
+        Snapshot { gitops: None, configuration: vec![], application: None, ..original }
     );
     assert!(decode(&bytes).is_err(), "0.4.0 bytes are not a 0.5.0 snapshot");
+}
+
+#[test]
+fn an_application_member_with_an_application_of_its_own_is_refused() {
+    let mut nested = an_application();
+    let inner = an_application();
+    nested.application.as_mut().unwrap().members[1] = inner;
+    // The writer asserts this in debug builds; postcard writes the same bytes.
+    let bytes = postcard::to_allocvec(&nested).unwrap();
+    assert_eq!(decode(&bytes).unwrap_err().problem, "an application member with an application of its own");
+}
+
+#[test]
+fn an_application_s_json_gives_each_member_as_a_workload() {
+    let json = serde_json::to_value(an_application().json_view(Encoding::V0_5)).unwrap();
+    assert_eq!(json["application"]["name"], "shop");
+    assert_eq!(json["application"]["members"][1]["target"]["name"], snapshot().target.name.as_str());
+    assert!(json["application"]["members"][1].get("application").unwrap().is_null());
+    let alone = serde_json::to_value(every_case().json_view(Encoding::V0_5)).unwrap();
+    assert!(alone["application"].is_null());
+    let old = serde_json::to_value(an_application().json_view(Encoding::V0_4)).unwrap();
+    assert!(old.get("application").is_none());
 }
 
 #[test]
@@ -378,12 +412,12 @@ fn corrupt_bytes_are_refused_or_decoded_never_a_panic() {
         }
     }
     // Where the pods start: the same snapshot without pods, settings,
-    // metrics, GitOps owner or configuration ends with three empty lengths,
-    // a none and an empty length.
+    // metrics, GitOps owner, configuration or application ends with three
+    // empty lengths, a none, an empty length and a none.
     let mut empty = snapshot();
     empty.pods.clear();
     empty.settings = "".into();
-    let pods_at = encode(&empty).len() - 5;
+    let pods_at = encode(&empty).len() - 6;
     let mut bad_phase = encode(&snapshot());
     // After the pod count and the first pod's object index: its phase.
     bad_phase[pods_at + 2] = 9;

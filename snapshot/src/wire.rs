@@ -289,7 +289,8 @@ macro_rules! wire_struct {
 /// The snapshot's fields in declaration order; the metrics section only in
 /// the encodings that have it.
 pub(crate) fn write_snapshot(snapshot: &Snapshot<'_>, encoding: Encoding, out: &mut Vec<u8>) {
-    let Snapshot { now, target, releases, objects, pods, settings, metrics, gitops, configuration } = snapshot;
+    let Snapshot { now, target, releases, objects, pods, settings, metrics, gitops, configuration, application } =
+        snapshot;
     now.write(out);
     target.write(out);
     releases.write(out);
@@ -305,6 +306,44 @@ pub(crate) fn write_snapshot(snapshot: &Snapshot<'_>, encoding: Encoding, out: &
     if encoding.has_configuration() {
         configuration.write(out);
     }
+    if encoding.has_application() {
+        write_application(application.as_ref(), encoding, out);
+    }
+}
+
+/// Members are whole snapshots in the same encoding; a member has no
+/// application of its own, so the nesting is one level deep.
+fn write_application(application: Option<&Application<'_>>, encoding: Encoding, out: &mut Vec<u8>) {
+    let Some(Application { name, members }) = application else {
+        out.push(0);
+        return;
+    };
+    out.push(1);
+    name.write(out);
+    write_varint(out, members.len() as u64);
+    for member in members {
+        debug_assert!(member.application.is_none(), "a member has no application of its own");
+        write_snapshot(member, encoding, out);
+    }
+}
+
+fn read_application<'a>(reader: &mut Reader<'a>, encoding: Encoding) -> Result<Option<Application<'a>>, Stop> {
+    match reader.byte()? {
+        0 => return Ok(None),
+        1 => {}
+        _ => return reader.fail("an option tag that is neither 0 nor 1"),
+    }
+    let name = Wire::read(reader)?;
+    let count = reader.length()?;
+    let mut members = Vec::with_capacity(count);
+    for _ in 0..count {
+        let member = read_snapshot(reader, encoding)?;
+        if member.application.is_some() {
+            return reader.fail("an application member with an application of its own");
+        }
+        members.push(member);
+    }
+    Ok(Some(Application { name, members }))
 }
 
 pub(crate) fn read_snapshot<'a>(reader: &mut Reader<'a>, encoding: Encoding) -> Result<Snapshot<'a>, Stop> {
@@ -318,6 +357,7 @@ pub(crate) fn read_snapshot<'a>(reader: &mut Reader<'a>, encoding: Encoding) -> 
         metrics: if encoding.has_metrics() { Wire::read(reader)? } else { Vec::new() },
         gitops: if encoding.has_gitops() { Wire::read(reader)? } else { None },
         configuration: if encoding.has_configuration() { Wire::read(reader)? } else { Vec::new() },
+        application: if encoding.has_application() { read_application(reader, encoding)? } else { None },
     })
 }
 

@@ -67,6 +67,12 @@ pub enum Action {
     RestoreConfiguration {
         revision: u64,
     },
+    /// `action` on a member of the application evaluated, validated against
+    /// that member's scope; it runs with the member as its target.
+    Member {
+        member: ObjectKey,
+        action: Box<Action>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,6 +96,17 @@ impl Action {
             Action::SetCondition { .. } => "set-condition",
             Action::EmitEvent { .. } => "emit-event",
             Action::RestoreConfiguration { .. } => "restore-configuration",
+            // Named as the action it carries: a member's rollback is a rollback.
+            Action::Member { action, .. } => action.type_name(),
+        }
+    }
+
+    /// The member the action is on (none: the evaluation's target) and the
+    /// action itself.
+    pub fn on_member(&self) -> (Option<&ObjectKey>, &Action) {
+        match self {
+            Action::Member { member, action } => (Some(member), action),
+            action => (None, action),
         }
     }
 }

@@ -122,6 +122,13 @@ fn validate_one(action: &PolicyAction, scope: &Scope, limits: &ActionLimits, ord
     use PolicyAction as A;
     let after_rollback = order.after_rollback;
     match action {
+        // An application evaluation takes member actions apart before
+        // validating each member's list ([`crate::application`]); one left
+        // here is on a workload evaluated alone, or nested.
+        A::ForMember { .. } => Err((
+            "member",
+            "a member action is for a RolloutPolicy that targets an application, at the top level of its answer".into(),
+        )),
         A::RestoreConfiguration { revision } => restore_allowed(*revision, order.later_rollback, scope)
             .map(|()| Action::RestoreConfiguration { revision: *revision })
             .map_err(|p| ("restore-configuration", p)),

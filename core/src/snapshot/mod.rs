@@ -197,6 +197,7 @@ pub fn build_with(
             metrics,
             gitops: crate::gitops::section(set, target_value, &crate::gitops::ArgoCdTracking::default()),
             configuration: crate::configuration::section(set, &tree, &releases),
+            application: None,
             releases,
         },
         tree,

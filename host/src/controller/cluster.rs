@@ -392,13 +392,16 @@ impl Executor for KubeExecutor<'_> {
         let mut outcomes = Vec::new();
         let mut gate = RollbackGate::default();
         for (i, action) in actions.iter().enumerate() {
-            let outcome = match gate.holds(action) {
+            let outcome = match gate.holds(context, action) {
                 Some(held) => Ok(held),
-                None => self.execute_one(context, action).await,
+                None => {
+                    let (context, action) = context.resolve(action);
+                    self.execute_one(&context, action).await
+                }
             };
             match outcome {
                 Ok(outcome) => {
-                    gate.record(action, &outcome);
+                    gate.record(context, action, &outcome);
                     outcomes.push(outcome);
                 }
                 Err(error) => {

@@ -160,33 +160,43 @@ macro_rules! answer_conversions {
 
         impl From<$t::Action> for PolicyAction {
             fn from(action: $t::Action) -> Self {
-                use $t::Action as A;
-                match action {
-                    A::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
-                    A::MergePatch(patch) => PolicyAction::MergePatch {
-                        object: patch.object.into(),
-                        subresource: patch.subresource.into(),
-                        patch: patch.patch,
-                    },
-                    A::DeleteObject(object) => PolicyAction::DeleteObject(object.into()),
-                    A::SetAnnotation((key, value)) => PolicyAction::SetAnnotation { key, value },
-                    A::RemoveAnnotation(key) => PolicyAction::RemoveAnnotation(key),
-                    A::SetCondition(c) => PolicyAction::SetCondition {
-                        kind: c.kind,
-                        status: c.status.into(),
-                        reason: c.reason,
-                        message: c.message,
-                    },
-                    A::EmitEvent(e) => {
-                        PolicyAction::EmitEvent { event_type: e.event_type.into(), reason: e.reason, message: e.message }
-                    }
-                    $($extra)*
-                }
+                $crate::contracts::convert_action!(action, $t::Action { $($extra)* })
             }
         }
     };
 }
 pub(crate) use answer_conversions;
+
+/// The match converting `$value` of the action variant `$t::$variant` (a
+/// version's `action`, or 0.5.0's `member-action-kind`, which repeats its
+/// cases) into the core's type; `$extra` converts the cases 0.4.0 lacks.
+macro_rules! convert_action {
+    ($value:ident, $t:ident :: $variant:ident { $($extra:tt)* }) => {{
+        use $t::$variant as A;
+        match $value {
+            A::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
+            A::MergePatch(patch) => PolicyAction::MergePatch {
+                object: patch.object.into(),
+                subresource: patch.subresource.into(),
+                patch: patch.patch,
+            },
+            A::DeleteObject(object) => PolicyAction::DeleteObject(object.into()),
+            A::SetAnnotation((key, value)) => PolicyAction::SetAnnotation { key, value },
+            A::RemoveAnnotation(key) => PolicyAction::RemoveAnnotation(key),
+            A::SetCondition(c) => PolicyAction::SetCondition {
+                kind: c.kind,
+                status: c.status.into(),
+                reason: c.reason,
+                message: c.message,
+            },
+            A::EmitEvent(e) => {
+                PolicyAction::EmitEvent { event_type: e.event_type.into(), reason: e.reason, message: e.message }
+            }
+            $($extra)*
+        }
+    }};
+}
+pub(crate) use convert_action;
 
 use super::Stages;
 use super::exports::{Answers, PolicyExports, PolicyFuncs};
