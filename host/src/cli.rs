@@ -217,8 +217,17 @@ pub struct EvalArgs {
     #[arg(long, required = true, value_name = "PATH")]
     pub cluster: Vec<PathBuf>,
     /// The workload, as Kind/name (e.g. Deployment/web, or Kind.group/name).
-    #[arg(long, value_name = "KIND/NAME")]
-    pub target: String,
+    #[arg(long, value_name = "KIND/NAME", required_unless_present = "application", conflicts_with = "application")]
+    pub target: Option<String>,
+    /// An application instead of a workload: the Deployments, StatefulSets
+    /// and DaemonSets labelled app.kubernetes.io/part-of=NAME, evaluated
+    /// together.
+    #[arg(long, value_name = "NAME")]
+    pub application: Option<String>,
+    /// The application's members, as Kind/name, instead of the label (may
+    /// be repeated; the first is member 0).
+    #[arg(long = "member", value_name = "KIND/NAME", requires = "application")]
+    pub members: Vec<String>,
     /// The workload's namespace.
     #[arg(long, short = 'n', default_value = "default")]
     pub namespace: String,

@@ -7,10 +7,13 @@ use crate::actions::Action;
 use crate::objects::ObjectSet;
 use crate::pipeline::Decision;
 use crate::report::{
-    ActionOut, EligibilityOut, EvalReport, FailureOut, GrantsOut, LimitsOut, PolicyOut, SelectionOut, TargetOut,
+    ActionOut, ApplicationOut, EligibilityOut, EvalReport, FailureOut, GrantsOut, LimitsOut, PolicyOut, SelectionOut,
+    TargetOut,
 };
 use crate::runtime::{LoadedPolicy, LogEntry, RawObjects};
 use crate::snapshot;
+use rewind_core::application::PreparedApplication;
+pub use rewind_core::application::{ApplicationSpec, Members, Subject};
 pub use rewind_core::evaluation::{EvalError, EvalOptions, TargetSpec, find_target};
 use rewind_core::evaluation::{Evaluated, Prepared};
 use serde_json::Value;
@@ -68,6 +71,59 @@ pub fn evaluate_with(
     Ok(Evaluation { report, fatal, decision, actions })
 }
 
+/// [`evaluate_with`] or [`evaluate_application`], as `subject` says.
+pub fn evaluate_subject(
+    policy: &LoadedPolicy,
+    objects: &mut ObjectSet,
+    subject: &Subject,
+    options: &EvalOptions,
+    known: &dyn snapshot::KnownViews,
+) -> Result<Evaluation, EvalError> {
+    match subject {
+        Subject::Workload(target) => evaluate_with(policy, objects, target, options, known),
+        Subject::Application(application) => evaluate_application(policy, objects, application, options, known),
+    }
+}
+
+/// [`evaluate_with`] for an application: one evaluation over all its
+/// members. The policy's `get-object` reads member 0's tree, the snapshot's
+/// top level.
+pub fn evaluate_application(
+    policy: &LoadedPolicy,
+    objects: &mut ObjectSet,
+    application: &ApplicationSpec,
+    options: &EvalOptions,
+    known: &dyn snapshot::KnownViews,
+) -> Result<Evaluation, EvalError> {
+    let prepared =
+        PreparedApplication::new(objects, application, options.now, policy.settings(), known, &options.argocd)?;
+    let first = &prepared.members[0];
+    let raw = TreeObjects(first.tree_objects(objects));
+    let mut session = policy.session(Arc::new(raw));
+    let stages = session.as_mut().map_err(|e| e.to_string());
+    let evaluated = rewind_core::application::evaluate_application(
+        stages,
+        &prepared,
+        objects,
+        &policy.name,
+        &policy.declared,
+        options,
+    );
+    let logs = session.map(|s| s.logs().to_vec()).unwrap_or_default();
+    let target = TargetSpec {
+        kind: first.target_key.kind.clone(),
+        name: first.target_key.name.clone(),
+        namespace: application.namespace.clone(),
+    };
+    let mut report = report_of(policy, first, &target, options, &evaluated, logs, objects);
+    report.application = Some(ApplicationOut {
+        name: application.name.clone(),
+        members: prepared.members.iter().map(|m| TargetOut::of(&m.target_key, &application.namespace)).collect(),
+    });
+    let Evaluated { decision, actions, fatal, .. } = evaluated;
+    Ok(Evaluation { report, fatal, decision, actions })
+}
+
 /// The report of an evaluation: the edge where typed answers become text.
 fn report_of(
     policy: &LoadedPolicy,
@@ -86,12 +142,8 @@ fn report_of(
         out.outcome = Some(outcome.clone());
     }
     EvalReport {
-        target: TargetOut {
-            api_version: key.api_version.clone(),
-            kind: key.kind.clone(),
-            namespace: target.namespace.clone(),
-            name: key.name.clone(),
-        },
+        target: TargetOut::of(key, &target.namespace),
+        application: None,
         now: crate::time::format(options.now),
         policy: PolicyOut {
             path: policy.path.display().to_string(),

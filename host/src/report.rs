@@ -19,6 +19,25 @@ pub struct TargetOut {
     pub name: String,
 }
 
+impl TargetOut {
+    pub fn of(key: &rewind_core::objects::ObjectKey, namespace: &str) -> Self {
+        TargetOut {
+            api_version: key.api_version.clone(),
+            kind: key.kind.clone(),
+            namespace: namespace.to_string(),
+            name: key.name.clone(),
+        }
+    }
+}
+
+/// The application evaluated, when the target is one: `target` is then its
+/// member 0.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApplicationOut {
+    pub name: String,
+    pub members: Vec<TargetOut>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct PolicyOut {
     pub path: String,
@@ -77,6 +96,8 @@ pub struct LimitsOut {
 #[derive(Clone, Debug, Serialize)]
 pub struct EvalReport {
     pub target: TargetOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<ApplicationOut>,
     pub now: String,
     pub policy: PolicyOut,
     pub failure: Option<FailureOut>,
@@ -158,7 +179,25 @@ impl EvalReport {
     pub fn to_text_styled(&self, style: Style) -> String {
         let mut out = String::new();
         let t = &self.target;
-        let _ = writeln!(out, "target:      {}/{} in namespace {} ({})", t.kind, t.name, t.namespace, t.api_version);
+        match &self.application {
+            Some(app) => {
+                let members: Vec<String> = app.members.iter().map(|m| format!("{}/{}", m.kind, m.name)).collect();
+                let _ = writeln!(
+                    out,
+                    "target:      application {} in namespace {} ({})",
+                    app.name,
+                    t.namespace,
+                    members.join(", ")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "target:      {}/{} in namespace {} ({})",
+                    t.kind, t.name, t.namespace, t.api_version
+                );
+            }
+        }
         let _ = writeln!(out, "now:         {}", self.now);
         let sha = self.policy.sha256.get(..12).unwrap_or(&self.policy.sha256);
         let _ = writeln!(out, "policy:      {} (sha256 {sha}…, {})", self.policy.path, self.policy.wit);
@@ -214,12 +253,16 @@ impl EvalReport {
         } else {
             out.push_str("actions:\n");
             for (i, a) in self.actions.iter().enumerate() {
-                let mut fields = serde_json::to_value(&a.action).expect("actions serialize");
-                let name = fields
+                let (member, action) = a.action.on_member();
+                let mut fields = serde_json::to_value(action).expect("actions serialize");
+                let mut name = fields
                     .as_object_mut()
                     .and_then(|m| m.remove("type"))
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
+                if let Some(member) = member {
+                    name.push_str(&format!(" on {}/{}", member.kind, member.name));
+                }
                 let outcome = match &a.outcome {
                     Some(Outcome::Applied(d)) => format!("  => applied: {}", shown(d)),
                     Some(Outcome::Skipped(d)) => format!("  => skipped: {}", shown(d)),

@@ -20,6 +20,55 @@ use std::fmt;
 /// recommended labels define it.
 pub const PART_OF: &str = "app.kubernetes.io/part-of";
 
+/// What one evaluation is about: a workload alone, or an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Workload(TargetSpec),
+    Application(ApplicationSpec),
+}
+
+impl Subject {
+    /// From a command line's or a suite case's fields: a `Kind/name` target,
+    /// or an application's name with, optionally, its members listed (as
+    /// `Kind/name`); exactly one of the two.
+    pub fn parse(
+        target: Option<&str>,
+        application: Option<&str>,
+        members: &[String],
+        namespace: &str,
+    ) -> Result<Subject, String> {
+        match (target, application) {
+            (Some(target), None) if members.is_empty() => TargetSpec::parse(target, namespace).map(Subject::Workload),
+            (Some(_), None) => Err("members are listed for an application, not for a target".into()),
+            (None, Some(name)) if name.trim().is_empty() => Err("the application's name is empty".into()),
+            (None, Some(name)) => {
+                let members = match members {
+                    [] => Members::PartOf,
+                    listed => Members::Listed(
+                        listed.iter().map(|m| TargetSpec::parse(m, namespace)).collect::<Result<_, _>>()?,
+                    ),
+                };
+                Ok(Subject::Application(ApplicationSpec {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                    members,
+                }))
+            }
+            (Some(_), Some(_)) => Err("give a target or an application, not both".into()),
+            (None, None) => Err("give a target (Kind/name) or an application".into()),
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Workload(target) => target.fmt(f),
+            Subject::Application(application) => application.fmt(f),
+        }
+    }
+}
+
 /// How an application's members are found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Members {

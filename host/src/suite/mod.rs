@@ -35,7 +35,15 @@ pub struct SuiteFile {
 pub struct Case {
     pub name: String,
     pub cluster: OneOrMany,
-    pub target: String,
+    /// `Kind/name`; or else `application`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// An application's name: its members are the workloads labelled
+    /// `app.kubernetes.io/part-of` with it, or those `members` lists.
+    #[serde(default)]
+    pub application: Option<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
     #[serde(default = "default_namespace")]
     pub namespace: String,
     pub now: String,

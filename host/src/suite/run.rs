@@ -2,7 +2,7 @@
 
 use super::{Case, SuiteError, build::resolve_policy, parse_suite, settings_json};
 use crate::actions::Grant;
-use crate::evaluate::{EvalOptions, TargetSpec, evaluate, find_target};
+use crate::evaluate::{EvalOptions, Subject, TargetSpec, evaluate_subject, find_target};
 use crate::objects::{ObjectSet, Origin};
 use crate::runtime::{LoadedPolicy, PolicyRuntime};
 use crate::snapshot::metrics;
@@ -53,15 +53,16 @@ pub fn run_suite_file(runtime: &PolicyRuntime, path: &Path, policy: Option<&Path
 }
 
 fn run_case(policy: &LoadedPolicy, case: &Case, base: &Path, grants: Vec<Grant>) -> Vec<String> {
-    let target = match TargetSpec::parse(&case.target, &case.namespace) {
-        Ok(t) => t,
-        Err(e) => return vec![e],
-    };
+    let subject =
+        match Subject::parse(case.target.as_deref(), case.application.as_deref(), &case.members, &case.namespace) {
+            Ok(subject) => subject,
+            Err(e) => return vec![e],
+        };
     let now = match crate::time::parse(&case.now) {
         Ok(n) => n,
         Err(e) => return vec![format!("now: {e}")],
     };
-    match evaluate_case(policy, case, base, &target, EvalOptions::offline(now, grants)) {
+    match evaluate_case(policy, case, base, &subject, EvalOptions::offline(now, grants)) {
         Ok(report) => match &case.expect.refused {
             Some(want) => vec![format!("expected a refusal containing {want:?}, but the case was evaluated")],
             None => case.expect.check(&report, &case.namespace),
@@ -81,16 +82,21 @@ fn evaluate_case(
     policy: &LoadedPolicy,
     case: &Case,
     base: &Path,
-    target: &TargetSpec,
+    subject: &Subject,
     options: EvalOptions,
 ) -> Result<crate::report::EvalReport, String> {
     let paths: Vec<PathBuf> = case.cluster.paths().iter().map(|p| base.join(p)).collect();
     let mut objects = crate::dump::load_paths(&paths).map_err(|e| e.to_string())?;
-    let warning = match &case.metrics {
-        Some(results) => inline_metrics(&mut objects, target, results)?,
-        None => None,
+    let warning = match (&case.metrics, subject) {
+        (Some(results), Subject::Workload(target)) => inline_metrics(&mut objects, target, results)?,
+        (Some(_), Subject::Application(_)) => {
+            return Err("a case's metrics are a workload's; record them in the dump for each member instead".into());
+        }
+        (None, _) => None,
     };
-    let mut report = evaluate(policy, &mut objects, target, &options).map_err(|e| e.to_string())?.report;
+    let mut report = evaluate_subject(policy, &mut objects, subject, &options, &crate::snapshot::NoViews)
+        .map_err(|e| e.to_string())?
+        .report;
     report.warnings.extend(warning);
     Ok(report)
 }

@@ -20,6 +20,10 @@
 //! - `analysisSeconds` (default 3600): metrics are judged while the current
 //!   release is at most this old, so a long-settled release (or one
 //!   restored by a rollback) is not rolled back for a later incident;
+//! - `applicationWindowSeconds` (default 600): for a RolloutPolicy that
+//!   targets an application, how close to a failing member's release
+//!   another member's release must have started to roll back with it
+//!   ([`application`]);
 //! - `gitops` (default `report`): what to do about a GitOps tool that would
 //!   undo the rollback: `pause` its reconciliation of the workload, `report`
 //!   the revision to revert in Git instead of rolling back, or `ignore` it
@@ -29,6 +33,7 @@
 //! judged from the Deployment's own status, as `kubectl rollout status`
 //! does; every "progressing" answer says what it is waiting for.
 
+mod application;
 mod configuration;
 mod gitops;
 mod replace;
@@ -69,6 +74,7 @@ pub struct Settings {
     pub analysis_seconds: i64,
     pub gitops: gitops::Mode,
     pub configuration: configuration::Mode,
+    pub application_window_seconds: i64,
 }
 
 impl Default for Settings {
@@ -81,6 +87,7 @@ impl Default for Settings {
             analysis_seconds: 3600,
             gitops: gitops::Mode::default(),
             configuration: configuration::Mode::default(),
+            application_window_seconds: 600,
         }
     }
 }
@@ -107,6 +114,7 @@ impl settings::Settings for Settings {
             return Err("rollbackAnnotation must not be empty".into());
         }
         settings::non_negative("analysisSeconds", self.analysis_seconds)?;
+        settings::non_negative("applicationWindowSeconds", self.application_window_seconds)?;
         analysis::validate("analysis", &self.analysis)
     }
 }
@@ -119,6 +127,9 @@ impl Rules for DeploymentPolicy {
     type Settings = Settings;
 
     fn detect_failure(snapshot: &Snapshot, settings: &Settings) -> Result<FailureReport, String> {
+        if let Some(app) = &snapshot.application {
+            return application::detect_failure(app, settings);
+        }
         let kind = Kind::of(snapshot)?;
         Ok(detect_failure(snapshot, settings, kind, &Strategy::of(kind)))
     }
@@ -128,20 +139,33 @@ impl Rules for DeploymentPolicy {
         settings: &Settings,
         report: &FailureReport,
     ) -> Result<Eligibility, String> {
+        if let Some(app) = &snapshot.application {
+            return application::check_eligibility(app, settings, report);
+        }
         Ok(check_eligibility(snapshot, settings, report, Kind::of(snapshot)?))
     }
 
     fn select_release(snapshot: &Snapshot, settings: &Settings, report: &FailureReport) -> Result<Selection, String> {
+        if let Some(app) = &snapshot.application {
+            return application::select_release(app, settings, report);
+        }
         let kind = Kind::of(snapshot)?;
         let mut selection = match manual_request(snapshot, settings) {
             Some(requested) => select_requested(snapshot, settings, requested, kind),
             None => select_previous(snapshot, report),
         };
-        mark_for_replacement(snapshot, kind, &mut selection);
-        restore_configuration_first(snapshot, settings, &mut selection);
-        pause_gitops_first(snapshot, settings, &mut selection);
+        prepare_rollback(snapshot, settings, kind, &mut selection);
         Ok(selection)
     }
+}
+
+/// What goes with the selection's rollback, if it has one: the mark for
+/// pods to replace, the configuration written back just before it, and
+/// the GitOps owner paused around it.
+fn prepare_rollback(snapshot: &Snapshot, settings: &Settings, kind: Kind, selection: &mut Selection) {
+    mark_for_replacement(snapshot, kind, selection);
+    restore_configuration_first(snapshot, settings, selection);
+    pause_gitops_first(snapshot, settings, selection);
 }
 
 /// An `OnDelete` StatefulSet or DaemonSet keeps its Ready pods on the

@@ -86,3 +86,23 @@ pub fn status_patch(object: ObjectKey, status: &Value) -> Action {
 pub fn delete(object: ObjectKey) -> Action {
     Action::DeleteObject(object)
 }
+
+/// `action` on member `member` of the snapshot's application (its index in
+/// [`Snapshot::application`]), checked against that member's ownership tree
+/// as on a workload evaluated alone. None for a member action: they do not
+/// nest.
+pub fn on_member(member: u32, action: Action) -> Option<Action> {
+    use crate::wit::MemberActionKind as K;
+    let action = match action {
+        Action::Rollback(revision) => K::Rollback(revision),
+        Action::MergePatch(patch) => K::MergePatch(patch),
+        Action::DeleteObject(object) => K::DeleteObject(object),
+        Action::SetAnnotation(pair) => K::SetAnnotation(pair),
+        Action::RemoveAnnotation(key) => K::RemoveAnnotation(key),
+        Action::SetCondition(condition) => K::SetCondition(condition),
+        Action::EmitEvent(event) => K::EmitEvent(event),
+        Action::RestoreConfiguration(revision) => K::RestoreConfiguration(revision),
+        Action::Member(_) => return None,
+    };
+    Some(Action::Member(crate::wit::MemberAction { member, action }))
+}

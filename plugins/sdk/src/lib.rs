@@ -33,9 +33,9 @@ pub use self::rewind::policy::types::{
 };
 /// The snapshot a policy reads, decoded from the bytes the host passes.
 pub use rewind_snapshot::{
-    Condition, ConditionStatus, ConfigKind, ConfigSource, Container, ContainerRole, ContainerState, GitOps,
-    GitOpsOwner, GitOpsTool, Live, Metric, MetricResult, ObjectIndex, ObjectInfo, OwnerState, Pod, PodPhase, Recorded,
-    Release, ReleaseConfiguration, RunningState, Sample, Snapshot, Target, TerminatedState, Text, Timestamp,
+    Application, Condition, ConditionStatus, ConfigKind, ConfigSource, Container, ContainerRole, ContainerState,
+    GitOps, GitOpsOwner, GitOpsTool, Live, Metric, MetricResult, ObjectIndex, ObjectInfo, OwnerState, Pod, PodPhase,
+    Recorded, Release, ReleaseConfiguration, RunningState, Sample, Snapshot, Target, TerminatedState, Text, Timestamp,
     WaitingReason, WaitingState,
 };
 pub use settings::Settings;

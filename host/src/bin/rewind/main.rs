@@ -11,7 +11,7 @@ use remote::{capture, controller, local_policy, pull, push};
 use rewind::actions::ActionLimits;
 use rewind::answers::Health;
 use rewind::cli::{BacktestArgs, CacheArgs, Cli, Command, EvalArgs, Exit, NewArgs, Output, SandboxArgs, TestArgs};
-use rewind::evaluate::{EvalOptions, TargetSpec, evaluate};
+use rewind::evaluate::{EvalOptions, Subject, TargetSpec, evaluate_subject};
 use rewind::runtime::compile::{CompileBudget, CompileWorker};
 use rewind::runtime::{ArtifactCache, PolicyError, PolicyRuntime, SandboxLimits};
 use rewind::style::Style;
@@ -196,14 +196,19 @@ fn eval(args: &EvalArgs) -> Result<Exit> {
     let cache_root = cache_root(&args.sandbox.cache);
     let cache_root = cache_root.as_deref();
     let settings = read_settings(args.settings.as_deref())?;
-    let target = TargetSpec::parse(&args.target, &args.namespace).map_err(anyhow::Error::msg)?;
+    let subject = Subject::parse(args.target.as_deref(), args.application.as_deref(), &args.members, &args.namespace)
+        .map_err(anyhow::Error::msg)?;
     let now = match &args.now {
         Some(text) => rewind::time::parse(text).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
         None => jiff::Timestamp::now().as_second(),
     };
     let mut objects = rewind::dump::load_paths(&args.cluster)?;
     let live = metrics::live_queries(&args.queries)?;
-    let metric_warnings = metrics::add_metrics(&mut objects, &args.metrics, live.as_ref(), &target, now)?;
+    let workloads = match &subject {
+        Subject::Workload(target) => vec![target.clone()],
+        Subject::Application(application) => application.find_members(&objects)?,
+    };
+    let metric_warnings = metrics::add_metrics(&mut objects, &args.metrics, live.as_ref(), &workloads, now)?;
     let runtime = runtime(&args.sandbox, cache_root)?;
     let policy = runtime.load(&local_policy(&args.policy, cache_root)?, &settings)?;
     let options = EvalOptions {
@@ -213,7 +218,7 @@ fn eval(args: &EvalArgs) -> Result<Exit> {
         grants: args.grants.grants.clone(),
         argocd: args.argocd.tracking(),
     };
-    let mut evaluation = evaluate(&policy, &mut objects, &target, &options)?;
+    let mut evaluation = evaluate_subject(&policy, &mut objects, &subject, &options, &rewind::snapshot::NoViews)?;
     evaluation.report.warnings.extend(metric_warnings);
     match args.output {
         Output::Json => println!("{}", evaluation.report.to_json()),

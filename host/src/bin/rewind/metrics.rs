@@ -29,7 +29,7 @@ pub fn add_metrics(
     objects: &mut ObjectSet,
     recorded: &[PathBuf],
     live: Option<&LiveQueries>,
-    target: &TargetSpec,
+    targets: &[TargetSpec],
     now: i64,
 ) -> Result<Vec<String>> {
     if !recorded.is_empty() {
@@ -47,9 +47,13 @@ pub fn add_metrics(
         }
     }
     let Some(live) = live else { return Ok(Vec::new()) };
-    let id = find_target(objects, target)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let recorded = runtime.block_on(live.record(objects, id, now));
-    let origin = rewind::objects::Origin(format!("the live query results from {}", live.prometheus.address()));
-    Ok(rewind::queries::add_results(objects, id, recorded, origin).map_err(anyhow::Error::msg)?.into_iter().collect())
+    let mut warnings = Vec::new();
+    for target in targets {
+        let id = find_target(objects, target)?;
+        let recorded = runtime.block_on(live.record(objects, id, now));
+        let origin = rewind::objects::Origin(format!("the live query results from {}", live.prometheus.address()));
+        warnings.extend(rewind::queries::add_results(objects, id, recorded, origin).map_err(anyhow::Error::msg)?);
+    }
+    Ok(warnings)
 }

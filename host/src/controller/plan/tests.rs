@@ -19,6 +19,7 @@ fn evaluation(state: Health, manual: bool, release: Option<&str>, actions: Vec<A
             namespace: "shop".into(),
             name: "web".into(),
         },
+        application: None,
         now: crate::time::format(NOW),
         policy: PolicyOut { path: "p.wasm".into(), sha256: "0".repeat(64), wit: "rewind:policy@0.4.0".into() },
         failure: Some(FailureOut::from_report(&failure)),
