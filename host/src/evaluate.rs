@@ -71,6 +71,15 @@ pub fn evaluate_with(
     Ok(Evaluation { report, fatal, decision, actions })
 }
 
+/// Why `policy` cannot decide an application: its contract's snapshot has
+/// no application section, so it would see member 0 alone.
+pub fn application_needs(policy: &LoadedPolicy) -> String {
+    format!(
+        "policy {} speaks {}, whose snapshot holds one workload; an application needs rewind:policy@0.5.0 or later",
+        policy.name, policy.wit
+    )
+}
+
 /// [`evaluate_with`] or [`evaluate_application`], as `subject` says.
 pub fn evaluate_subject(
     policy: &LoadedPolicy,
@@ -95,6 +104,13 @@ pub fn evaluate_application(
     options: &EvalOptions,
     known: &dyn snapshot::KnownViews,
 ) -> Result<Evaluation, EvalError> {
+    if !policy.contract.encoding().has_application() {
+        return Err(EvalError::Application {
+            name: application.name.clone(),
+            namespace: application.namespace.clone(),
+            problem: application_needs(policy),
+        });
+    }
     let prepared =
         PreparedApplication::new(objects, application, options.now, policy.settings(), known, &options.argocd)?;
     let first = &prepared.members[0];

@@ -172,12 +172,13 @@ impl NamespaceBounds<'_> {
                 return Err(self.outside(format!("spec.grants[{i}] {given}")));
             }
         }
-        let target = &spec.target;
-        let group = objects::group_of(&target.api_version);
-        let built_in = workloads::all().any(|w| w.kind() == target.kind && w.groups().contains(&group));
-        let listed = self.specs.iter().flat_map(|b| &b.target_kinds).any(|k| k.group == group && k.kind == target.kind);
-        if !built_in && !listed {
-            return Err(self.outside(format!("spec.target kind {} of group {group:?}", target.kind)));
+        for (api_version, kind) in spec.kinds() {
+            let group = objects::group_of(&api_version);
+            let built_in = workloads::all().any(|w| w.kind() == kind && w.groups().contains(&group));
+            let listed = self.specs.iter().flat_map(|b| &b.target_kinds).any(|k| k.group == group && k.kind == kind);
+            if !built_in && !listed {
+                return Err(self.outside(format!("spec.target kind {kind} of group {group:?}")));
+            }
         }
         if let Some(prometheus) = spec.metrics.as_ref().and_then(|m| m.prometheus.as_ref()) {
             let address = prometheus.address.trim_end_matches('/');

@@ -170,6 +170,22 @@ impl Cache {
         (set, views)
     }
 
+    /// The trees of several workloads (an application's members) in one set.
+    pub fn trees_of(&self, workloads: &[Arc<Value>]) -> (ObjectSet, TreeViews) {
+        let mut set = ObjectSet::new();
+        let mut views = TreeViews(HashMap::new());
+        for workload in workloads {
+            let (tree, tree_views) = self.tree_of(workload);
+            for (id, _) in tree.iter() {
+                // Trees of distinct workloads do not overlap; an object
+                // owned by two members is kept once.
+                let _ = set.insert_shared(tree.get_shared(id).expect("listed above"), tree.origin(id).clone());
+            }
+            views.0.extend(tree_views.0);
+        }
+        (set, views)
+    }
+
     /// Applies one watch event of `resource` and says what it touched:
     /// each changed object with the owners above it. `listed` holds what
     /// the current relist returned so far.

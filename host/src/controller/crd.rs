@@ -21,8 +21,14 @@ use serde_json::Value;
 )]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutPolicySpec {
-    /// The workloads this policy covers, in the RolloutPolicy's namespace.
-    pub target: WorkloadSelector,
+    /// The workloads this policy covers, in the RolloutPolicy's namespace,
+    /// each evaluated alone; give this or `application`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<WorkloadSelector>,
+    /// An application of the RolloutPolicy's namespace, its workloads
+    /// evaluated together in one decision; give this or `target`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<ApplicationSelector>,
     /// The policy component.
     pub policy: PolicySource,
     /// Settings handed to the policy; checked by its validate-settings.
@@ -50,6 +56,54 @@ pub struct RolloutPolicySpec {
     /// take effect.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<String>,
+}
+
+/// An application: the Deployments, StatefulSets and DaemonSets labelled
+/// `app.kubernetes.io/part-of` with its name, or those it lists.
+#[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSelector {
+    /// The application's name (the `app.kubernetes.io/part-of` value).
+    pub name: String,
+    /// The members instead of the label, member 0 first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<ApplicationMember>,
+}
+
+/// One listed member of an application.
+#[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq)]
+pub struct ApplicationMember {
+    /// `Deployment`, `StatefulSet` or `DaemonSet` (of `apps/v1`).
+    pub kind: String,
+    pub name: String,
+}
+
+/// The workload kinds an application's members may be.
+pub const APPLICATION_KINDS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
+
+impl RolloutPolicySpec {
+    /// The API version and kind of each workload kind the policy may cover.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        match (&self.target, &self.application) {
+            (Some(target), _) => vec![(target.api_version.clone(), target.kind.clone())],
+            (None, Some(_)) => APPLICATION_KINDS.iter().map(|k| ("apps/v1".to_string(), k.to_string())).collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Why the spec names neither a target nor an application, or both.
+    pub fn subject_problem(&self) -> Option<String> {
+        match (&self.target, &self.application) {
+            (Some(_), Some(_)) => Some("give spec.target or spec.application, not both".into()),
+            (None, None) => Some("give spec.target (workloads evaluated alone) or spec.application".into()),
+            (None, Some(app)) => {
+                app.members.iter().enumerate().find(|(_, m)| !APPLICATION_KINDS.contains(&m.kind.as_str())).map(
+                    |(i, m)| format!("spec.application.members[{i}]: {} is not one of {APPLICATION_KINDS:?}", m.kind),
+                )
+            }
+            (Some(_), None) => None,
+        }
+    }
 }
 
 fn default_resync_seconds() -> u64 {
@@ -239,8 +293,12 @@ impl StatusCondition {
 #[derive(Deserialize, Serialize, Clone, Debug, JsonSchema, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStatus {
-    /// The workload's name.
+    /// The workload's name (an application's, for an application).
     pub name: String,
+    /// An application's members as `Kind/name`, member 0 first; empty for
+    /// a workload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
     /// When this decision was first made (a decision that holds is not
     /// written again).
     pub time: String,

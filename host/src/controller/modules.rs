@@ -184,9 +184,13 @@ impl Modules {
             let note = if serving.is_some() { "; the previous module keeps serving" } else { "" };
             Served::settled(serving_policy.clone(), ready(false, "LoadFailed", format!("{problem}{note}")))
         };
-        let target = &rp.spec.target;
-        if let Err(problem) = crate::workloads::targetable(&target.api_version, &target.kind) {
-            return Served::settled(None, ready(false, "TargetNotAllowed", format!("spec.target: {problem}")));
+        if let Some(problem) = rp.spec.subject_problem() {
+            return Served::settled(None, ready(false, "InvalidTarget", problem));
+        }
+        for (api_version, kind) in rp.spec.kinds() {
+            if let Err(problem) = crate::workloads::targetable(&api_version, &kind) {
+                return Served::settled(None, ready(false, "TargetNotAllowed", format!("spec.target: {problem}")));
+            }
         }
         let granted = match Grant::parse_all(&rp.spec.grants) {
             Ok(granted) => granted,
@@ -215,6 +219,10 @@ impl Modules {
         if let Some((loaded_source, policy)) = &serving
             && *loaded_source == source
         {
+            if rp.spec.application.is_some() && !policy.contract.encoding().has_application() {
+                let problem = crate::evaluate::application_needs(policy);
+                return Served::settled(None, ready(false, "ContractTooOld", format!("spec.application: {problem}")));
+            }
             return Served::settled(Some(policy.clone()), loaded_condition(policy, &granted));
         }
         let new_reference = source.reference.clone();

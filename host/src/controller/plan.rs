@@ -6,6 +6,9 @@ use super::crd::{FlapGuard, Mode, WorkloadStatus};
 use crate::actions::{Action, EventType, controller_events};
 use crate::evaluate::Evaluation;
 use crate::executor::Outcome;
+use crate::objects::ObjectKey;
+use serde_json::Value;
+use std::sync::Arc;
 
 /// An Event the controller records on the workload about its own decision.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +48,16 @@ fn cut(text: &str, chars: usize) -> String {
 /// held to the flap guard and counted once carried out.
 fn rolls_back(evaluation: &Evaluation) -> bool {
     let actions = &evaluation.actions;
-    if actions.iter().any(|a| matches!(a, Action::Rollback { .. })) {
+    if actions.iter().any(is_rollback) {
         return true;
     }
     let selected = evaluation.decision.as_ref().and_then(|d| d.selection.as_ref()).is_some_and(|s| s.release.is_some());
-    selected && actions.iter().any(|a| !matches!(a, Action::EmitEvent { .. }))
+    selected && actions.iter().any(|a| !matches!(a.on_member().1, Action::EmitEvent { .. }))
+}
+
+/// A rollback of the workload, or of an application's member.
+fn is_rollback(action: &Action) -> bool {
+    matches!(action.on_member().1, Action::Rollback { .. })
 }
 
 /// Decides what to do with `evaluation` of workload `name` at `now` (epoch
@@ -78,6 +86,7 @@ pub fn plan(
     let findings = decision.map(|d| d.failure.findings.as_slice()).unwrap_or_default();
     let mut status = WorkloadStatus {
         name: name.to_string(),
+        members: Vec::new(),
         time: crate::time::format(now),
         state: decision.map(|d| d.failure.state.as_str().to_string()),
         findings: findings.iter().map(|f| f.reason.clone()).collect(),
@@ -146,10 +155,41 @@ pub fn plan(
 /// case this undercounts.
 pub fn rollback_carried_out(actions: &[Action], outcomes: &[Outcome]) -> bool {
     let applied = |i: usize| matches!(outcomes.get(i), Some(Outcome::Applied(_)));
-    match actions.iter().position(|a| matches!(a, Action::Rollback { .. })) {
+    match actions.iter().position(is_rollback) {
         Some(rollback) => applied(rollback),
-        None => actions.iter().enumerate().any(|(i, a)| !matches!(a, Action::EmitEvent { .. }) && applied(i)),
+        None => {
+            actions.iter().enumerate().any(|(i, a)| !matches!(a.on_member().1, Action::EmitEvent { .. }) && applied(i))
+        }
     }
+}
+
+/// Which of an application's members the actions that ran rolled back, and
+/// which they did not reach: said when a write failed part way.
+pub fn rolled_back_before_failure(actions: &[Action], outcomes: &[Outcome], members: &[Arc<Value>]) -> String {
+    let name = |key: &ObjectKey| format!("{}/{}", key.kind, key.name);
+    let first = members.first().and_then(|m| ObjectKey::of(m));
+    let member_of = |action: &Action| action.on_member().0.cloned().or_else(|| first.clone());
+    let rolled_back: Vec<ObjectKey> = actions
+        .iter()
+        .zip(outcomes)
+        .filter(|(a, o)| is_rollback(a) && matches!(o, Outcome::Applied(_)))
+        .filter_map(|(a, _)| member_of(a))
+        .collect();
+    let not_reached: Vec<String> = actions
+        .iter()
+        .skip(outcomes.len())
+        .filter(|a| is_rollback(a))
+        .filter_map(member_of)
+        .filter(|k| !rolled_back.iter().any(|r| r.same_object(k)))
+        .map(|k| name(&k))
+        .collect();
+    let rolled_back: Vec<String> = rolled_back.iter().map(name).collect();
+    let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    format!(
+        "the application is part rolled back: rolled back {}; not rolled back {} (the next evaluation decides again)",
+        list(&rolled_back),
+        list(&not_reached)
+    )
 }
 
 fn event(event_type: EventType, reason: &str, message: String) -> ControllerEvent {

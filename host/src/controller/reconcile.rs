@@ -4,7 +4,7 @@
 //! and counts). Each says when it wants to run again.
 
 use super::bound::Bounds;
-use super::cache::Cache;
+use super::cache::{Cache, TreeViews};
 use super::cluster::{Cluster, ClusterError, KubeExecutor, emit, tree_kinds};
 use super::crd::{RolloutPolicy, RolloutPolicyStatus, StatusCondition, WorkloadStatus};
 use super::decisions::Decisions;
@@ -15,9 +15,9 @@ use super::queries::Providers;
 use super::queue::{Job, Queue};
 use crate::actions::{Action, ActionLimits, EventType, Grant, controller_events};
 use crate::change::event_object;
-use crate::evaluate::{EvalOptions, TargetSpec, evaluate_with, find_target};
+use crate::evaluate::{EvalOptions, Subject, TargetSpec, evaluate_subject};
 use crate::executor::{Executed, ExecutionContext, Executor, Outcome};
-use crate::objects::{self, ObjectKey};
+use crate::objects::{self, ObjectKey, ObjectSet};
 use crate::runtime::PolicyRuntime;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::reflector::Store;
@@ -109,8 +109,12 @@ fn now() -> i64 {
 
 /// Whether `rp` selects `workload` (a cached object).
 fn selects(rp: &RolloutPolicy, workload: &Value) -> bool {
-    let target = &rp.spec.target;
     let Some(key) = ObjectKey::of(workload) else { return false };
+    let target = match (&rp.spec.target, &rp.spec.application) {
+        (Some(target), None) => target,
+        (None, Some(application)) => return super::application::selects(rp, application, &key, workload),
+        _ => return false,
+    };
     if key.kind != target.kind
         || key.group() != objects::group_of(&target.api_version)
         || key.namespace != rp.namespace()
@@ -140,22 +144,25 @@ pub fn covering(policies: &Store<RolloutPolicy>, workload: &Value) -> Vec<Arc<Ro
 
 /// The cached workloads `rp` covers.
 pub fn covered(ctx: &Context, rp: &RolloutPolicy) -> Vec<Arc<Value>> {
-    let target = &rp.spec.target;
-    let group = objects::group_of(&target.api_version);
     let namespace = rp.namespace().unwrap_or_default();
-    ctx.cache.list(group, &target.kind, &namespace).into_iter().filter(|w| selects(rp, w)).collect()
+    rp.spec
+        .kinds()
+        .into_iter()
+        .flat_map(|(api_version, kind)| ctx.cache.list(objects::group_of(&api_version), &kind, &namespace))
+        .filter(|w| selects(rp, w))
+        .collect()
 }
 
 /// Evaluates one workload on the watch caches, acts on the plan and
-/// records the decision. Returns when to look again.
+/// records the decision. Returns when to look again. A workload of an
+/// application is decided with it: its job becomes the application's.
 pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Duration>, Error> {
-    let retry_soon = Some(Duration::from_secs(1));
+    if super::application::is_application_key(key) {
+        return super::application::reconcile(key, ctx).await;
+    }
     let group = key.group().to_string();
-    let synced = tree_kinds().iter().all(|(g, k)| ctx.cache.is_synced(g, k))
-        && ctx.cache.is_synced(&group, &key.kind)
-        && ctx.cache.is_synced(super::decisions::GROUP, super::decisions::KIND);
-    if !synced {
-        return Ok(retry_soon);
+    if !synced(ctx, &[(group.as_str(), key.kind.as_str())]) {
+        return Ok(RETRY_SOON);
     }
     let namespace = key.namespace.clone().unwrap_or_default();
     let Some(workload) = ctx.cache.get(&group, &key.kind, &namespace, &key.name) else {
@@ -168,21 +175,70 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    // Found within its bound just above: its module, without a second check.
-    let served = ctx.modules.policy_for(&rp).await;
+    if let Some(application) = super::application::key_of(&rp) {
+        ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
+        ctx.queue.schedule(Job::Workload(application), Duration::ZERO);
+        return Ok(None);
+    }
+    let (objects, views) = ctx.cache.tree_of(&workload);
+    let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
+    let evaluand = Evaluand {
+        decision: key.clone(),
+        subject: Subject::Workload(target),
+        workloads: vec![workload],
+        objects,
+        views,
+    };
+    evaluate_and_act(ctx, &rp, evaluand).await
+}
+
+pub(super) const RETRY_SOON: Option<Duration> = Some(Duration::from_secs(1));
+
+/// Whether the watch caches a decision reads have listed what they hold:
+/// the tree kinds, the decisions and `kinds`.
+pub(super) fn synced(ctx: &Context, kinds: &[(&str, &str)]) -> bool {
+    tree_kinds().iter().chain(kinds).all(|(g, k)| ctx.cache.is_synced(g, k))
+        && ctx.cache.is_synced(super::decisions::GROUP, super::decisions::KIND)
+}
+
+/// What one decision is about, read from the watch caches.
+pub(super) struct Evaluand {
+    /// Whose decision it is: the workload's key, or the application's.
+    pub decision: ObjectKey,
+    pub subject: Subject,
+    /// The workloads evaluated: the one, or the members (member 0 first).
+    pub workloads: Vec<Arc<Value>>,
+    /// Their trees.
+    pub objects: ObjectSet,
+    pub views: TreeViews,
+}
+
+/// Evaluates with `rp`'s module, acts on the plan and records the
+/// decision. Returns when to look again.
+pub(super) async fn evaluate_and_act(
+    ctx: &Arc<Context>,
+    rp: &RolloutPolicy,
+    evaluand: Evaluand,
+) -> Result<Option<Duration>, Error> {
+    let Evaluand { decision: key, subject, workloads, mut objects, views } = evaluand;
+    // Found within its bound by the caller: its module, without a second check.
+    let served = ctx.modules.policy_for(rp).await;
     let Some(policy) = served.policy else {
         // The policy reconcile loads the module and reports why it cannot.
-        ctx.queue.schedule(policy_job(&rp), Duration::ZERO);
+        ctx.queue.schedule(policy_job(rp), Duration::ZERO);
         return Ok(Some(Duration::from_secs(if served.loading { 1 } else { 5 })));
     };
-    let (mut objects, views) = ctx.cache.tree_of(&workload);
-    super::gitops::add_owner(&ctx.cache, &workload, &mut objects, &ctx.argocd);
+    for workload in &workloads {
+        super::gitops::add_owner(&ctx.cache, workload, &mut objects, &ctx.argocd);
+    }
     let configured = super::configuration::add_config_maps(&ctx.cache, &mut objects);
-    let target = TargetSpec { kind: format!("{}.{}", key.kind, group), name: key.name.clone(), namespace };
     let now = now();
     if rp.spec.metrics.is_some() {
-        let id = find_target(&objects, &target).map_err(|e| ClusterError::Invalid(e.to_string()))?;
-        ctx.queries.add_results(&ctx.cluster.client, &rp, &mut objects, id, now).await;
+        for workload in &workloads {
+            let id = ObjectKey::of(workload).and_then(|k| objects.find_key(&k));
+            let id = id.ok_or_else(|| ClusterError::Invalid(format!("{key}: a workload left its own tree")))?;
+            ctx.queries.add_results(&ctx.cluster.client, rp, &mut objects, id, now).await;
+        }
     }
     // Checked by `policy_for`, which serves no module while they are invalid.
     let grants = Grant::parse_all(&rp.spec.grants).map_err(ClusterError::Invalid)?;
@@ -191,13 +247,13 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     let started = std::time::Instant::now();
     let policy_for_eval = policy.clone();
     let (evaluation, objects) = tokio::task::spawn_blocking(move || {
-        let evaluation = evaluate_with(&policy_for_eval, &mut objects, &target, &options, &views);
+        let evaluation = evaluate_subject(&policy_for_eval, &mut objects, &subject, &options, &views);
         (evaluation, objects)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?;
     let evaluation = evaluation.map_err(|e| ClusterError::Invalid(e.to_string()))?;
-    let previous = ctx.decisions.previous(key, &ctx.cache);
+    let previous = ctx.decisions.previous(&key, &ctx.cache);
     let plan = plan(&key.name, &evaluation, rp.spec.mode, &rp.spec.flap_guard, previous.as_ref(), now);
     let metrics = &ctx.metrics;
     let outcome = match (&evaluation.decision, evaluation.fatal) {
@@ -214,23 +270,28 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     }
     let recheck_after = evaluation.decision.as_ref().and_then(|d| d.failure.recheck_after);
     let mut status = plan.status;
+    if let Some(application) = &evaluation.report.application {
+        status.members = application.members.iter().map(|m| format!("{}/{}", m.kind, m.name)).collect();
+    }
     let decided = previous.as_ref().map(|p| (&p.state, &p.release, &p.actions, p.flap_guard_tripped))
         != Some((&status.state, &status.release, &status.actions, status.flap_guard_tripped));
     // A controller event repeats only when the decision changed: a held
-    // decision re-evaluated every resync says nothing new.
+    // decision re-evaluated every resync says nothing new. An
+    // application's is recorded on its member 0.
     if let Some(event) = plan.event.as_ref().filter(|_| decided || !plan.execute.is_empty()) {
-        let object = event_object(&workload, event.event_type, &event.reason, &event.message, now, 0);
+        let object = event_object(&workloads[0], event.event_type, &event.reason, &event.message, now, 0);
         if let Err(e) = emit(&ctx.cluster, object).await {
             status.errors.push(format!("recording event {}: {e}", event.reason));
         }
     }
     let mut conflict = false;
     if !plan.execute.is_empty() {
+        let first = ObjectKey::of(&workloads[0]).unwrap_or_else(|| key.clone());
         let executed = KubeExecutor::new(&ctx.cluster, &objects)
             .with_history_from(&ctx.cache)
-            .execute(&ExecutionContext { target: key.clone(), now }, &plan.execute)
+            .execute(&ExecutionContext { target: first, now }, &plan.execute)
             .await;
-        conflict = record_execution(ctx, &workload, &policy.name, &plan.execute, &executed, &mut status, now).await;
+        conflict = record_execution(ctx, &workloads, &policy.name, &plan.execute, &executed, &mut status, now).await;
         if plan.counts_rollback {
             if rollback_carried_out(&plan.execute, &executed.outcomes) {
                 metrics.rollback(&policy.name);
@@ -241,24 +302,24 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         if conflict && executed.outcomes.is_empty() {
             // Someone changed the workload before anything was done: decide
             // again on what it is now.
-            return Ok(retry_soon);
+            return Ok(RETRY_SOON);
         }
     }
     // The running release's configuration is rewind's own record, kept in
     // either mode, so a rollback enforced later finds it.
     let healthy = evaluation.decision.as_ref().is_some_and(|d| d.failure.state == crate::answers::Health::Healthy);
-    if configured
-        && !conflict
-        && let Some(write) = super::configuration::needed(&objects, &workload, healthy, now)
-        && let Err(e) = super::configuration::write_record(&ctx.cluster, write).await
-    {
-        status.errors.push(format!("recording the running release's configuration: {e}"));
+    for workload in workloads.iter().filter(|_| configured && !conflict) {
+        if let Some(write) = super::configuration::needed(&objects, workload, healthy, now)
+            && let Err(e) = super::configuration::write_record(&ctx.cluster, write).await
+        {
+            status.errors.push(format!("recording the running release's configuration: {e}"));
+        }
     }
-    if ctx.decisions.record(&ctx.cluster.client, &rp, key, status, &ctx.cache).await? {
-        ctx.queue.schedule(policy_job(&rp), Duration::from_secs(1));
+    if ctx.decisions.record(&ctx.cluster.client, rp, &key, status, &ctx.cache).await? {
+        ctx.queue.schedule(policy_job(rp), Duration::from_secs(1));
     }
     if conflict {
-        return Ok(retry_soon);
+        return Ok(RETRY_SOON);
     }
     let resync = Duration::from_secs(rp.spec.resync_seconds.clamp(1, MAX_RESYNC_SECONDS));
     // The policy said when its answer could change (a grace period ending):
@@ -267,25 +328,33 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
     Ok(Some(recheck.map_or(resync, |r| r.min(resync))))
 }
 
-/// Records what executing the plan did on the workload (events) and in its
-/// status; returns whether it stopped on a conflict.
+/// Records what executing the plan did on the workloads (events, each on
+/// the workload an action concerns) and in the status; returns whether it
+/// stopped on a conflict. When a write fails after others succeeded, the
+/// status says which workloads were rolled back: the API server has no
+/// transactions to undo them.
 async fn record_execution(
     ctx: &Context,
-    workload: &Value,
+    workloads: &[Arc<Value>],
     policy: &str,
     actions: &[Action],
     executed: &Executed,
     status: &mut WorkloadStatus,
     now: i64,
 ) -> bool {
+    let concerned = |action: &Action| -> &Value {
+        let member = action.on_member().0;
+        let found = member.and_then(|m| workloads.iter().find(|w| ObjectKey::of(w).is_some_and(|k| k.same_object(m))));
+        found.unwrap_or(&workloads[0])
+    };
     for (action, outcome) in actions.iter().zip(&executed.outcomes) {
         ctx.metrics.action(action.type_name());
         // Every change the controller makes is visible on the workload; the
         // policy's own events already are.
-        if !matches!(action, Action::EmitEvent { .. }) {
+        if !matches!(action.on_member().1, Action::EmitEvent { .. }) {
             let (Outcome::Applied(detail) | Outcome::Skipped(detail)) = outcome;
             let event = event_object(
-                workload,
+                concerned(action),
                 EventType::Normal,
                 controller_events::ACTION,
                 &format!("{policy}: {detail}"),
@@ -303,11 +372,15 @@ async fn record_execution(
         return true;
     }
     let message = failure.to_string();
-    let event = event_object(workload, EventType::Warning, controller_events::ACTION_FAILED, &message, now, 0);
+    let failed_on = concerned(&actions[failure.index - 1]);
+    let event = event_object(failed_on, EventType::Warning, controller_events::ACTION_FAILED, &message, now, 0);
     if let Err(e) = emit(&ctx.cluster, event).await {
         status.errors.push(format!("recording event {}: {e}", controller_events::ACTION_FAILED));
     }
     status.errors.push(message);
+    if workloads.len() > 1 {
+        status.errors.push(super::plan::rolled_back_before_failure(actions, &executed.outcomes, workloads));
+    }
     false
 }
 

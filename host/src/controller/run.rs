@@ -222,7 +222,8 @@ fn stop_unneeded_watches(ctx: &Context, watched: &Mutex<Watched>) {
         .policies
         .state()
         .iter()
-        .map(|rp| (objects::group_of(&rp.spec.target.api_version).to_string(), rp.spec.target.kind.clone()))
+        .flat_map(|rp| rp.spec.kinds())
+        .map(|(api_version, kind)| (objects::group_of(&api_version).to_string(), kind))
         .collect();
     let mut watched = watched.lock().expect("watched lock");
     let unneeded: Vec<(String, String)> = watched.custom.keys().filter(|k| !needed.contains(*k)).cloned().collect();
@@ -267,19 +268,18 @@ fn queue_touched(ctx: &Context, touched: &Touched) {
 /// custom resource): its objects are cached and watched too, found through
 /// discovery.
 async fn ensure_watched(ctx: &Arc<Context>, rp: &RolloutPolicy, watched: &Arc<Mutex<Watched>>) {
-    let target = &rp.spec.target;
-    // Its PolicyReady says why; rewind's own kinds are not watched for it.
-    if crate::workloads::targetable(&target.api_version, &target.kind).is_err() {
-        return;
-    }
-    let group = objects::group_of(&target.api_version).to_string();
-    if watched.lock().expect("watched lock").contains(&(group.clone(), target.kind.clone())) {
-        return;
-    }
-    match ctx.cluster.resource(&target.api_version, &target.kind).await {
-        Ok(resource) => watch_kind(ctx, resource, watched),
-        Err(error) => {
-            tracing::warn!(policy = %rp.name_any(), kind = %target.kind, %error, "cannot watch the target kind")
+    for (api_version, kind) in rp.spec.kinds() {
+        // Its PolicyReady says why; rewind's own kinds are not watched for it.
+        if crate::workloads::targetable(&api_version, &kind).is_err() {
+            continue;
+        }
+        let group = objects::group_of(&api_version).to_string();
+        if watched.lock().expect("watched lock").contains(&(group.clone(), kind.clone())) {
+            continue;
+        }
+        match ctx.cluster.resource(&api_version, &kind).await {
+            Ok(resource) => watch_kind(ctx, resource, watched),
+            Err(error) => tracing::warn!(policy = %rp.name_any(), %kind, %error, "cannot watch the target kind"),
         }
     }
 }
