@@ -69,7 +69,7 @@ controller_kubeconfig=$(dirname "$kubeconfig")/controller.kubeconfig
 sed "s/token: admin-token/token: $token/" "$kubeconfig" > "$controller_kubeconfig"
 REWIND_E2E_KUBECONFIG=$kubeconfig REWIND_E2E_KUBECTL=${kubectl[0]} REWIND_E2E_CONTROLLER_KUBECONFIG=$controller_kubeconfig \
 REWIND_E2E_CONTROLLER_NAMESPACE=rewind-e2e REWIND_E2E_LEASE=e2e-rewind-controller \
-  cargo test --workspace --test e2e --test e2e_configuration --test e2e_grants --test e2e_metrics --test e2e_tenants --test parity --test resilience -- --ignored --nocapture --test-threads=1
+  cargo test --workspace --test e2e --test e2e_application --test e2e_configuration --test e2e_grants --test e2e_metrics --test e2e_tenants --test parity --test resilience -- --ignored --nocapture --test-threads=1
 # The README's install walked through with the image's own binary.
 scripts/install-e2e.sh "$kubeconfig" "${kubectl[0]}"
 # A rollback under GitOps, with the real Flux controllers.

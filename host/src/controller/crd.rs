@@ -75,6 +75,7 @@ pub struct ApplicationSelector {
 pub struct ApplicationMember {
     /// `Deployment`, `StatefulSet` or `DaemonSet` (of `apps/v1`).
     pub kind: String,
+    /// The workload's name, in the RolloutPolicy's namespace.
     pub name: String,
 }
 
