@@ -1,7 +1,6 @@
 //! The in-cluster controller: RolloutPolicy resources, their covered
 //! workloads, and the API-server side of evaluation and execution.
 
-pub mod application;
 pub mod bound;
 pub mod cache;
 pub mod cluster;

@@ -3,6 +3,8 @@
 //! decision) and one RolloutPolicy (load its module, write its conditions
 //! and counts). Each says when it wants to run again.
 
+mod application;
+
 use super::bound::Bounds;
 use super::cache::{Cache, TreeViews};
 use super::cluster::{Cluster, ClusterError, KubeExecutor, emit, tree_kinds};
@@ -112,7 +114,7 @@ fn selects(rp: &RolloutPolicy, workload: &Value) -> bool {
     let Some(key) = ObjectKey::of(workload) else { return false };
     let target = match (&rp.spec.target, &rp.spec.application) {
         (Some(target), None) => target,
-        (None, Some(application)) => return super::application::selects(rp, application, &key, workload),
+        (None, Some(application)) => return application::selects(rp, application, &key, workload),
         _ => return false,
     };
     if key.kind != target.kind
@@ -157,8 +159,8 @@ pub fn covered(ctx: &Context, rp: &RolloutPolicy) -> Vec<Arc<Value>> {
 /// records the decision. Returns when to look again. A workload of an
 /// application is decided with it: its job becomes the application's.
 pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Duration>, Error> {
-    if super::application::is_application_key(key) {
-        return super::application::reconcile(key, ctx).await;
+    if application::is_application_key(key) {
+        return application::reconcile(key, ctx).await;
     }
     let group = key.group().to_string();
     if !synced(ctx, &[(group.as_str(), key.kind.as_str())]) {
@@ -175,7 +177,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    if let Some(application) = super::application::key_of(&rp) {
+    if let Some(application) = application::key_of(&rp) {
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         ctx.queue.schedule(Job::Workload(application), Duration::ZERO);
         return Ok(None);

@@ -3,8 +3,8 @@
 //! evaluation at a time decides all members and one RolloutDecision
 //! records it.
 
-use super::crd::{APPLICATION_KINDS, ApplicationSelector, RolloutPolicy};
-use super::reconcile::{Context, Error, Evaluand, RETRY_SOON, evaluate_and_act, synced};
+use super::super::crd::{APPLICATION_KINDS, ApplicationSelector, RolloutPolicy};
+use super::{Context, Error, Evaluand, RETRY_SOON, evaluate_and_act, synced};
 use crate::evaluate::{ApplicationSpec, Members, Subject, TargetSpec};
 use crate::objects::{self, ObjectKey};
 use kube::ResourceExt;
@@ -63,7 +63,7 @@ pub async fn reconcile(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Dur
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    let members = super::reconcile::covered(ctx, &rp);
+    let members = super::covered(ctx, &rp);
     if members.is_empty() {
         // Until a member exists there is nothing to decide; its creation
         // schedules this job again.
@@ -86,7 +86,7 @@ pub async fn reconcile(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Dur
         },
     };
     // Member order is the core's (kind then name, or as listed).
-    let order = spec.find_members(&objects).map_err(|e| super::cluster::ClusterError::Invalid(e.to_string()))?;
+    let order = spec.find_members(&objects).map_err(|e| super::ClusterError::Invalid(e.to_string()))?;
     let mut workloads = Vec::with_capacity(order.len());
     for target in &order {
         let kind = target.kind.trim_end_matches(".apps");
