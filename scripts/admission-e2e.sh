@@ -229,7 +229,9 @@ spec[custom]="$web, grants: ['patch:MetadataServices.e6data.io:/spec/storage/ima
 words[custom]="spec.grants[0] patch:MetadataServices.e6data.io:/spec/storage/imageTag needs \`patch metadataservices.e6data.io\` in namespace $ns"
 spec[status]="$web, grants: ['patch:Deployment:/status/conditions']"
 words[status]="spec.grants[0] patch:Deployment:/status/conditions needs \`patch deployments.apps/status\` in namespace $ns"
-refusable=(delete-pods statefulsets pull-secret token custom status)
+spec[application]="$module, application: {name: shop}"
+words[application]="spec.application shop covers Deployments, StatefulSets and DaemonSets: it needs \`update\` and \`patch\` on deployments.apps, statefulsets.apps and daemonsets.apps in namespace $ns"
+refusable=(delete-pods statefulsets pull-secret token custom status application)
 
 # tenant-a: it may update and patch Deployments, so it may have them rolled
 # back and patched, and nothing more.

@@ -81,3 +81,36 @@ pub fn before_rollback(snapshot: &Snapshot, release: &Release, mode: Mode) -> Be
     }
     out
 }
+
+/// ConfigMaps the release the workload runs references, whose data now
+/// differs from what was recorded for that release: the template did not
+/// change, so the configuration is what changed since. Only ConfigMaps
+/// whose data the record holds; none when the release has no record.
+pub struct ChangedAlone {
+    pub revision: u64,
+    pub config_maps: Vec<String>,
+}
+
+pub fn changed_alone(snapshot: &Snapshot) -> Option<ChangedAlone> {
+    let current = snapshot.current_release()?;
+    let revision = current.revision?;
+    let configuration = snapshot.configuration_of(current).filter(|c| c.recorded.is_some())?;
+    let config_maps: Vec<String> = configuration
+        .sources
+        .iter()
+        .filter(|s| s.kind == ConfigKind::ConfigMap && s.recorded == Recorded::Data)
+        .filter(|s| matches!(s.live, Live::Changed | Live::Missing))
+        .map(|s| s.name.to_string())
+        .collect();
+    (!config_maps.is_empty()).then_some(ChangedAlone { revision, config_maps })
+}
+
+impl ChangedAlone {
+    pub fn describe(&self) -> String {
+        format!(
+            "ConfigMap {} changed since revision {} (the one running) was recorded, its template unchanged",
+            self.config_maps.join(", "),
+            self.revision
+        )
+    }
+}

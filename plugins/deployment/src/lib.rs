@@ -150,12 +150,27 @@ impl Rules for DeploymentPolicy {
             return application::select_release(app, settings, report);
         }
         let kind = Kind::of(snapshot)?;
-        let mut selection = match manual_request(snapshot, settings) {
-            Some(requested) => select_requested(snapshot, settings, requested, kind),
-            None => select_previous(snapshot, report),
+        let restore =
+            configuration::changed_alone(snapshot).filter(|_| settings.configuration == configuration::Mode::Restore);
+        let mut selection = match (manual_request(snapshot, settings), restore) {
+            (Some(requested), _) => select_requested(snapshot, settings, requested, kind),
+            (None, Some(changed)) => return Ok(restore_running(snapshot, &changed)),
+            (None, None) => select_previous(snapshot, report),
         };
         prepare_rollback(snapshot, settings, kind, &mut selection);
         Ok(selection)
+    }
+}
+
+/// A ConfigMap changed alone: the release the workload runs keeps running,
+/// with the configuration recorded for it written back.
+fn restore_running(snapshot: &Snapshot, changed: &configuration::ChangedAlone) -> Selection {
+    let reason = format!("{}; restoring it as recorded", changed.describe());
+    Selection {
+        release: snapshot.current_release().map(|r| r.id.to_string()),
+        reason: reason.clone(),
+        error: None,
+        actions: vec![act::restore_configuration(changed.revision), act::warning("RestoringConfiguration", reason)],
     }
 }
 
@@ -381,6 +396,22 @@ fn check_eligibility(snapshot: &Snapshot, settings: &Settings, report: &FailureR
             reason: format!("a rollback was requested by annotation{gitops_note}"),
             actions: Vec::new(),
         };
+    }
+    if let Some(changed) = configuration::changed_alone(snapshot) {
+        match settings.configuration {
+            configuration::Mode::Restore => {
+                let reason = format!("{}: its recorded configuration is restored, no rollback", changed.describe());
+                return Eligibility { eligible: true, reason, actions: Vec::new() };
+            }
+            configuration::Mode::Report => {
+                let reason = format!(
+                    "{}: a rollback would not undo that; restore it by hand, or set configuration: restore",
+                    changed.describe()
+                );
+                return refuse(reason, Vec::new());
+            }
+            configuration::Mode::Ignore => {}
+        }
     }
     let Some(current) = snapshot.current_release() else {
         let reason = if snapshot.releases.is_empty() {
