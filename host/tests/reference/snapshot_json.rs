@@ -81,6 +81,10 @@ fn case_of(case: &Value) -> String {
 
 /// A field's type as a reader wants it, linking named types.
 fn kind_of(schema: &Value) -> String {
+    // The root: an application's members are snapshots themselves.
+    if schema["$ref"] == "#" {
+        return "[Snapshot](#snapshot)".to_string();
+    }
     if let Some(reference) = schema["$ref"].as_str() {
         let name = reference.rsplit('/').next().unwrap_or_default();
         return format!("[{name}](#{})", name.to_lowercase());
