@@ -17,11 +17,16 @@ command -v openssl >/dev/null && command -v curl >/dev/null || scripts/apt-insta
 scripts/k8s-down.sh >/dev/null 2>&1 || true
 # Another etcd or API server on these ports (Debian's etcd-server starts one
 # on 2379) would be used instead of ours, with its old data.
+# A cluster just stopped may hold its ports for a few seconds more.
 for port in 2379 2380 2381 6443; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "k8s-up: 127.0.0.1:$port is already in use; stop what listens there (ss -ltnp) and try again" >&2
-    exit 1
-  fi
+  for attempt in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+    if [ "$attempt" = 50 ]; then
+      echo "k8s-up: 127.0.0.1:$port is already in use; stop what listens there (ss -ltnp) and try again" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
 done
 rm -rf "$run"
 mkdir -p "$run/certs"
