@@ -87,21 +87,32 @@ pub async fn reconcile(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Dur
     };
     // Member order is the core's (kind then name, or as listed).
     let order = spec.find_members(&objects).map_err(|e| super::ClusterError::Invalid(e.to_string()))?;
-    let mut workloads = Vec::with_capacity(order.len());
-    for target in &order {
-        let kind = target.kind.trim_end_matches(".apps");
-        if let Some(member) = ctx.cache.get("apps", kind, &namespace, &target.name) {
-            workloads.push(member);
-        }
+    let found: Vec<(String, Option<Arc<Value>>)> = order
+        .iter()
+        .map(|t| {
+            let kind = t.kind.trim_end_matches(".apps");
+            (format!("{kind}/{}", t.name), ctx.cache.get("apps", kind, &namespace, &t.name))
+        })
+        .collect();
+    let missing: Vec<&str> = found.iter().filter(|(_, w)| w.is_none()).map(|(name, _)| name.as_str()).collect();
+    if !missing.is_empty() {
+        // A listed member that does not exist: nothing is decided for a
+        // part of the application, and the decision says which is missing.
+        let status = super::WorkloadStatus {
+            name: key.name.clone(),
+            members: found.iter().map(|(name, _)| name.clone()).collect(),
+            time: crate::time::format(jiff::Timestamp::now().as_second()),
+            errors: vec![format!(
+                "application {}: listed member {} does not exist in namespace {namespace}; nothing is decided until it does",
+                key.name,
+                missing.join(", ")
+            )],
+            ..Default::default()
+        };
+        ctx.decisions.record(&ctx.cluster.client, &rp, key, status, &ctx.cache).await?;
+        return Ok(Some(Duration::from_secs(rp.spec.resync_seconds.clamp(1, super::MAX_RESYNC_SECONDS))));
     }
-    if workloads.len() != order.len() {
-        // A listed member that does not exist (yet): the evaluation fails
-        // naming it, and the job backs off until it appears.
-        tracing::info!(application = %key.name, "a listed member of the application is missing");
-    }
-    if workloads.is_empty() {
-        return Ok(RETRY_SOON);
-    }
+    let workloads: Vec<Arc<Value>> = found.into_iter().filter_map(|(_, w)| w).collect();
     let evaluand = Evaluand { decision: key.clone(), subject: Subject::Application(spec), workloads, objects, views };
     evaluate_and_act(ctx, &rp, evaluand).await
 }
