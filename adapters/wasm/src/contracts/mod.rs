@@ -2,9 +2,10 @@
 //! bindings of a frozen `wit/<version>/` directory, its host interface and
 //! the conversion of its answers into the core's types. Nothing past the
 //! runtime sees a version's types. What every version has alike (bindings,
-//! linker, host interface) comes from [`version_bindings`]; versions whose
-//! answer types match field for field (0.4.0 and 0.5.0, which only adds an
-//! action) share their conversions through [`answer_conversions`].
+//! linker, host interface) comes from [`version_bindings`]; the conversion
+//! of its answers from [`answer_conversions`], given what the version has
+//! of its own (how it reads `recheck-after`, its rollback and the action
+//! cases it adds).
 //!
 //! A new version is a new submodule and one line in the [`versions!`]
 //! invocation below, which makes its case of [`Contract`], [`Exports`] and
@@ -70,21 +71,23 @@ macro_rules! version_bindings {
 }
 pub(crate) use version_bindings;
 
-/// The conversions into the core's types of the answer types 0.4.0 and
-/// 0.5.0 share field for field, for the generated `types` module `$t` of
-/// either; the match arms in braces convert the action cases a version
-/// adds to 0.4.0's.
+/// The conversions of a version's answer types into the core's, for its
+/// generated `types` module `$t`: `$recheck` reads a failure report's
+/// `recheck-after` (0.3.0 has none), and the match arms in braces convert
+/// the version's rollback and the action cases it adds
+/// ([`convert_action`]).
 macro_rules! answer_conversions {
-    ($t:ident { $($extra:tt)* }) => {
+    ($t:ident, recheck_after: $recheck:expr, { $($extra:tt)* }) => {
         use rewind_core::actions::EventType;
         use rewind_core::answers::{self, ConditionStatus, PolicyAction, Subresource};
         use rewind_core::objects::ObjectKey;
 
         impl From<$t::FailureReport> for answers::FailureReport {
             fn from(report: $t::FailureReport) -> Self {
+                let recheck_after: fn(&$t::FailureReport) -> Option<u32> = $recheck;
                 answers::FailureReport {
                     state: report.state.into(),
-                    recheck_after: report.recheck_after,
+                    recheck_after: recheck_after(&report),
                     findings: report.findings.into_iter().map(Into::into).collect(),
                     manual_request: report.manual_request,
                     actions: actions(report.actions),
@@ -169,12 +172,12 @@ pub(crate) use answer_conversions;
 
 /// The match converting `$value` of the action variant `$t::$variant` (a
 /// version's `action`, or 0.5.0's `member-action-kind`, which repeats its
-/// cases) into the core's type; `$extra` converts the cases 0.4.0 lacks.
+/// cases) into the core's type: the cases every version has alike, and
+/// `$extra` for its rollback and the cases it adds.
 macro_rules! convert_action {
     ($value:ident, $t:ident :: $variant:ident { $($extra:tt)* }) => {{
         use $t::$variant as A;
         match $value {
-            A::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
             A::MergePatch(patch) => PolicyAction::MergePatch {
                 object: patch.object.into(),
                 subresource: patch.subresource.into(),

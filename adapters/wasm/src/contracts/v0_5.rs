@@ -10,7 +10,8 @@ use rewind_snapshot::Encoding;
 
 super::version_bindings!("../../wit/0.5.0", Encoding::V0_5);
 
-super::answer_conversions!(types {
+super::answer_conversions!(types, recheck_after: |report| report.recheck_after, {
+    types::Action::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
     types::Action::RestoreConfiguration(revision) => PolicyAction::RestoreConfiguration { revision },
     types::Action::Member(member) => PolicyAction::ForMember { member: member.member, action: Box::new(member.action.into()) },
 });
@@ -18,6 +19,7 @@ super::answer_conversions!(types {
 impl From<types::MemberActionKind> for PolicyAction {
     fn from(action: types::MemberActionKind) -> Self {
         super::convert_action!(action, types::MemberActionKind {
+            types::MemberActionKind::Rollback(revision) => PolicyAction::Rollback { revision, deployment_only: false },
             types::MemberActionKind::RestoreConfiguration(revision) => PolicyAction::RestoreConfiguration { revision },
         })
     }
