@@ -144,6 +144,13 @@ pub fn covering(policies: &Store<RolloutPolicy>, workload: &Value) -> Vec<Arc<Ro
     covering
 }
 
+/// The RolloutPolicy that decides `workload`: the first covering it within
+/// its namespace's bound. A policy outside its bound serves nothing, so it
+/// never holds a workload back from the (newer) one that may decide it.
+pub fn deciding(ctx: &Context, workload: &Value) -> Option<Arc<RolloutPolicy>> {
+    covering(&ctx.policies, workload).into_iter().find(|rp| ctx.bounds.check(rp).is_ok())
+}
+
 /// The cached workloads `rp` covers.
 pub fn covered(ctx: &Context, rp: &RolloutPolicy) -> Vec<Arc<Value>> {
     let namespace = rp.namespace().unwrap_or_default();
@@ -171,9 +178,7 @@ pub async fn reconcile_workload(key: &ObjectKey, ctx: &Arc<Context>) -> Result<O
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    // A policy outside its namespace's bound serves nothing, so it never
-    // holds a workload back from the (newer) one that may decide it.
-    let Some(rp) = covering(&ctx.policies, &workload).into_iter().find(|rp| ctx.bounds.check(rp).is_ok()) else {
+    let Some(rp) = deciding(ctx, &workload) else {
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };

@@ -63,7 +63,12 @@ pub async fn reconcile(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Dur
         ctx.decisions.forget(&ctx.cluster.client, key, &ctx.cache).await?;
         return Ok(None);
     };
-    let members = super::covered(ctx, &rp);
+    // A member an older RolloutPolicy also covers is that policy's to
+    // decide (its Overlap condition says so): never decided twice.
+    let members: Vec<Arc<Value>> = super::covered(ctx, &rp)
+        .into_iter()
+        .filter(|member| super::deciding(ctx, member).is_some_and(|decider| decider.metadata.uid == rp.metadata.uid))
+        .collect();
     if members.is_empty() {
         // Until a member exists there is nothing to decide; its creation
         // schedules this job again.
@@ -91,19 +96,22 @@ pub async fn reconcile(key: &ObjectKey, ctx: &Arc<Context>) -> Result<Option<Dur
         .iter()
         .map(|t| {
             let kind = t.kind.trim_end_matches(".apps");
-            (format!("{kind}/{}", t.name), ctx.cache.get("apps", kind, &namespace, &t.name))
+            let member = members.iter().find(|m| objects::kind(m) == Some(kind) && objects::name(m) == Some(&t.name));
+            (format!("{kind}/{}", t.name), member.cloned())
         })
         .collect();
     let missing: Vec<&str> = found.iter().filter(|(_, w)| w.is_none()).map(|(name, _)| name.as_str()).collect();
     if !missing.is_empty() {
-        // A listed member that does not exist: nothing is decided for a
-        // part of the application, and the decision says which is missing.
+        // A listed member that does not exist (or another policy decides):
+        // nothing is decided for a part of the application, and the
+        // decision says which is missing.
         let status = super::WorkloadStatus {
             name: key.name.clone(),
             members: found.iter().map(|(name, _)| name.clone()).collect(),
             time: crate::time::format(jiff::Timestamp::now().as_second()),
             errors: vec![format!(
-                "application {}: listed member {} does not exist in namespace {namespace}; nothing is decided until it does",
+                "application {}: listed member {} does not exist in namespace {namespace}, or an older RolloutPolicy \
+                 decides it; nothing is decided until the application has all its members",
                 key.name,
                 missing.join(", ")
             )],
